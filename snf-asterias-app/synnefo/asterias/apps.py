@@ -1,0 +1,4 @@
+# Django apps of the compute service, added to the web project's INSTALLED_APPS.
+WEB_APPS = [
+    "synnefo.db",
+]

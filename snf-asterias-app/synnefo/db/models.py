@@ -1,0 +1,295 @@
+"""The compute service's data: the single source of truth the API answers from.
+
+Ganeti is told what to do; the dispatcher writes back what Ganeti did. Fields named
+``backend*`` mirror the last Ganeti job that touched a VM.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+
+
+class User(models.Model):
+    STATE_ACTIVE = "ACTIVE"
+    STATE_SUSPENDED = "SUSPENDED"
+    STATE_DELETED = "DELETED"
+    STATES = [(s, s) for s in (STATE_ACTIVE, STATE_SUSPENDED, STATE_DELETED)]
+
+    name = models.CharField(max_length=100, unique=True)
+    email = models.EmailField(max_length=254, blank=True, default="")
+    password = models.CharField(max_length=255, blank=True, default="")  # Django hasher format
+    is_admin = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=STATES, default=STATE_ACTIVE)
+    # Per-user quota overrides; NULL means the default from settings.
+    max_servers = models.IntegerField(null=True, blank=True)
+    max_cores = models.IntegerField(null=True, blank=True)
+    max_ram = models.IntegerField(null=True, blank=True)  # MiB
+    max_disk = models.IntegerField(null=True, blank=True)  # GiB
+    max_networks = models.IntegerField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "db_user"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self):
+        return self.state == self.STATE_ACTIVE
+
+
+def hash_token(token):
+    """Tokens are stored only as their SHA-256: a DB leak does not leak credentials."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Token(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    description = models.CharField(max_length=255, blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(null=True, blank=True)  # NULL: never
+
+    class Meta:
+        db_table = "db_token"
+        indexes = [models.Index(fields=["user", "expires"])]
+
+
+class Flavor(models.Model):
+    cpu = models.IntegerField()
+    ram = models.IntegerField()  # MiB
+    disk = models.IntegerField()  # GiB
+    disk_template = models.CharField(max_length=32)
+    deleted = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "db_flavor"
+        unique_together = [("cpu", "ram", "disk", "disk_template")]
+        ordering = ["cpu", "ram", "disk", "disk_template"]
+
+    @property
+    def name(self):
+        return "C%dR%dD%d%s" % (self.cpu, self.ram, self.disk, self.disk_template)
+
+    def __str__(self):
+        return self.name
+
+
+class Image(models.Model):
+    STATE_ACTIVE = "ACTIVE"
+    STATE_SAVING = "SAVING"
+    STATE_DELETED = "DELETED"
+    STATES = [(s, s) for s in (STATE_ACTIVE, STATE_SAVING, STATE_DELETED)]
+    FORMATS = ("diskdump", "extdump", "ntfsdump", "lvm", "ntfsclone", "dump")
+
+    name = models.CharField(max_length=255)
+    owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="images")  # NULL: a system image
+    public = models.BooleanField(default=False)
+    backend_id = models.CharField(max_length=255)  # the name the OS provider knows
+    format = models.CharField(max_length=32, default="diskdump")
+    state = models.CharField(max_length=16, choices=STATES, default=STATE_ACTIVE)
+    size = models.BigIntegerField(default=0)  # bytes, informational
+    min_disk = models.IntegerField(default=0)  # GiB
+    min_ram = models.IntegerField(default=0)  # MiB
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "db_image"
+        indexes = [models.Index(fields=["owner", "state", "updated"]),
+                   models.Index(fields=["public", "state"])]
+
+    def __str__(self):
+        return self.name
+
+
+class ImageMetadata(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="metadata")
+    meta_key = models.CharField(max_length=50)
+    meta_value = models.CharField(max_length=500)
+
+    class Meta:
+        db_table = "db_imagemetadata"
+        unique_together = [("image", "meta_key")]
+
+
+class Backend(models.Model):
+    """One Ganeti cluster; new VMs go to the least loaded usable one."""
+
+    clustername = models.CharField(max_length=128, unique=True)  # RAPI host name
+    port = models.PositiveIntegerField(default=5080)
+    username = models.CharField(max_length=64, blank=True, default="")
+    password = models.CharField(max_length=128, blank=True, default="")
+    # PEM of the cluster's RAPI certificate to pin; empty: settings decide verification.
+    certificate = models.TextField(blank=True, default="")
+    drained = models.BooleanField(default=False)  # no new VMs
+    offline = models.BooleanField(default=False)  # unreachable: touch nothing
+    hypervisor = models.CharField(max_length=32, default="kvm")
+    disk_templates = models.CharField(max_length=255, blank=True, default="")  # comma list
+    # Capacity, refreshed from RAPI
+    mfree = models.BigIntegerField(default=0)  # MiB
+    mtotal = models.BigIntegerField(default=0)
+    dfree = models.BigIntegerField(default=0)  # MiB
+    dtotal = models.BigIntegerField(default=0)
+    pinst_cnt = models.IntegerField(default=0)
+    ctotal = models.IntegerField(default=0)
+    updated_capacity = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "db_backend"
+        ordering = ["clustername"]
+
+    def __str__(self):
+        return self.clustername
+
+
+class VirtualMachine(models.Model):
+    OPER_STATES = [(s, s) for s in ("BUILD", "STARTED", "STOPPED", "ERROR", "DESTROYED")]
+    ACTIONS = [(s, s) for s in ("CREATE", "START", "STOP", "REBOOT", "RESIZE", "DESTROY",
+                                "SUSPEND", "MODIFY")]
+    JOB_STATUSES = [(s, s) for s in ("queued", "waiting", "canceling", "running", "canceled",
+                                     "success", "error")]
+
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="servers")
+    name = models.CharField(max_length=255)
+    flavor = models.ForeignKey(Flavor, on_delete=models.PROTECT, related_name="servers")
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="servers")
+    backend = models.ForeignKey(Backend, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="servers")
+    key_name = models.CharField(max_length=255, blank=True, default="")
+    operstate = models.CharField(max_length=16, choices=OPER_STATES, default="BUILD")
+    deleted = models.BooleanField(default=False)
+    suspended = models.BooleanField(default=False)
+    # The user action in progress (API transitional state) and the job that carries it.
+    action = models.CharField(max_length=16, choices=ACTIONS, blank=True, default="")
+    task_job_id = models.BigIntegerField(null=True, blank=True)
+    # The last Ganeti job seen for this VM.
+    backendjobid = models.BigIntegerField(null=True, blank=True)
+    backendopcode = models.CharField(max_length=64, blank=True, default="")
+    backendjobstatus = models.CharField(max_length=16, choices=JOB_STATUSES, blank=True,
+                                        default="")
+    backendlogmsg = models.TextField(blank=True, default="")
+    # Ganeti time of the newest applied finished job (order-safety watermark).
+    backendtime = models.DateTimeField(null=True, blank=True)
+    buildpercentage = models.IntegerField(default=0)
+    fault_message = models.TextField(blank=True, default="")
+    fault_details = models.TextField(blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "db_virtualmachine"
+        indexes = [models.Index(fields=["owner", "deleted", "updated"]),
+                   models.Index(fields=["backend", "deleted"]),
+                   models.Index(fields=["operstate"])]
+
+    @property
+    def backend_vm_id(self):
+        """The Ganeti instance name: BACKEND_PREFIX_ID + id (e.g. snf-42)."""
+        return "%s%d" % (settings.BACKEND_PREFIX_ID, self.id)
+
+    def __str__(self):
+        return "%s (%s)" % (self.name, self.backend_vm_id if self.id else "unsaved")
+
+
+def id_from_instance_name(name, prefix=None):
+    """The VM id in a Ganeti instance name, or None when the name is not ours."""
+    prefix = settings.BACKEND_PREFIX_ID if prefix is None else prefix
+    if not isinstance(name, str) or not name.startswith(prefix):
+        return None
+    rest = name[len(prefix):]
+    if not rest.isdigit() or rest != str(int(rest)):
+        return None
+    return int(rest)
+
+
+class VirtualMachineMetadata(models.Model):
+    vm = models.ForeignKey(VirtualMachine, on_delete=models.CASCADE, related_name="metadata")
+    meta_key = models.CharField(max_length=50)
+    meta_value = models.CharField(max_length=500)
+
+    class Meta:
+        db_table = "db_vmmetadata"
+        unique_together = [("vm", "meta_key")]
+
+
+class KeyPair(models.Model):
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="keypairs")
+    name = models.CharField(max_length=255)
+    public_key = models.TextField()
+    fingerprint = models.CharField(max_length=128)
+    key_type = models.CharField(max_length=16, default="ssh")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "db_keypair"
+        unique_together = [("owner", "name")]
+
+
+class Network(models.Model):
+    TYPES = [(s, s) for s in ("PUBLIC_ROUTED", "PRIVATE_BRIDGED", "PRIVATE_MAC_FILTERED")]
+    STATES = [(s, s) for s in ("PENDING", "ACTIVE", "ERROR", "DELETED")]
+
+    name = models.CharField(max_length=255)
+    owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="networks")  # NULL: public network
+    public = models.BooleanField(default=False)
+    type = models.CharField(max_length=32, choices=TYPES, default="PRIVATE_MAC_FILTERED")
+    state = models.CharField(max_length=16, choices=STATES, default="PENDING")
+    link = models.CharField(max_length=64, blank=True, default="")  # Ganeti NIC link/bridge
+    mac_prefix = models.CharField(max_length=17, blank=True, default="")
+    subnet = models.CharField(max_length=43, blank=True, default="")  # CIDR
+    gateway = models.CharField(max_length=39, blank=True, default="")
+    subnet6 = models.CharField(max_length=43, blank=True, default="")
+    gateway6 = models.CharField(max_length=39, blank=True, default="")
+    dhcp = models.BooleanField(default=True)
+    deleted = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "db_network"
+        indexes = [models.Index(fields=["owner", "deleted", "updated"]),
+                   models.Index(fields=["public", "deleted"])]
+
+    @property
+    def backend_id(self):
+        """The Ganeti network name: BACKEND_PREFIX_ID + "net-" + id."""
+        return "%snet-%d" % (settings.BACKEND_PREFIX_ID, self.id)
+
+    def __str__(self):
+        return self.name
+
+
+class NetworkInterface(models.Model):
+    FIREWALL_PROFILES = [(s, s) for s in ("ENABLED", "DISABLED", "PROTECTED")]
+    STATES = [(s, s) for s in ("BUILD", "ACTIVE", "DOWN", "ERROR")]
+
+    machine = models.ForeignKey(VirtualMachine, on_delete=models.CASCADE, related_name="nics")
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="nics")
+    index = models.IntegerField(null=True, blank=True)  # Ganeti NIC index
+    mac = models.CharField(max_length=17, blank=True, default="")
+    ipv4 = models.CharField(max_length=15, blank=True, default="")
+    ipv6 = models.CharField(max_length=39, blank=True, default="")
+    firewall_profile = models.CharField(max_length=16, choices=FIREWALL_PROFILES, blank=True,
+                                        default="")
+    state = models.CharField(max_length=16, choices=STATES, default="BUILD")
+    name = models.CharField(max_length=255, blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "db_networkinterface"
+        indexes = [models.Index(fields=["network", "state"]), models.Index(fields=["mac"])]
+
+    def __str__(self):
+        return "nic %s of %s" % (self.index, self.machine_id)

@@ -1,0 +1,44 @@
+"""Defaults of the Django web project (snf-webproject); see conf/10-snf-webproject-*.conf."""
+
+# The database: SQLite by default; PostgreSQL or MySQL/MariaDB in production.
+# MySQL/MariaDB always runs with InnoDB in READ COMMITTED (set automatically).
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": "/var/lib/synnefo/synnefo.sqlite3",
+    }
+}
+
+# Secret used to sign sessions; when empty it is read from (or created in) SECRET_KEY_FILE.
+SECRET_KEY = ""
+SECRET_KEY_FILE = "/var/lib/synnefo/secret_key"
+
+# Host names this server answers to.
+ALLOWED_HOSTS = ["*"]
+
+# Static files: where link_static/copy_static put them and the URL they are served at.
+MEDIA_ROOT = "/usr/share/synnefo/static/"
+STATIC_ROOT = ""
+STATIC_URL = "/static/"
+# Serve static files from Django itself (development only; nginx serves them in production).
+WEBPROJECT_SERVE_STATIC = False
+
+# Behind a reverse proxy (nginx) that sets X-Forwarded-Host/-Proto.
+USE_X_FORWARDED_HOST = False
+SECURE_PROXY_SSL_HEADER = None
+SESSION_COOKIE_SECURE = False
+
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+
+ADMINS = []
+
+# Logging (dictConfig). Web requests log to the console (gunicorn's error log).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

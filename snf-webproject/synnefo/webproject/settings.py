@@ -1,0 +1,78 @@
+"""Django settings: everything comes from synnefo.common.settings (defaults + /etc/synnefo).
+
+DJANGO_SETTINGS_MODULE=synnefo.webproject.settings
+"""
+
+import os
+import secrets
+
+from synnefo.common.settings import SettingsError, load
+
+from . import plugins
+
+globals().update(load())
+
+INSTALLED_APPS = plugins.web_apps() + [
+    app for app in globals().get("EXTRA_INSTALLED_APPS", []) if app not in plugins.web_apps()]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+] + plugins.web_middleware()
+
+ROOT_URLCONF = "synnefo.webproject.urls"
+WSGI_APPLICATION = "synnefo.webproject.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+USE_TZ = True
+APPEND_SLASH = False
+
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
+
+STATIC_ROOT = STATIC_ROOT or MEDIA_ROOT  # noqa: F821 (both come from load())
+
+
+def _database_options(databases):
+    """MySQL/MariaDB must use InnoDB and READ COMMITTED (the dispatcher relies on it)."""
+    for db in databases.values():
+        if "mysql" in db.get("ENGINE", ""):
+            options = db.setdefault("OPTIONS", {})
+            options.setdefault("isolation_level", "read committed")
+            options.setdefault("init_command", "SET default_storage_engine=INNODB")
+            options.setdefault("charset", "utf8mb4")
+    return databases
+
+
+def _secret_key(key, path):
+    if key:
+        return key
+    try:
+        with open(path) as f:
+            key = f.read().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(50)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            raise SettingsError("SECRET_KEY is not set and %s cannot be created (%s): set "
+                                "SECRET_KEY or SECRET_KEY_FILE in /etc/synnefo"
+                                % (path, exc.strerror)) from None
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+    except OSError as exc:
+        raise SettingsError("cannot read SECRET_KEY_FILE %s: %s" % (path, exc.strerror)) from None
+    return key
+
+
+DATABASES = _database_options(DATABASES)  # noqa: F821
+SECRET_KEY = _secret_key(SECRET_KEY, SECRET_KEY_FILE)  # noqa: F821

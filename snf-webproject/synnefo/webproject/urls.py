@@ -1,0 +1,14 @@
+from django.conf import settings
+from django.urls import path, re_path
+from django.views.static import serve
+
+from . import plugins, views
+
+urlpatterns = plugins.url_patterns()
+
+if settings.WEBPROJECT_SERVE_STATIC:
+    urlpatterns.append(re_path(r"^%s(?P<path>.*)$" % settings.STATIC_URL.strip("/") + "/",
+                               serve, {"document_root": settings.STATIC_ROOT}))
+
+# Fallback landing page when no installed app claims the site root.
+urlpatterns.append(path("", views.index, name="webproject-index"))
