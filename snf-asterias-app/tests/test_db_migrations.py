@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.db import connection
 
 
+@pytest.mark.db
 @pytest.mark.django_db(transaction=True)
 def test_migrations_roll_back_and_forward():
     call_command("migrate", "db", "zero", verbosity=0)

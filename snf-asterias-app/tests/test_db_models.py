@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from synnefo.db import models as m
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db]
 
 
 def make_user(name="alice", **kw):

@@ -34,6 +34,7 @@ def amqp_url():
     return url
 
 
+@pytest.mark.integration
 def test_round_trip_through_real_rabbitmq_with_failover():
     queue = "test-roundtrip-%s" % uuid.uuid4().hex[:8]
     exchange = "test-exchange-%s" % uuid.uuid4().hex[:8]

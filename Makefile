@@ -1,0 +1,43 @@
+# Synnefo asterias: one entry point for developers, CI and demos.
+# Everything runs on Debian's /usr/bin/python3 with apt packages (see ci/packages/).
+
+.PHONY: help deps venv test test-unit test-django52 demo stop debs bench lint clean
+
+help:
+	@echo "make test          install what tests need, start services, run every test"
+	@echo "make test-unit     fast tests that need no service"
+	@echo "make test-django52 the Django suites under Django 5.2 LTS (venv from PyPI)"
+	@echo "make demo          start the whole service on http://127.0.0.1:8000"
+	@echo "make stop          stop what 'make demo' started"
+	@echo "make debs          build the Debian packages"
+	@echo "make bench         run the benchmarks in bench/"
+
+deps:
+	ci/deps.sh
+
+venv: deps
+	ci/venv.sh
+
+test:
+	ci/test.sh all
+
+test-unit: venv
+	ci/test.sh unit
+
+test-django52: deps
+	ci/test-django52.sh
+
+demo:
+	ci/demo.sh start
+
+stop:
+	ci/demo.sh stop
+
+debs: deps
+	ci/build-debs.sh
+
+bench: venv
+	ci/bench.sh
+
+clean:
+	rm -rf .venv .venv-django52 var

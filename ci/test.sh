@@ -1,0 +1,75 @@
+#!/bin/bash
+# ci/test.sh - run the test suites.
+#
+#   ci/test.sh all    install deps, start PostgreSQL, MariaDB, RabbitMQ and the Ganeti
+#                     test cluster, then run every dist's tests (the Django ones on
+#                     SQLite, PostgreSQL and MariaDB).  This is `make test`.
+#   ci/test.sh unit   only the tests that need no service (SQLite); fast iteration.
+#
+# Prints one summary line at the end: "TOTAL: N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE=${1:-all}
+PY=${PY:-.venv/bin/python}
+REPORTS=$(mktemp -d /tmp/snf-test-reports.XXXXXX)
+trap 'rm -rf "$REPORTS"' EXIT
+status=0
+
+log() { printf '\n=== %s\n' "$*"; }
+
+# run NAME DIR [pytest args...]: one pytest run with its own junit report
+run() {
+  local name=$1 dir=$2; shift 2
+  if ! compgen -G "$dir/tests/test_*.py" >/dev/null && ! compgen -G "$dir/test_*.py" >/dev/null; then
+    return 0
+  fi
+  log "$name"
+  local target=$dir/tests
+  [ -d "$target" ] || target=$dir
+  (cd "$dir" && "$OLDPWD/$PY" -m pytest -q -p no:cacheprovider \
+      --junitxml="$REPORTS/$name.xml" "${@}" "${target#$dir/}") || status=1
+}
+
+if [ "$MODE" = all ]; then
+  log "dependencies"
+  ci/deps.sh
+fi
+ci/venv.sh
+# shellcheck source=ci/test-env.sh
+. ci/test-env.sh
+
+if [ "$MODE" = all ]; then
+  log "services"
+  ci/services.sh up
+  ci/ganeti.sh up
+  MARK=()
+else
+  MARK=(-m "not integration")
+fi
+
+NODJANGO=(-p no:django)
+run snf-common snf-common "${NODJANGO[@]}" "${MARK[@]}"
+run nfdhcpd nfdhcpd "${NODJANGO[@]}" "${MARK[@]}"
+run snf-ganeti-tools snf-ganeti-tools "${NODJANGO[@]}" "${MARK[@]}"
+run snf-vncauthproxy snf-vncauthproxy "${NODJANGO[@]}" "${MARK[@]}"
+run snf-webproject snf-webproject "${MARK[@]}"
+SNF_TEST_DB=sqlite run snf-asterias-app-sqlite snf-asterias-app "${MARK[@]}"
+if [ "$MODE" = all ]; then
+  run ci ci "${NODJANGO[@]}"
+  SNF_TEST_DB=postgresql run snf-asterias-app-postgresql snf-asterias-app
+  SNF_TEST_DB=mysql run snf-asterias-app-mysql snf-asterias-app -m "db"
+fi
+
+"$PY" - "$REPORTS" <<'PYEOF'
+import glob, sys, xml.etree.ElementTree as ET
+t = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+for path in glob.glob(sys.argv[1] + "/*.xml"):
+    root = ET.parse(path).getroot()
+    for suite in ([root] if root.tag == "testsuite" else root.findall("testsuite")):
+        for k in t:
+            t[k] += int(suite.get(k, 0))
+failed = t["failures"] + t["errors"]
+print("\nTOTAL: %d passed, %d failed, %d skipped"
+      % (t["tests"] - failed - t["skipped"], failed, t["skipped"]))
+PYEOF
+exit $status

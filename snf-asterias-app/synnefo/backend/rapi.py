@@ -1,0 +1,183 @@
+"""A client for Ganeti's remote API (RAPI, version 2) over pycurl.
+
+The only code in the project that speaks RAPI. Errors name the cluster, the call and
+Ganeti's own message. Connection failures are retried (the request was never received);
+other failures are not, since most RAPI calls submit jobs and must not run twice.
+
+``curl_factory`` makes the pycurl handle; tests replace it with Ganeti's own
+``ganeti.rapi.testutils`` fake so that every request meets Ganeti's real handlers.
+"""
+
+import io
+import json
+import logging
+import time
+from urllib.parse import quote, urlencode
+
+import pycurl
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 5080
+CONNECT_TIMEOUT = 10
+TIMEOUT = 60
+CONNECT_RETRIES = 3
+RETRY_DELAY = 1.0
+# curl errors that mean "the request never reached the server"
+_CONNECT_ERRORS = {pycurl.E_COULDNT_CONNECT, pycurl.E_COULDNT_RESOLVE_HOST}
+
+JOB_FINISHED = ("success", "error", "canceled")
+
+
+class RapiError(Exception):
+    """A RAPI call failed: ``code`` is the HTTP status (None: no answer)."""
+
+    def __init__(self, cluster, call, message, code=None):
+        self.cluster, self.call, self.code, self.message = cluster, call, code, message
+        where = "Ganeti cluster %s: %s" % (cluster, call)
+        super().__init__("%s failed%s: %s" % (where, " (HTTP %s)" % code if code else "",
+                                                message))
+
+
+class RapiClient:
+    def __init__(self, host, port=DEFAULT_PORT, username=None, password=None,
+                 verify=False, cafile=None, timeout=TIMEOUT, curl_factory=pycurl.Curl):
+        self.host = host
+        self.port = int(port or DEFAULT_PORT)
+        self.username = username
+        self.password = password
+        self.verify = verify  # check the certificate chain against cafile (pinning)
+        self.cafile = cafile
+        self.timeout = timeout
+        self.curl_factory = curl_factory
+        self.base = "https://%s:%d" % (host, self.port)
+
+    # -- transport -------------------------------------------------------------------
+
+    def _curl(self, method, url, body):
+        curl = self.curl_factory()
+        buf = io.BytesIO()
+        curl.setopt(pycurl.URL, url)
+        curl.setopt(pycurl.CUSTOMREQUEST, method)
+        # (Ganeti's test double hands over str, real curl bytes)
+        curl.setopt(pycurl.WRITEFUNCTION,
+                    lambda chunk: buf.write(chunk.encode("utf-8") if isinstance(chunk, str)
+                                            else chunk))
+        curl.setopt(pycurl.HTTPHEADER, ["Accept: application/json",
+                                        "Content-Type: application/json"])
+        curl.setopt(pycurl.CONNECTTIMEOUT, CONNECT_TIMEOUT)
+        curl.setopt(pycurl.TIMEOUT, self.timeout)
+        curl.setopt(pycurl.NOSIGNAL, 1)
+        if self.verify and self.cafile:
+            # Pinned cluster certificate: the chain must verify, the name cannot
+            # (Ganeti's self-signed certificate names ganeti.example.com).
+            curl.setopt(pycurl.SSL_VERIFYPEER, 1)
+            curl.setopt(pycurl.CAINFO, self.cafile)
+            curl.setopt(pycurl.SSL_VERIFYHOST, 0)
+        elif self.verify:
+            curl.setopt(pycurl.SSL_VERIFYPEER, 1)
+            curl.setopt(pycurl.SSL_VERIFYHOST, 2)
+        else:
+            curl.setopt(pycurl.SSL_VERIFYPEER, 0)
+            curl.setopt(pycurl.SSL_VERIFYHOST, 0)
+        if self.username:
+            curl.setopt(pycurl.HTTPAUTH, pycurl.HTTPAUTH_BASIC)
+            curl.setopt(pycurl.USERPWD, "%s:%s" % (self.username, self.password or ""))
+        # Always a body (as Ganeti's own client does): RAPI reads one on every method.
+        curl.setopt(pycurl.POSTFIELDS, json.dumps(body) if body is not None else "")
+        try:
+            curl.perform()
+            return curl.getinfo(pycurl.RESPONSE_CODE), buf.getvalue()
+        finally:
+            curl.close()
+
+    def request(self, method, path, query=None, body=None):
+        """Send one request; the decoded JSON answer or a RapiError."""
+        url = self.base + path
+        if query:
+            url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
+        call = "%s %s" % (method, path)
+        for attempt in range(CONNECT_RETRIES):
+            try:
+                code, data = self._curl(method, url, body)
+                break
+            except pycurl.error as exc:
+                errno, msg = exc.args[0], exc.args[-1]
+                if errno in _CONNECT_ERRORS and attempt + 1 < CONNECT_RETRIES:
+                    log.warning("Ganeti cluster %s: %s: %s; retrying", self.host, call, msg)
+                    time.sleep(RETRY_DELAY)
+                    continue
+                raise RapiError(self.host, call, msg) from None
+        try:
+            answer = json.loads(data) if data else None
+        except ValueError:
+            raise RapiError(self.host, call, "answer is not JSON: %r" % data[:200], code)
+        if code != 200:
+            message = data[:200].decode("utf-8", "replace")
+            if isinstance(answer, dict):
+                message = answer.get("message") or message
+                if answer.get("explain"):
+                    message = "%s: %s" % (message, answer["explain"])
+            raise RapiError(self.host, call, message, code)
+        return answer
+
+    # -- calls -----------------------------------------------------------------------
+
+    def get_info(self):
+        return self.request("GET", "/2/info")
+
+    def get_features(self):
+        return self.request("GET", "/2/features")
+
+    def get_operating_systems(self):
+        return self.request("GET", "/2/os")
+
+    def get_instances(self, bulk=True):
+        return self.request("GET", "/2/instances", {"bulk": int(bool(bulk))})
+
+    def get_instance(self, name):
+        return self.request("GET", "/2/instances/%s" % quote(name, safe=""))
+
+    def get_nodes(self, bulk=True):
+        return self.request("GET", "/2/nodes", {"bulk": int(bool(bulk))})
+
+    def create_instance(self, spec, dry_run=False):
+        """Submit a create job; ``spec`` is the request body (version 1). -> job id"""
+        body = dict(spec, __version__=1)
+        return int(self.request("POST", "/2/instances", {"dry-run": int(dry_run) or None},
+                                body))
+
+    def delete_instance(self, name, dry_run=False):
+        return int(self.request("DELETE", "/2/instances/%s" % quote(name, safe=""),
+                                {"dry-run": int(dry_run) or None}))
+
+    def startup_instance(self, name):
+        return int(self.request("PUT", "/2/instances/%s/startup" % quote(name, safe="")))
+
+    def shutdown_instance(self, name, timeout=None):
+        body = {"timeout": timeout} if timeout is not None else None
+        return int(self.request("PUT", "/2/instances/%s/shutdown" % quote(name, safe=""),
+                                body=body))
+
+    def reboot_instance(self, name, reboot_type="soft"):
+        return int(self.request("POST", "/2/instances/%s/reboot" % quote(name, safe=""),
+                                {"type": reboot_type}))
+
+    def modify_instance(self, name, **params):
+        return int(self.request("PUT", "/2/instances/%s/modify" % quote(name, safe=""),
+                                body=params))
+
+    def get_job_status(self, job_id):
+        return self.request("GET", "/2/jobs/%d" % int(job_id))
+
+    def wait_for_job(self, job_id, timeout=120, interval=0.2):
+        """Poll a job until it finishes (tools and tests only: the service never polls)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get_job_status(job_id)
+            if job["status"] in JOB_FINISHED:
+                return job
+            if time.monotonic() > deadline:
+                raise RapiError(self.host, "wait for job %s" % job_id,
+                                "still %s after %d s" % (job["status"], timeout))
+            time.sleep(interval)
