@@ -1,4 +1,6 @@
 # Django apps of the compute service, added to the web project's INSTALLED_APPS.
 WEB_APPS = [
     "synnefo.db",
+    "synnefo.logic",
+    "synnefo.api",
 ]

@@ -1,2 +1,4 @@
 # URL patterns of the compute service, mounted at the site root by the web project.
-urlpatterns = []
+from synnefo.api.urls import urlpatterns as api_urlpatterns
+
+urlpatterns = list(api_urlpatterns)

@@ -1,0 +1,2 @@
+# URL patterns of the public APIs (compute, identity, image); filled in by synnefo.api.
+urlpatterns = []
