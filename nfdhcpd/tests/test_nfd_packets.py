@@ -1,0 +1,212 @@
+"""Reply building: scapy-made client packets in, replies checked field by field."""
+import ipaddress
+
+import pytest
+from scapy.layers.dhcp import BOOTP, DHCP
+from scapy.layers.dhcp6 import (DHCP6_InfoRequest, DHCP6_Reply, DHCP6_Solicit,
+                                DHCP6OptClientId, DHCP6OptDNSDomains, DHCP6OptDNSServers,
+                                DUID_LL)
+from scapy.layers.inet import IP, UDP
+from scapy.layers.inet6 import (ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_RS,
+                                ICMPv6NDOptPrefixInfo, ICMPv6NDOptRDNSS,
+                                ICMPv6NDOptSrcLLAddr, IPv6)
+
+from nfdhcpd.binding import parse_binding
+from nfdhcpd.config import parse_config
+from nfdhcpd.nfqueue import NF_ACCEPT, NF_DROP
+from nfdhcpd.packets import (TapInfo, build_ra, handle_dhcp, handle_dhcpv6, handle_ns,
+                             handle_rs)
+
+MAC = "aa:00:00:01:02:03"
+OTHER = "aa:00:00:09:09:09"
+TAP = TapInfo("tap3", "cc:47:52:4e:45:54", ipaddress.IPv6Address("fe80::ce47:52ff:fe4e:4554"))
+BINDING = parse_binding("tap3", """IP=10.251.3.10
+MAC=%s
+HOSTNAME=vm1.example.test
+SUBNET=10.251.3.0/24
+GATEWAY=10.251.3.1
+SUBNET6=fd00:3::/64
+""" % MAC, route_lookup=None)
+CFG = parse_config("[dhcp]\nnameservers = 10.251.3.53 10.251.3.54\n"
+                   "[ipv6]\nnameservers = fd00:3::53\nra_period = 100\n")
+
+
+def dhcp_request(mtype, mac=MAC, flags=0, ciaddr="0.0.0.0", extra=()):
+    chaddr = bytes.fromhex(mac.replace(":", "")) + b"\0" * 10
+    return bytes(IP(src=ciaddr, dst="255.255.255.255") / UDP(sport=68, dport=67) /
+                 BOOTP(op=1, xid=0x1234, flags=flags, ciaddr=ciaddr, chaddr=chaddr) /
+                 DHCP(options=[("message-type", mtype)] + list(extra) + ["end"]))
+
+
+def opts(frame):
+    return {o[0]: (o[1] if len(o) == 2 else o[1:]) for o in frame[DHCP].options
+            if isinstance(o, tuple)}
+
+
+def test_discover_gets_offer_with_all_options():
+    d = handle_dhcp(dhcp_request("discover"), BINDING, CFG, TAP)
+    assert d.verdict == NF_DROP
+    f = d.frame
+    assert f.src == TAP.mac and f.dst == MAC
+    assert f[IP].src == "10.251.3.1" and f[IP].dst == "10.251.3.10"
+    assert f[UDP].sport == 67 and f[UDP].dport == 68
+    assert f[BOOTP].op == 2 and f[BOOTP].xid == 0x1234 and f[BOOTP].yiaddr == "10.251.3.10"
+    o = opts(f)
+    assert o["message-type"] == 2
+    assert o["server_id"] == "10.251.3.1"
+    assert o["subnet_mask"] == "255.255.255.0"
+    assert o["broadcast_address"] == "10.251.3.255"
+    assert o["router"] == "10.251.3.1"
+    assert o["name_server"] == ("10.251.3.53", "10.251.3.54")
+    assert o["hostname"] == b"vm1.example.test"
+    assert o["domain"] == b"example.test"
+    assert o["lease_time"] == 604800 and o["renewal_time"] == 3600
+
+
+def test_broadcast_flag_gives_broadcast_reply():
+    f = handle_dhcp(dhcp_request("discover", flags=0x8000), BINDING, CFG, TAP).frame
+    assert f.dst == "ff:ff:ff:ff:ff:ff" and f[IP].dst == "255.255.255.255"
+
+
+def test_request_for_bound_address_gets_ack():
+    d = handle_dhcp(dhcp_request("request", extra=[("requested_addr", "10.251.3.10"),
+                                                   ("server_id", "10.251.3.1")]),
+                    BINDING, CFG, TAP)
+    assert d.verdict == NF_DROP and opts(d.frame)["message-type"] == 5
+    assert d.frame[BOOTP].yiaddr == "10.251.3.10"
+
+
+def test_renewal_by_ciaddr_gets_ack():
+    d = handle_dhcp(dhcp_request("request", ciaddr="10.251.3.10"), BINDING, CFG, TAP)
+    assert opts(d.frame)["message-type"] == 5
+
+
+def test_request_for_other_address_gets_nak():
+    d = handle_dhcp(dhcp_request("request", extra=[("requested_addr", "10.251.3.99")]),
+                    BINDING, CFG, TAP)
+    assert d.verdict == NF_DROP
+    assert opts(d.frame)["message-type"] == 6
+    assert d.frame[BOOTP].yiaddr == "0.0.0.0" and d.frame.dst == "ff:ff:ff:ff:ff:ff"
+
+
+def test_request_to_another_server_is_ignored():
+    d = handle_dhcp(dhcp_request("request", extra=[("requested_addr", "10.251.3.10"),
+                                                   ("server_id", "10.251.3.2")]),
+                    BINDING, CFG, TAP)
+    assert d.verdict == NF_DROP and d.frame is None
+
+
+def test_inform_gets_ack_without_lease():
+    d = handle_dhcp(dhcp_request("inform", ciaddr="10.251.3.10"), BINDING, CFG, TAP)
+    o = opts(d.frame)
+    assert o["message-type"] == 5 and "lease_time" not in o and "router" not in o
+    assert o["name_server"] == ("10.251.3.53", "10.251.3.54") and o["domain"] == b"example.test"
+    assert d.frame[IP].dst == "10.251.3.10" and d.frame[BOOTP].yiaddr == "0.0.0.0"
+
+
+@pytest.mark.parametrize("mtype, word", [("release", "RELEASE"), ("decline", "DECLINE")])
+def test_release_and_decline_are_logged_and_dropped(mtype, word):
+    d = handle_dhcp(dhcp_request(mtype, ciaddr="10.251.3.10"), BINDING, CFG, TAP)
+    assert d.verdict == NF_DROP and d.frame is None and word in d.log
+
+
+def test_other_mac_is_accepted_untouched():
+    d = handle_dhcp(dhcp_request("discover", mac=OTHER), BINDING, CFG, TAP)
+    assert d.verdict == NF_ACCEPT and d.frame is None
+    d = handle_dhcp(dhcp_request("discover"), BINDING, CFG, TAP, src_mac=OTHER)
+    assert d.verdict == NF_ACCEPT and d.frame is None
+
+
+def test_configured_server_ip_and_domain():
+    cfg = parse_config("[dhcp]\nserver_ip = 10.251.3.250\ndomain = cloud.test\n")
+    o = opts(handle_dhcp(dhcp_request("discover"), BINDING, cfg, TAP).frame)
+    assert o["server_id"] == "10.251.3.250" and o["domain"] == b"cloud.test"
+
+
+def test_garbage_is_dropped_not_raised():
+    for payload in (b"", b"\x45", b"\x45\0\0\x14" + b"\0" * 16, b"\xff" * 300,
+                    bytes(IP() / UDP(dport=67) / b"short")):
+        assert handle_dhcp(payload, BINDING, CFG, TAP).verdict in (NF_DROP, NF_ACCEPT)
+
+
+def rs(src="fe80::a800:ff:fe01:203", lladdr=MAC):
+    p = IPv6(src=src, dst="ff02::2", hlim=255) / ICMPv6ND_RS()
+    if lladdr:
+        p = p / ICMPv6NDOptSrcLLAddr(lladdr=lladdr)
+    return bytes(p)
+
+
+def test_rs_gets_unicast_ra_with_prefix_and_rdnss():
+    d = handle_rs(rs(), BINDING, CFG, TAP)
+    assert d.verdict == NF_DROP
+    f = d.frame
+    assert f.dst == MAC and f[IPv6].dst == "fe80::a800:ff:fe01:203"
+    assert f[IPv6].src == str(TAP.ll) and f[IPv6].hlim == 255
+    ra = f[ICMPv6ND_RA]
+    assert ra.routerlifetime == 14400 and ra.O == 1 and ra.M == 0
+    pi = f[ICMPv6NDOptPrefixInfo]
+    assert pi.prefix == "fd00:3::" and pi.prefixlen == 64 and pi.A == 1
+    assert f[ICMPv6NDOptRDNSS].dns == ["fd00:3::53"] and f[ICMPv6NDOptRDNSS].lifetime == 300
+    # the frame survives a build/parse round trip (checksums are right)
+    again = f.__class__(bytes(f))
+    assert again[ICMPv6NDOptPrefixInfo].prefix == "fd00:3::"
+
+
+def test_rs_from_other_mac_or_without_ipv6_passes():
+    assert handle_rs(rs(lladdr=OTHER), BINDING, CFG, TAP).verdict == NF_ACCEPT
+    v4only = parse_binding("tap3", "MAC=%s\nIP=10.251.3.10\n" % MAC, route_lookup=None)
+    assert handle_rs(rs(), v4only, CFG, TAP).verdict == NF_ACCEPT
+
+
+def test_periodic_ra_goes_to_all_nodes_and_no_o_flag_without_dhcpv6():
+    cfg = parse_config("[ipv6]\nenable_dhcpv6 = no\n")
+    f = build_ra(BINDING, cfg, TAP)
+    assert f.dst == "33:33:00:00:00:01" and f[IPv6].dst == "ff02::1"
+    assert f[ICMPv6ND_RA].O == 0 and ICMPv6NDOptRDNSS not in f
+
+
+def ns(target, src="fd00:3::a800:ff:fe01:203"):
+    return bytes(IPv6(src=src, dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt=target) /
+                 ICMPv6NDOptSrcLLAddr(lladdr=MAC))
+
+
+def test_ns_for_gateway_gets_router_na():
+    d = handle_ns(ns("fd00:3::1"), BINDING, CFG, TAP)
+    assert d.verdict == NF_DROP
+    na = d.frame[ICMPv6ND_NA]
+    assert na.tgt == "fd00:3::1" and na.R == 1 and na.S == 1
+    assert d.frame[IPv6].dst == "fd00:3::a800:ff:fe01:203" and d.frame[IPv6].hlim == 255
+
+
+def test_ns_for_host_link_local_is_answered():
+    assert handle_ns(ns(str(TAP.ll), src="fe80::a800:ff:fe01:203"), BINDING, CFG,
+                     TAP).frame is not None
+
+
+def test_ns_never_answered_for_vm_own_address_or_dad_or_outside():
+    assert handle_ns(ns(str(BINDING.eui64)), BINDING, CFG, TAP).verdict == NF_ACCEPT
+    assert handle_ns(ns("fd00:3::1", src="::"), BINDING, CFG, TAP).verdict == NF_ACCEPT
+    assert handle_ns(ns("fd00:4::1"), BINDING, CFG, TAP).verdict == NF_ACCEPT
+
+
+def info_request():
+    return bytes(IPv6(src="fe80::a800:ff:fe01:203", dst="ff02::1:2") /
+                 UDP(sport=546, dport=547) / DHCP6_InfoRequest(trid=0xabc) /
+                 DHCP6OptClientId(duid=DUID_LL(lladdr=MAC)))
+
+
+def test_dhcpv6_information_request_gets_dns_and_search():
+    d = handle_dhcpv6(info_request(), BINDING, CFG, TAP, src_mac=MAC)
+    assert d.verdict == NF_DROP
+    f = d.frame
+    assert f[DHCP6_Reply].trid == 0xabc
+    assert f[DHCP6OptDNSServers].dnsservers == ["fd00:3::53"]
+    assert f[DHCP6OptDNSDomains].dnsdomains == ["example.test."]
+    assert f[DHCP6OptClientId].duid.lladdr == MAC
+    assert f[UDP].sport == 547 and f[UDP].dport == 546
+
+
+def test_dhcpv6_solicit_passes():
+    p = bytes(IPv6(src="fe80::1", dst="ff02::1:2") / UDP(sport=546, dport=547) /
+              DHCP6_Solicit(trid=1))
+    assert handle_dhcpv6(p, BINDING, CFG, TAP).verdict == NF_ACCEPT
