@@ -55,7 +55,6 @@ class Token(models.Model):
 
     class Meta:
         db_table = "db_token"
-        indexes = [models.Index(fields=["user", "expires"])]
 
 
 class Flavor(models.Model):
@@ -102,7 +101,8 @@ class Image(models.Model):
 
     class Meta:
         db_table = "db_image"
-        indexes = [models.Index(fields=["owner", "state", "updated"]),
+        # Non-FK columns first: MySQL refuses to drop an index a foreign key relies on.
+        indexes = [models.Index(fields=["state", "owner", "updated"]),
                    models.Index(fields=["public", "state"])]
 
     def __str__(self):
@@ -188,8 +188,9 @@ class VirtualMachine(models.Model):
 
     class Meta:
         db_table = "db_virtualmachine"
-        indexes = [models.Index(fields=["owner", "deleted", "updated"]),
-                   models.Index(fields=["backend", "deleted"]),
+        # Non-FK columns first: MySQL refuses to drop an index a foreign key relies on.
+        indexes = [models.Index(fields=["deleted", "owner", "updated"]),
+                   models.Index(fields=["deleted", "backend"]),
                    models.Index(fields=["operstate"])]
 
     @property
@@ -258,7 +259,7 @@ class Network(models.Model):
 
     class Meta:
         db_table = "db_network"
-        indexes = [models.Index(fields=["owner", "deleted", "updated"]),
+        indexes = [models.Index(fields=["deleted", "owner", "updated"]),
                    models.Index(fields=["public", "deleted"])]
 
     @property
@@ -289,7 +290,7 @@ class NetworkInterface(models.Model):
 
     class Meta:
         db_table = "db_networkinterface"
-        indexes = [models.Index(fields=["network", "state"]), models.Index(fields=["mac"])]
+        indexes = [models.Index(fields=["state", "network"]), models.Index(fields=["mac"])]
 
     def __str__(self):
         return "nic %s of %s" % (self.index, self.machine_id)
