@@ -92,12 +92,17 @@ wait_for() {
 }
 
 # True if the pid in FILE belongs to a live process whose command name is
-# NAME (a pid file of a killed server may name a pid reused by something else).
+# NAME.  After a hard kill the pid may be reused by something else, or be a
+# zombie that PID 1 has not reaped yet (PostgreSQL refuses to start while
+# its lock file names a zombie), so both count as dead.
 pidfile_live() {
-  local pid
+  local pid stat
   [ -s "$1" ] || return 1
   pid=$(head -n1 "$1" | tr -dc '0-9')
-  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && grep -qx "$2" "/proc/$pid/comm"
+  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && grep -qx "$2" "/proc/$pid/comm" || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }            # fields after "(comm) "; the first is the state
+  [ "${stat%% *}" != Z ]
 }
 
 # --- PostgreSQL -------------------------------------------------------------

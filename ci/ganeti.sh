@@ -1,0 +1,480 @@
+#!/bin/bash
+# ci/ganeti.sh - a real single-node Ganeti 3.0 cluster (fake hypervisor) for
+# integration tests and the demo, on Debian 12, without systemd, sshd, LVM
+# or DRBD.  Run as root.
+#
+# Usage: ci/ganeti.sh up|down|destroy|status|smoke [NAME [TEMPLATE]]|exec CMD...
+#   up       install packages if needed, create the namespaces, initialise
+#            the cluster (first time) or start its daemons (later), write the
+#            OS definitions and the RAPI user, wait until RAPI answers.
+#            Idempotent; also recovers after every process was killed.
+#   down     stop the Ganeti daemons; cluster, namespaces and files stay.
+#   destroy  remove instances, gnt-cluster destroy, remove the namespaces,
+#            the /etc/hosts block and the OS definitions (hook dirs stay).
+#   status   daemons and GET /2/info; exit 1 when RAPI does not answer.
+#   smoke    create/shutdown/startup/reboot/remove one instance via RAPI
+#            (TEMPLATE: diskless (default), file or sharedfile).
+#   exec     run a command inside the cluster's namespaces, e.g.
+#            ci/ganeti.sh exec gnt-instance list
+#
+# The cluster lives in network namespace "gnt" and a private UTS namespace
+# (hostname node1.ganeti.test).  The host reaches it over a veth pair:
+#
+#   host  gnt-host 10.251.0.1/24  <== veth ==>  gnt-node 10.251.0.2/24 (node)
+#                                               + 10.251.0.10/24 (master IP)
+#   inside the namespace: bridge gnt-br0 (NIC link for instances, no ports)
+#
+# Nothing leaves the veth pair: the namespace has no default route and the
+# host does not forward.  RAPI: https://10.251.0.10:5080 (self-signed
+# certificate), user ganeti-test, password ganeti-secret (ci/test-env.sh).
+set -euo pipefail
+
+CI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=ci/test-env.sh
+. "$CI_DIR/test-env.sh"
+
+NS=$SNF_TEST_GANETI_NETNS
+HOST_IF=gnt-host
+NODE_IF=gnt-node
+BRIDGE=gnt-br0
+HOST_IP=10.251.0.1
+NODE_IP=10.251.0.2
+CLUSTER_IP=$SNF_TEST_RAPI_HOST
+RAPI_PORT=$SNF_TEST_RAPI_PORT
+NODE_NAME=$SNF_TEST_GANETI_NODE
+CLUSTER_NAME=$SNF_TEST_GANETI_CLUSTER
+RAPI_USER=$SNF_TEST_RAPI_USER
+RAPI_PASS=$SNF_TEST_RAPI_PASSWORD
+MAC_PREFIX=aa:00:00
+OS_DIR=/srv/ganeti/os               # first directory of Ganeti's OS search path
+STATE_DIR=/run/ganeti-test          # holds the persistent UTS namespace
+UTS_FILE=$STATE_DIR/uts
+HOSTS_BEGIN="# BEGIN ganeti-test"
+HOSTS_END="# END ganeti-test"
+# Hook directories other components install their hooks into (kept by destroy).
+HOOK_DIRS=(instance-add instance-modify instance-reboot instance-start instance-stop instance-remove)
+
+log() { printf '[ganeti %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Run a command inside the cluster's network + UTS namespaces.
+in_ns() { ip netns exec "$NS" nsenter --uts="$UTS_FILE" "$@"; }
+ns_ready() { findmnt -n "/run/netns/$NS" >/dev/null 2>&1 && findmnt -n "$UTS_FILE" >/dev/null 2>&1; }
+
+rapi_get() {
+  curl -sk --connect-timeout 2 --max-time 5 -u "$RAPI_USER:$RAPI_PASS" \
+    "https://$CLUSTER_IP:$RAPI_PORT$1"
+}
+
+# --- setup ------------------------------------------------------------------
+install_packages() {
+  local need=() p
+  for p in ganeti curl util-linux iproute2 openssh-client procps; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || need+=("$p")
+  done
+  if ((${#need[@]})); then
+    log "apt-get install ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # --no-install-recommends: skips qemu-kvm/xen, drbd-utils, debootstrap OS.
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+  # gnt-cluster init refuses to run without an RSA or DSA ssh host key
+  # ("Failed to find SSH public keys"); no sshd is ever started.
+  if [ ! -s /etc/ssh/ssh_host_rsa_key.pub ]; then
+    log "generating ssh host RSA key"
+    mkdir -p /etc/ssh
+    rm -f /etc/ssh/ssh_host_rsa_key
+    ssh-keygen -q -t rsa -N '' -f /etc/ssh/ssh_host_rsa_key
+  fi
+}
+
+setup_network() {
+  # A left-over plain file (e.g. after a reboot with a persistent /run) is
+  # not a namespace: recreate it unless the nsfs mount is really there.
+  if ! findmnt -n "/run/netns/$NS" >/dev/null 2>&1; then
+    rm -f "/run/netns/$NS"
+    ip netns add "$NS"
+  fi
+  if ! ip link show "$HOST_IF" >/dev/null 2>&1; then
+    ip link add "$HOST_IF" type veth peer name "$NODE_IF" netns "$NS"
+  fi
+  ip addr replace "$HOST_IP/24" dev "$HOST_IF"
+  ip link set "$HOST_IF" up
+  ip -n "$NS" link set lo up
+  ip -n "$NS" addr replace "$NODE_IP/24" dev "$NODE_IF"
+  ip -n "$NS" link set "$NODE_IF" up
+  if ! ip -n "$NS" link show "$BRIDGE" >/dev/null 2>&1; then
+    ip -n "$NS" link add "$BRIDGE" type bridge
+  fi
+  ip -n "$NS" link set "$BRIDGE" up
+  # Persistent UTS namespace: the node needs its own hostname, and the
+  # host must not be renamed.
+  mkdir -p "$STATE_DIR"
+  if ! findmnt -n "$UTS_FILE" >/dev/null 2>&1; then
+    touch "$UTS_FILE"
+    unshare --uts="$UTS_FILE" hostname "$NODE_NAME"
+  fi
+  # Ganeti refuses names that resolve to loopback: they must resolve to the
+  # node's own addresses.  Host and namespace share /etc/hosts.
+  if ! grep -qxF "$HOSTS_BEGIN" /etc/hosts; then
+    printf '%s\n%s %s %s\n%s %s %s\n%s\n' "$HOSTS_BEGIN" \
+      "$NODE_IP" "$NODE_NAME" "${NODE_NAME%%.*}" \
+      "$CLUSTER_IP" "$CLUSTER_NAME" "${CLUSTER_NAME%%.*}" \
+      "$HOSTS_END" >> /etc/hosts
+  fi
+}
+
+# write_os_scripts DIR LABEL: the scripts of a minimal OS definition (API 20)
+# that installs nothing.  create records its environment (for tests to
+# inspect) and stamps disk 0 so that a test can tell it ran.
+write_os_scripts() {
+  local d=$1 label=$2
+  mkdir -p "$d"
+  echo 20 > "$d/ganeti_api_version"
+  echo default > "$d/variants.list"
+  cat > "$d/create" <<EOF
+#!/bin/sh
+# $label OS (written by ci/ganeti.sh): installs nothing; records its
+# environment; stamps disk 0 if there is one.
+set -e
+mkdir -p /var/log/ganeti/$label-os
+env | sort > "/var/log/ganeti/$label-os/create-\${INSTANCE_NAME}.env"
+if [ "\${DISK_COUNT:-0}" -gt 0 ] && [ -n "\$DISK_0_PATH" ] && [ -w "\$DISK_0_PATH" ]; then
+  printf '$label-os:%s\n' "\$INSTANCE_NAME" | dd of="\$DISK_0_PATH" conv=notrunc status=none
+fi
+exit 0
+EOF
+  cat > "$d/export" <<'EOF'
+#!/bin/sh
+# Write the disk image to stdout.
+if [ -n "$EXPORT_DEVICE" ] && [ -r "$EXPORT_DEVICE" ]; then exec cat "$EXPORT_DEVICE"; fi
+exit 0
+EOF
+  cat > "$d/import" <<'EOF'
+#!/bin/sh
+# Read the disk image from stdin.
+if [ -n "$IMPORT_DEVICE" ] && [ -w "$IMPORT_DEVICE" ]; then exec dd of="$IMPORT_DEVICE" status=none; fi
+exec cat > /dev/null
+EOF
+  cat > "$d/rename" <<EOF
+#!/bin/sh
+mkdir -p /var/log/ganeti/$label-os
+echo "rename \${OLD_INSTANCE_NAME} -> \${INSTANCE_NAME}" >> /var/log/ganeti/$label-os/rename.log
+exit 0
+EOF
+  cat > "$d/verify" <<'EOF'
+#!/bin/sh
+# OS parameter validation (OSP_* variables): accept everything.
+exit 0
+EOF
+  chmod 0755 "$d/create" "$d/export" "$d/import" "$d/rename" "$d/verify"
+}
+
+# OS "noop" (noop+default): accepts the parameters Synnefo passes.
+write_noop_os() {
+  local d=$OS_DIR/noop
+  write_os_scripts "$d" noop
+  cat > "$d/parameters.list" <<'EOF'
+img_id Image identifier (ignored by the noop OS)
+img_format Image format (ignored)
+img_passwd Root password (ignored)
+img_properties Image properties JSON (ignored)
+img_personality Personality files JSON (ignored)
+config_url Configuration URL (ignored)
+EOF
+}
+
+# OS "snf-image" (snf-image+default): a STAND-IN with the parameters of the
+# real snf-image provider, which will replace it.  When a real snf-image is
+# installed in another directory of Ganeti's OS search path, the stand-in is
+# removed, because /srv/ganeti/os comes first and would hide the real one.
+SNF_IMAGE_MARK=.ci-ganeti-stand-in
+write_snf_image_os() {
+  local d=$OS_DIR/snf-image other
+  for other in /usr/local/lib/ganeti/os /usr/lib/ganeti/os /usr/share/ganeti/os; do
+    if [ -e "$other/snf-image/ganeti_api_version" ]; then
+      if [ -e "$d/$SNF_IMAGE_MARK" ]; then
+        log "real snf-image found in $other: removing the stand-in $d"
+        rm -rf "$d"
+      fi
+      return 0
+    fi
+  done
+  # Never overwrite a real provider installed in /srv/ganeti/os itself.
+  if [ -e "$d/ganeti_api_version" ] && [ ! -e "$d/$SNF_IMAGE_MARK" ]; then
+    return 0
+  fi
+  write_os_scripts "$d" snf-image
+  : > "$d/$SNF_IMAGE_MARK"
+  cat > "$d/parameters.list" <<'EOF'
+img_id Image identifier (stand-in: ignored)
+img_format Image format: diskdump, extdump, ntfsdump (stand-in: ignored)
+img_passwd Root password (stand-in: ignored)
+img_properties Image properties JSON (stand-in: ignored)
+img_personality Personality files JSON (stand-in: ignored)
+config_url Configuration URL (stand-in: ignored)
+EOF
+}
+
+write_hook_dirs() {
+  local h
+  for h in "${HOOK_DIRS[@]}"; do mkdir -p "/etc/ganeti/hooks/$h-post.d"; done
+}
+
+write_ganeti_config() {
+  # RAPI listens on every address of the namespace (Debian's default,
+  # 127.0.0.1, cannot be reached from the host); GETs need credentials too.
+  local args='RAPI_ARGS="-b 0.0.0.0 --require-authentication"'
+  if ! grep -qxF "$args" /etc/default/ganeti; then
+    if grep -q '^RAPI_ARGS=' /etc/default/ganeti; then
+      sed -i "s/^RAPI_ARGS=.*/$args/" /etc/default/ganeti
+    else
+      echo "$args" >> /etc/default/ganeti
+    fi
+  fi
+  # file/sharedfile disk templates only accept whitelisted directories.
+  printf '/srv/ganeti/file-storage\n/srv/ganeti/shared-file-storage\n' \
+    > /etc/ganeti/file-storage-paths
+}
+
+write_rapi_users() {
+  local f=/var/lib/ganeti/rapi/users
+  mkdir -p /var/lib/ganeti/rapi
+  printf '%s {CLEARTEXT}%s write\n' "$RAPI_USER" "$RAPI_PASS" > "$f.tmp"
+  chown gnt-rapi:gnt-masterd "$f.tmp"
+  chmod 0640 "$f.tmp"
+  mv -f "$f.tmp" "$f"       # ganeti-rapi rereads the file without a restart
+}
+
+cluster_init() {
+  local t0
+  t0=$(now)
+  log "gnt-cluster init $CLUSTER_NAME (fake hypervisor)"
+  # The relaxed ipolicy allows small disks and memory (tests use 64 MiB).
+  timeout 180 ip netns exec "$NS" nsenter --uts="$UTS_FILE" gnt-cluster init \
+    --enabled-hypervisors=fake \
+    --enabled-disk-templates=diskless,file,sharedfile \
+    --file-storage-dir=/srv/ganeti/file-storage \
+    --shared-file-storage-dir=/srv/ganeti/shared-file-storage \
+    --master-netdev="$NODE_IF" --master-netmask=24 \
+    --nic-parameters="mode=bridged,link=$BRIDGE" \
+    --mac-prefix="$MAC_PREFIX" \
+    --ipolicy-bounds-specs="min:disk-size=1,cpu-count=1,disk-count=0,memory-size=32,nic-count=0,spindle-use=0/max:disk-size=1048576,cpu-count=64,disk-count=16,memory-size=1048576,nic-count=8,spindle-use=12" \
+    --no-ssh-init --no-etc-hosts \
+    "$CLUSTER_NAME" || die "gnt-cluster init failed (see /var/log/ganeti/)"
+  log "gnt-cluster init took $(elapsed "$t0") s"
+}
+
+# After a hard kill the pid files stay, and start-stop-daemon then refuses
+# to start ("matching only on non-root pidfile ... is insecure"), so drop
+# the pid files of dead daemons.
+drop_stale_pidfiles() {
+  local f pid
+  for f in /var/run/ganeti/ganeti-*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(tr -dc '0-9' < "$f" 2>/dev/null || true)
+    if [ -z "$pid" ] || ! grep -qa ganeti "/proc/$pid/cmdline" 2>/dev/null; then
+      rm -f "$f"
+    fi
+  done
+}
+
+# "daemon-util start-all" fails (same error) when a daemon already runs, so
+# start only the daemons without a live pid file.
+start_daemons() {
+  local d
+  drop_stale_pidfiles
+  for d in $(in_ns /usr/lib/ganeti/daemon-util list-start-daemons); do
+    [ -e "/var/run/ganeti/$d.pid" ] && continue
+    log "starting $d"
+    timeout 60 ip netns exec "$NS" nsenter --uts="$UTS_FILE" /usr/lib/ganeti/daemon-util start "$d" ||
+      { log "could not start $d (see /var/log/ganeti/)"; return 1; }
+  done
+}
+
+# "daemon-util stop-all" stops one daemon after the other, about 2 s each
+# (start-stop-daemon's polling); stopping them all at once takes 2 s in all.
+stop_daemons() {
+  local d pids=() rc=0 p
+  for d in $(in_ns /usr/lib/ganeti/daemon-util list-stop-daemons); do
+    timeout 60 ip netns exec "$NS" nsenter --uts="$UTS_FILE" \
+      /usr/lib/ganeti/daemon-util stop "$d" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  return $rc
+}
+
+wait_rapi() {
+  local deadline=$(($(date +%s) + 60))
+  until rapi_get /2/info 2>/dev/null | grep -q '"software_version"'; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "RAPI did not answer on https://$CLUSTER_IP:$RAPI_PORT within 60 s"
+    sleep 0.3
+  done
+}
+
+cmd_up() {
+  local t0
+  t0=$(now)
+  install_packages
+  setup_network
+  write_noop_os
+  write_snf_image_os
+  write_hook_dirs
+  write_ganeti_config
+  if [ -s /var/lib/ganeti/config.data ]; then
+    start_daemons || die "Ganeti daemons did not start"
+    # A no-op when the master IP is already there.
+    timeout 60 ip netns exec "$NS" nsenter --uts="$UTS_FILE" \
+      gnt-cluster activate-master-ip >/dev/null 2>&1 || true
+  else
+    cluster_init
+  fi
+  write_rapi_users
+  wait_rapi
+  log "RAPI answers on https://$CLUSTER_IP:$RAPI_PORT (user $RAPI_USER); up in $(elapsed "$t0") s"
+}
+
+cmd_down() {
+  local t0
+  t0=$(now)
+  if ! ns_ready || [ ! -x /usr/lib/ganeti/daemon-util ]; then
+    log "not set up: nothing to stop"; return 0
+  fi
+  drop_stale_pidfiles
+  timeout 60 ip netns exec "$NS" nsenter --uts="$UTS_FILE" \
+    gnt-cluster deactivate-master-ip --yes >/dev/null 2>&1 || true
+  stop_daemons || die "some Ganeti daemons did not stop (see /var/log/ganeti/)"
+  log "daemons stopped in $(elapsed "$t0") s (cluster kept; 'up' restarts it)"
+}
+
+cmd_destroy() {
+  local t0 i
+  t0=$(now)
+  if [ -s /var/lib/ganeti/config.data ] && ns_ready; then
+    # gnt-cluster destroy needs the daemons: start any that are missing.
+    start_daemons || true
+    for i in $(timeout 60 ip netns exec "$NS" nsenter --uts="$UTS_FILE" \
+                 gnt-instance list --no-headers -o name 2>/dev/null || true); do
+      log "removing instance $i"
+      timeout 120 ip netns exec "$NS" nsenter --uts="$UTS_FILE" \
+        gnt-instance remove -f --ignore-failures "$i" || true
+    done
+    timeout 120 ip netns exec "$NS" nsenter --uts="$UTS_FILE" \
+      gnt-cluster destroy --yes-do-it || log "gnt-cluster destroy failed; cleaning up by hand"
+  fi
+  if ns_ready && [ -x /usr/lib/ganeti/daemon-util ]; then
+    # gnt-cluster destroy can leave the on-demand ganeti-metad running.
+    drop_stale_pidfiles
+    stop_daemons >/dev/null 2>&1 || true
+  fi
+  # Leftovers that would make the next "gnt-cluster init" refuse to run.
+  rm -f /var/lib/ganeti/config.data* /var/lib/ganeti/queue/job-* \
+        /var/lib/ganeti/queue/serial /var/lib/ganeti/queue/version \
+        /var/lib/ganeti/queue/lock /var/lib/ganeti/rapi/users
+  if findmnt -n "$UTS_FILE" >/dev/null 2>&1; then umount "$UTS_FILE"; fi
+  rm -rf "$STATE_DIR"
+  ip link del "$HOST_IF" 2>/dev/null || true
+  if [ -e "/run/netns/$NS" ]; then ip netns del "$NS"; fi
+  sed -i "/^$HOSTS_BEGIN\$/,/^$HOSTS_END\$/d" /etc/hosts
+  rm -rf "$OS_DIR/noop"
+  if [ -e "$OS_DIR/snf-image/$SNF_IMAGE_MARK" ]; then rm -rf "$OS_DIR/snf-image"; fi
+  log "destroyed in $(elapsed "$t0") s"
+}
+
+cmd_status() {
+  local info
+  pgrep -a -f '^/usr/(s)?bin/.*ganeti-' || echo "no Ganeti daemons running"
+  if info=$(rapi_get /2/info) && [[ $info == *'"software_version"'* ]]; then
+    echo "RAPI https://$CLUSTER_IP:$RAPI_PORT answers (user $RAPI_USER):"
+    printf '%s' "$info" | /usr/bin/python3 -c '
+import json, sys
+i = json.load(sys.stdin)
+print("  cluster %s, master %s, Ganeti %s, hypervisors %s, disk templates %s" % (
+    i["name"], i["master"], i["software_version"], ",".join(i["enabled_hypervisors"]),
+    ",".join(i["enabled_disk_templates"])))'
+    echo "  OS: $(rapi_get /2/os)"
+  else
+    echo "RAPI https://$CLUSTER_IP:$RAPI_PORT: NOT ANSWERING"
+    return 1
+  fi
+}
+
+# --- RAPI smoke test: create / shutdown / startup / reboot / remove --------
+rapi_req() {  # METHOD PATH [JSON-BODY]
+  local args=(-sk --connect-timeout 2 --max-time 30 -u "$RAPI_USER:$RAPI_PASS" -X "$1")
+  [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
+  curl "${args[@]}" "https://$CLUSTER_IP:$RAPI_PORT$2"
+}
+
+wait_job() {  # JOBID -> prints the final status; polls GET /2/jobs/N for <= 120 s
+  local s deadline=$(($(date +%s) + 120))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    s=$(rapi_req GET "/2/jobs/$1" | /usr/bin/python3 -c \
+        'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || true)
+    case $s in success|error|canceled) echo "$s"; return 0 ;; esac
+    sleep 0.1
+  done
+  echo timeout
+}
+
+timed_job() {  # LABEL METHOD PATH [BODY]
+  local label=$1 t0 job st
+  shift
+  t0=$(now)
+  job=$(rapi_req "$@")
+  job=${job//\"/}
+  case $job in ''|*[!0-9]*) log "$label: unexpected answer: $job"; return 1 ;; esac
+  st=$(wait_job "$job")
+  log "$label: job $job $st in $(elapsed "$t0") s"
+  if [ "$st" != success ]; then
+    rapi_req GET "/2/jobs/$job" | /usr/bin/python3 -c \
+      'import json,sys; d=json.load(sys.stdin); print(d["opresult"])' >&2 || true
+    return 1
+  fi
+}
+
+cmd_smoke() {
+  local name=${1:-smoke1.ganeti.test} tmpl=${2:-diskless} os=${3:-snf-image} disks='[]' body
+  [ "$tmpl" = diskless ] || disks='[{"size": 64}]'
+  body=$(printf '{"__version__": 1, "mode": "create", "name": "%s",
+    "disk_template": "%s", "disks": %s, "nics": [{"mac": "generate"}],
+    "os_type": "%s+default", "osparams": {"img_id": "test"},
+    "pnode": "%s", "hypervisor": "fake",
+    "beparams": {"vcpus": 1, "maxmem": 128, "minmem": 128},
+    "ip_check": false, "name_check": false, "start": true}' \
+    "$name" "$tmpl" "$disks" "$os" "$NODE_NAME")
+  timed_job "create $name ($tmpl, $os+default)" POST /2/instances "$body"
+  timed_job "shutdown" PUT "/2/instances/$name/shutdown"
+  timed_job "startup" PUT "/2/instances/$name/startup"
+  timed_job "reboot" POST "/2/instances/$name/reboot?type=hard"
+  rapi_req GET '/2/instances?bulk=1' | /usr/bin/python3 -c '
+import json, sys
+for i in json.load(sys.stdin):
+    print("  %s status=%s oper_state=%s macs=%s" % (i["name"], i["status"], i["oper_state"], i["nic.macs"]))' >&2
+  timed_job "remove" DELETE "/2/instances/$name"
+}
+
+usage() {
+  echo "usage: $0 up|down|destroy|status|smoke [NAME [diskless|file|sharedfile [OS]]]|exec CMD..." >&2
+  exit 2
+}
+
+[ $# -ge 1 ] || usage
+[ "$(id -u)" = 0 ] || die "run as root (namespaces, packages, Ganeti daemons)"
+case $1 in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  destroy) cmd_destroy ;;
+  status) cmd_status ;;
+  smoke) shift; cmd_smoke "$@" ;;
+  exec)
+    shift
+    [ $# -ge 1 ] || usage
+    ns_ready || die "the cluster's namespaces do not exist; run '$0 up'"
+    in_ns "$@" ;;
+  *) usage ;;
+esac
