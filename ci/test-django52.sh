@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run the Django suites under Django 5.2 LTS: a venv over Debian's python3 (apt libraries
 # stay visible) with Django 5.2 and a matching pytest-django from PyPI shadowing Debian's.
+# (`make test` runs the same stage as part of the full suite.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export VENV=.venv-django52

@@ -26,7 +26,7 @@ run() {
   log "$name"
   local target=$dir/tests
   [ -d "$target" ] || target=$dir
-  (cd "$dir" && "$OLDPWD/$PY" -m pytest -q -p no:cacheprovider \
+  (cd "$dir" && "$OLDPWD/${RUN_PY:-$PY}" -m pytest -q -p no:cacheprovider \
       --junitxml="$REPORTS/$name.xml" "${@}" "${target#$dir/}") || status=1
 }
 
@@ -58,6 +58,16 @@ if [ "$MODE" = all ]; then
   run ci ci "${NODJANGO[@]}"
   SNF_TEST_DB=postgresql run snf-asterias-app-postgresql snf-asterias-app
   SNF_TEST_DB=mysql run snf-asterias-app-mysql snf-asterias-app -m "db"
+  # The same code on the current Django LTS (PyPI) as on bookworm's Django 3.2.
+  log "Django 5.2 venv"
+  VENV=.venv-django52 ci/venv.sh
+  .venv-django52/bin/python -m pip install -q 'Django>=5.2,<5.3' 'pytest-django>=4.9'
+  for db in sqlite postgresql; do
+    RUN_PY=.venv-django52/bin/python SNF_TEST_DB=$db \
+      run "snf-webproject-django52-$db" snf-webproject -m "not integration"
+    RUN_PY=.venv-django52/bin/python SNF_TEST_DB=$db \
+      run "snf-asterias-app-django52-$db" snf-asterias-app -m "not integration"
+  done
 fi
 
 "$PY" - "$REPORTS" <<'PYEOF'
