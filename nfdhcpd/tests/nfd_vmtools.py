@@ -1,0 +1,66 @@
+"""Run inside the VM namespace by the tests (scapy as a DHCP/DHCPv6 client):
+
+    python nfd_vmtools.py request IFACE MAC ADDRESS     -> prints the reply type
+    python nfd_vmtools.py inform IFACE MAC CIADDR       -> prints reply type + options
+    python nfd_vmtools.py inforeq6 IFACE MAC            -> prints DNS servers + domains
+"""
+import logging
+import sys
+
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+
+from scapy.config import conf  # noqa: E402
+from scapy.layers.dhcp import BOOTP, DHCP  # noqa: E402
+from scapy.layers.dhcp6 import (DHCP6_InfoRequest, DHCP6_Reply, DHCP6OptClientId,  # noqa: E402
+                                DHCP6OptDNSDomains, DHCP6OptDNSServers, DUID_LL)
+from scapy.layers.inet import IP, UDP  # noqa: E402
+from scapy.layers.inet6 import IPv6  # noqa: E402
+from scapy.layers.l2 import Ether  # noqa: E402
+from scapy.sendrecv import srp1  # noqa: E402
+from scapy.volatile import RandInt  # noqa: E402
+
+conf.verb = 0
+conf.checkIPaddr = False
+
+
+def main(cmd, iface, mac, *rest):
+    chaddr = bytes.fromhex(mac.replace(":", ""))
+    if cmd in ("request", "inform"):
+        addr = rest[0]
+        if cmd == "request":
+            options = [("message-type", "request"), ("requested_addr", addr), "end"]
+            ip, ciaddr = IP(src="0.0.0.0", dst="255.255.255.255"), "0.0.0.0"
+        else:
+            options = [("message-type", "inform"), "end"]
+            ip, ciaddr = IP(src=addr, dst="255.255.255.255"), addr
+        pkt = (Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ip / UDP(sport=68, dport=67) /
+               BOOTP(op=1, xid=int(RandInt()), ciaddr=ciaddr, chaddr=chaddr) /
+               DHCP(options=options))
+        reply = srp1(pkt, iface=iface, timeout=5)
+        if reply is None:
+            print("none")
+            return
+        opts = {o[0]: o[1:] for o in reply[DHCP].options if isinstance(o, tuple)}
+        print({5: "ack", 6: "nak", 2: "offer"}.get(opts["message-type"][0], "?"),
+              reply[BOOTP].yiaddr, " ".join(sorted(opts)))
+    elif cmd == "inforeq6":
+        ll = "fe80::" + _iid(mac)
+        pkt = (Ether(src=mac, dst="33:33:00:01:00:02") / IPv6(src=ll, dst="ff02::1:2") /
+               UDP(sport=546, dport=547) / DHCP6_InfoRequest(trid=0x4242) /
+               DHCP6OptClientId(duid=DUID_LL(lladdr=mac)))
+        reply = srp1(pkt, iface=iface, timeout=5)
+        if reply is None:
+            print("none")
+            return
+        print("reply", " ".join(reply[DHCP6OptDNSServers].dnsservers),
+              " ".join(reply[DHCP6OptDNSDomains].dnsdomains))
+
+
+def _iid(mac):
+    b = bytes.fromhex(mac.replace(":", ""))
+    e = bytes([b[0] ^ 2]) + b[1:3] + b"\xff\xfe" + b[3:]
+    return ":".join("%x" % int.from_bytes(e[i:i + 2], "big") for i in range(0, 8, 2))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
