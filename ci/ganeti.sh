@@ -327,9 +327,13 @@ cmd_up() {
   write_ganeti_config
   if [ -s /var/lib/ganeti/config.data ]; then
     start_daemons || die "Ganeti daemons did not start"
-    # A no-op when the master IP is already there.
-    timeout 60 ip netns exec "$NS" nsenter --uts="$UTS_FILE" \
-      gnt-cluster activate-master-ip >/dev/null 2>&1 || true
+    # After "down" (or a reboot) the master IP is gone; Ganeti refuses to
+    # add it again when it is already there.
+    if ! ip -n "$NS" -o addr show dev "$NODE_IF" | grep -q "inet $CLUSTER_IP/"; then
+      timeout 60 ip netns exec "$NS" nsenter --uts="$UTS_FILE" \
+        gnt-cluster activate-master-ip >/dev/null 2>&1 ||
+        log "warning: gnt-cluster activate-master-ip failed"
+    fi
   else
     cluster_init
   fi
@@ -465,6 +469,16 @@ usage() {
 
 [ $# -ge 1 ] || usage
 [ "$(id -u)" = 0 ] || die "run as root (namespaces, packages, Ganeti daemons)"
+# Several test runs may share the machine: one up/down/destroy at a time.
+# flock -o keeps the lock in flock itself, so daemons started here do not
+# inherit (and hold) it.
+case $1 in
+  up|down|destroy)
+    if [ -z "${SNF_CI_GANETI_LOCKED:-}" ]; then
+      export SNF_CI_GANETI_LOCKED=1
+      exec flock -o -w 300 -E 75 /run/lock/snf-ci-ganeti.lock "$BASH" "${BASH_SOURCE[0]}" "$@"
+    fi ;;
+esac
 case $1 in
   up) cmd_up ;;
   down) cmd_down ;;

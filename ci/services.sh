@@ -355,6 +355,13 @@ for s in "${services[@]}"; do
 done
 case $action in up|down|status) ;; *) usage ;; esac
 [ "$(id -u)" = 0 ] || die "run as root (it installs packages and starts servers)"
+# Several test runs may share the machine: one up/down at a time.
+# flock -o keeps the lock in flock itself, so servers started here do not
+# inherit (and hold) it.
+if [ "$action" != status ] && [ -z "${SNF_CI_SERVICES_LOCKED:-}" ]; then
+  export SNF_CI_SERVICES_LOCKED=1
+  exec flock -o -w 300 -E 75 /run/lock/snf-ci-services.lock "$BASH" "${BASH_SOURCE[0]}" "$action" "${services[@]}"
+fi
 
 # Packages the named services need (one apt-get run for all of them).
 packages_for() {
