@@ -181,3 +181,25 @@ def load_or_exit(directory=None):
     except SettingsError as exc:
         sys.stderr.write("synnefo: %s\n" % exc)
         raise SystemExit(1)
+
+
+def conf_documentation_problems(defaults_module, conf_directory):
+    """Problems with a distribution's shipped conf files, as a list of strings.
+
+    Each setting of ``defaults_module`` must appear commented out (``#NAME =``) in one of
+    the ``*.conf`` files of ``conf_directory``, and executing those files must set nothing
+    (they only document). Each distribution's tests call this.
+    """
+    import re
+    documented, problems = set(), []
+    for path in conf_files(conf_directory):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        documented |= set(re.findall(r"^#([A-Z][A-Z0-9_]+)\s*=", text, re.M))
+        namespace = {}
+        exec(compile(text, path, "exec"), namespace)
+        problems += ["%s sets %s" % (path, name) for name in namespace if _is_setting(name)]
+    names = {name for name in dir(defaults_module) if _is_setting(name)}
+    problems += ["%s is not documented in %s/*.conf" % (name, conf_directory)
+                 for name in sorted(names - documented)]
+    return problems
