@@ -8,6 +8,7 @@ other failures are not, since most RAPI calls submit jobs and must not run twice
 ``ganeti.rapi.testutils`` fake so that every request meets Ganeti's real handlers.
 """
 
+import html
 import io
 import json
 import logging
@@ -89,13 +90,16 @@ class RapiClient:
             curl.perform()
             return curl.getinfo(pycurl.RESPONSE_CODE), buf.getvalue()
         finally:
-            curl.close()
+            close = getattr(curl, "close", None)  # Ganeti's test double has none
+            if close is not None:
+                close()
 
     def request(self, method, path, query=None, body=None):
         """Send one request; the decoded JSON answer or a RapiError."""
         url = self.base + path
         if query:
-            url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
+            pairs = query.items() if isinstance(query, dict) else query
+            url += "?" + urlencode([(k, v) for k, v in pairs if v is not None])
         call = "%s %s" % (method, path)
         for attempt in range(CONNECT_RETRIES):
             try:
@@ -118,7 +122,7 @@ class RapiClient:
                 message = answer.get("message") or message
                 if answer.get("explain"):
                     message = "%s: %s" % (message, answer["explain"])
-            raise RapiError(self.host, call, message, code)
+            raise RapiError(self.host, call, html.unescape(message), code)
         return answer
 
     # -- calls -----------------------------------------------------------------------
@@ -166,6 +170,17 @@ class RapiClient:
     def modify_instance(self, name, **params):
         return int(self.request("PUT", "/2/instances/%s/modify" % quote(name, safe=""),
                                 body=params))
+
+    def get_instance_tags(self, name):
+        return self.request("GET", "/2/instances/%s/tags" % quote(name, safe=""))
+
+    def add_instance_tags(self, name, tags):
+        return int(self.request("PUT", "/2/instances/%s/tags" % quote(name, safe=""),
+                                [("tag", t) for t in tags]))
+
+    def delete_instance_tags(self, name, tags):
+        return int(self.request("DELETE", "/2/instances/%s/tags" % quote(name, safe=""),
+                                [("tag", t) for t in tags]))
 
     def get_job_status(self, job_id):
         return self.request("GET", "/2/jobs/%d" % int(job_id))

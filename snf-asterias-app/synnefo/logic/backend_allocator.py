@@ -1,0 +1,70 @@
+"""Choose the Ganeti backend (cluster) a new server goes to.
+
+A usable backend is neither drained (no new VMs by the admin's choice) nor offline
+(unreachable), and offers the flavor's disk template when it lists its templates.
+Among those, the least loaded wins: fewest live servers per CPU of capacity, then
+most free memory. The servers counted are our own DB rows, so servers created a
+moment ago count even before Ganeti's capacity figures catch up.
+"""
+
+from django.conf import settings
+from django.db.models import Count, Q
+
+from synnefo.backend.instances import certificates_only
+from synnefo.backend.rapi import RapiError
+from synnefo.db.models import Backend
+
+
+class NoBackendAvailable(RapiError):
+    """No backend can take a new server (the API answers 503)."""
+
+    def __init__(self, message):
+        super().__init__("(any)", "choose a Ganeti backend", message)
+
+
+def _offers(backend, disk_template):
+    templates = [t.strip() for t in backend.disk_templates.split(",") if t.strip()]
+    return not templates or disk_template in templates
+
+
+def usable_backends(flavor):
+    candidates = (Backend.objects.filter(drained=False, offline=False)
+                  .annotate(live=Count("servers", filter=Q(servers__deleted=False))))
+    return [b for b in candidates if _offers(b, flavor.disk_template)]
+
+
+def _load(backend):
+    per_cpu = backend.live / backend.ctotal if backend.ctotal else backend.live
+    return (per_cpu, backend.live, -backend.mfree, backend.id)
+
+
+def ensure_default_backend():
+    """Create the Backend row of GANETI_CLUSTER_INFO when no backend exists yet."""
+    info = tuple(getattr(settings, "GANETI_CLUSTER_INFO", None) or ())
+    if not info or not info[0] or Backend.objects.exists():
+        return None
+    host, port, user, password = (tuple(info) + (None,) * 4)[:4]
+    certificate = ""
+    path = getattr(settings, "GANETI_CLUSTER_CERTIFICATE", "")
+    if path:
+        with open(path, encoding="ascii") as f:
+            certificate = certificates_only(f.read())
+    backend, _ = Backend.objects.get_or_create(
+        clustername=host, defaults={"port": port or 5080, "username": user or "",
+                                    "password": password or "", "certificate": certificate})
+    return backend
+
+
+def allocate_backend(flavor):
+    """The least loaded usable backend for ``flavor``, or NoBackendAvailable."""
+    ensure_default_backend()
+    backends = usable_backends(flavor)
+    if not backends:
+        total = Backend.objects.count()
+        if not total:
+            reason = "no Ganeti backend is configured (snf-manage backend-add)"
+        else:
+            reason = ("none of the %d Ganeti backends is online, undrained and offers "
+                      "disk template %r" % (total, flavor.disk_template))
+        raise NoBackendAvailable(reason)
+    return min(backends, key=_load)

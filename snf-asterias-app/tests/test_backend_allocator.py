@@ -1,0 +1,79 @@
+"""synnefo.logic.backend_allocator: where new servers go."""
+
+import pytest
+
+from synnefo.backend.rapi import RapiError
+from synnefo.db import models as m
+from synnefo.logic.backend_allocator import NoBackendAvailable, allocate_backend
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_default_cluster(settings):
+    settings.GANETI_CLUSTER_INFO = ("", 5080, "", "")
+
+
+def flavor(template="file"):
+    return m.Flavor.objects.get_or_create(cpu=1, ram=128, disk=1, disk_template=template)[0]
+
+
+def add_vms(backend, n, deleted=False):
+    user, _ = m.User.objects.get_or_create(name="u")
+    for _ in range(n):
+        m.VirtualMachine.objects.create(owner=user, flavor=flavor(), backend=backend,
+                                        name="v", deleted=deleted)
+
+
+def test_least_loaded_usable_backend_wins():
+    a = m.Backend.objects.create(clustername="a", ctotal=4, mfree=1000)
+    b = m.Backend.objects.create(clustername="b", ctotal=4, mfree=1000)
+    drained = m.Backend.objects.create(clustername="c", drained=True)
+    offline = m.Backend.objects.create(clustername="d", offline=True)
+    add_vms(a, 3)
+    add_vms(b, 1)
+    add_vms(b, 5, deleted=True)  # deleted servers do not count
+    assert allocate_backend(flavor()) == b
+    add_vms(b, 3)
+    assert allocate_backend(flavor()) == a
+    assert allocate_backend(flavor()) not in (drained, offline)
+
+
+def test_load_is_relative_to_capacity():
+    small = m.Backend.objects.create(clustername="small", ctotal=2)
+    big = m.Backend.objects.create(clustername="big", ctotal=32)
+    add_vms(small, 2)
+    add_vms(big, 8)
+    assert allocate_backend(flavor()) == big
+
+
+def test_disk_template_must_be_offered():
+    m.Backend.objects.create(clustername="a", disk_templates="file,diskless")
+    drbd = m.Backend.objects.create(clustername="b", disk_templates="drbd,plain")
+    assert allocate_backend(flavor("drbd")) == drbd
+    with pytest.raises(NoBackendAvailable) as exc:
+        allocate_backend(flavor("rbd"))
+    assert "rbd" in str(exc.value)
+
+
+def test_nothing_usable_is_an_error_the_api_maps_to_503():
+    with pytest.raises(RapiError) as exc:
+        allocate_backend(flavor())
+    assert "backend-add" in str(exc.value)
+    m.Backend.objects.create(clustername="a", drained=True)
+    with pytest.raises(NoBackendAvailable) as exc:
+        allocate_backend(flavor())
+    assert "undrained" in str(exc.value)
+
+
+def test_default_backend_comes_from_settings(settings, tmp_path):
+    pem = tmp_path / "rapi.pem"
+    pem.write_text("-----BEGIN PRIVATE KEY-----\nK\n-----END PRIVATE KEY-----\n"
+                   "-----BEGIN CERTIFICATE-----\nC\n-----END CERTIFICATE-----\n")
+    settings.GANETI_CLUSTER_INFO = ("cluster.example.org", 5081, "user", "pw")
+    settings.GANETI_CLUSTER_CERTIFICATE = str(pem)
+    backend = allocate_backend(flavor())
+    assert (backend.clustername, backend.port, backend.username) == \
+        ("cluster.example.org", 5081, "user")
+    assert "CERTIFICATE" in backend.certificate and "PRIVATE" not in backend.certificate
+    assert m.Backend.objects.count() == 1

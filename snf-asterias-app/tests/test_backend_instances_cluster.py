@@ -1,0 +1,79 @@
+"""synnefo.backend.instances against the real Ganeti test cluster (ci/ganeti.sh)."""
+
+import os
+
+import pytest
+
+from synnefo.backend import instances
+from synnefo.backend.rapi import RapiError
+from synnefo.db import models as m
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+RAPI_PEM = "/var/lib/ganeti/rapi.pem"
+
+
+def env(name):
+    value = os.environ.get(name)
+    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
+    return value
+
+
+def real_backend(**kw):
+    with open(RAPI_PEM) as f:
+        certificate = instances.certificates_only(f.read())
+    args = dict(clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
+                username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
+                certificate=certificate, hypervisor="fake")
+    args.update(kw)
+    return m.Backend.objects.create(**args)
+
+
+def test_pinned_certificate_verifies_and_a_wrong_one_fails(settings):
+    backend = real_backend()
+    assert instances.client_for(backend).get_info()["name"] == env("SNF_TEST_GANETI_CLUSTER")
+    settings.GANETI_RAPI_VERIFY = True
+    backend.certificate = ""
+    with pytest.raises(RapiError) as exc:  # self-signed: the system CAs do not know it
+        instances.client_for(backend).get_info()
+    assert exc.value.code is None
+
+
+def test_instance_lifecycle_on_the_real_cluster(settings):
+    settings.GANETI_OS = "noop+default"
+    backend = real_backend()
+    user = m.User.objects.create(name="alice")
+    flavor = m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless")
+    image = m.Image.objects.create(name="noop", backend_id="noop-image", public=True)
+    vm = m.VirtualMachine.objects.create(owner=user, flavor=flavor, image=image,
+                                         backend=backend, name="lifecycle")
+    net = m.Network.objects.create(name="lan", link="gnt-br0", state="ACTIVE")
+    m.NetworkInterface.objects.create(machine=vm, network=net, index=0)
+    client = instances.client_for(backend)
+    try:
+        job = instances.create_instance(vm, "pw")
+        assert client.wait_for_job(job)["status"] == "success"
+        info = client.get_instance(vm.backend_vm_id)
+        assert info["oper_state"] is True and info["nic.links"] == ["gnt-br0"]
+        for call in (lambda: instances.shutdown_instance(vm),
+                     lambda: instances.resize_instance(
+                         vm, m.Flavor.objects.create(cpu=2, ram=256, disk=1,
+                                                     disk_template="diskless")),
+                     lambda: instances.startup_instance(vm),
+                     lambda: instances.reboot_instance(vm, "hard"),
+                     lambda: instances.set_firewall_profile(vm, 0, "ENABLED"),
+                     lambda: instances.set_firewall_profile(vm, 0, "PROTECTED")):
+            job = call()
+            result = client.wait_for_job(job)
+            assert result["status"] == "success", result
+        info = client.get_instance(vm.backend_vm_id)
+        assert info["beparams"]["vcpus"] == 2 and info["beparams"]["maxmem"] == 256
+        assert "synnefo:network:0:limited" in info["tags"]
+        assert "synnefo:network:0:protected" not in info["tags"]
+        job = instances.delete_instance(vm)
+        assert client.wait_for_job(job)["status"] == "success"
+        names = [i["name"] for i in client.get_instances()]
+        assert vm.backend_vm_id not in names
+    finally:
+        if vm.backend_vm_id in [i["name"] for i in client.get_instances()]:
+            client.wait_for_job(client.delete_instance(vm.backend_vm_id))
