@@ -294,3 +294,24 @@ class NetworkInterface(models.Model):
 
     def __str__(self):
         return "nic %s of %s" % (self.index, self.machine_id)
+
+
+class BackendNetwork(models.Model):
+    """The state of one network on one Ganeti cluster (a Ganeti network object there)."""
+
+    OPER_STATES = [(s, s) for s in ("PENDING", "ACTIVE", "ERROR", "DELETED")]
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="backend_networks")
+    backend = models.ForeignKey(Backend, on_delete=models.PROTECT, related_name="networks")
+    operstate = models.CharField(max_length=16, choices=OPER_STATES, default="PENDING")
+    backendjobid = models.BigIntegerField(null=True, blank=True)
+    backendopcode = models.CharField(max_length=64, blank=True, default="")
+    backendjobstatus = models.CharField(max_length=16, blank=True, default="")
+    backendlogmsg = models.TextField(blank=True, default="")
+    backendtime = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "db_backendnetwork"
+        unique_together = [("network", "backend")]
