@@ -110,6 +110,7 @@ def main(argv=None):
     server = Server(cfg)
     try:
         check_pidfile(cfg.pidfile)
+        os.makedirs(cfg.datapath, mode=0o755, exist_ok=True)  # while still root
         server.open_queues()
     except (OSError, RuntimeError) as exc:
         log.error("cannot start: %s", exc)

@@ -212,7 +212,6 @@ class Server:
             log.info("listening on NFQUEUE %d for %s", num, kind)
 
     def start_watching(self):
-        os.makedirs(self.cfg.datapath, exist_ok=True)
         self.inotify = inotify.Inotify()
         self.inotify.add_watch(self.cfg.datapath, WATCH_MASK)
         self.load_all()

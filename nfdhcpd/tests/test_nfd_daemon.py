@@ -1,0 +1,88 @@
+"""The real command: daemon mode, pid files, refusing a second instance, bad config."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from nfd_netns import Topology, sh, wait_for
+
+CONFIG = """\
+[general]
+datapath = {tmp}/state
+pidfile = {tmp}/run/nfdhcpd.pid
+logdir = {tmp}/log
+user = nobody
+[ipv6]
+enable_dhcpv6 = no
+"""
+
+
+@pytest.fixture
+def topo():
+    t = Topology("aa:00:00:fb:d3:10")
+    try:
+        t.up()
+        yield t
+    finally:
+        t.down()
+
+
+def nfdhcpd(topo, *args, timeout=20):
+    return sh(sys.executable, "-m", "nfdhcpd.main", *args, ns=topo.host, check=False,
+              timeout=timeout)
+
+
+def dead_pid():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def test_daemon_mode_with_stale_pidfile(topo):
+    conf = topo.write("nfdhcpd.conf", CONFIG.format(tmp=topo.tmp))
+    pidfile = topo.path("run", "nfdhcpd.pid")
+    topo.write("run/nfdhcpd.pid", "%d\n" % dead_pid())
+    res = nfdhcpd(topo, "-c", conf)
+    assert res.returncode == 0, res.stderr
+    pid = wait_for(lambda: _live_pid(pidfile), 10, "the daemon's pid file")
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            status = f.read()
+        assert "PPid:\t1\n" in status or "Uid:\t65534" in status
+        log = topo.path("log", "nfdhcpd.log")
+        wait_for(lambda: "nfdhcpd started" in open(log).read(), 10, "the start log line")
+        assert "removing stale pid file" in open(log).read()
+        # A second instance refuses to start while the first one runs.
+        again = nfdhcpd(topo, "-c", conf, "-f")
+        assert again.returncode == 1
+        assert "already running (pid %d" % pid in again.stderr
+    finally:
+        os.kill(pid, 15)
+        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 10, "the daemon to exit")
+    assert "nfdhcpd stopped" in open(log).read()
+
+
+def _live_pid(path):
+    try:
+        pid = int(open(path).read())
+    except (OSError, ValueError):
+        return None
+    return pid if os.path.exists("/proc/%d" % pid) else None
+
+
+def test_bad_config_is_reported(topo):
+    conf = topo.write("bad.conf", "[dhcp]\nlease_lifetime = forever\n")
+    res = nfdhcpd(topo, "-c", conf, "-f")
+    assert res.returncode == 2
+    assert "lease_lifetime" in res.stderr and "Traceback" not in res.stderr
+    res = nfdhcpd(topo, "-c", topo.path("missing.conf"))
+    assert res.returncode == 2 and "cannot read config file" in res.stderr
+
+
+def test_unknown_user_is_reported(topo):
+    conf = topo.write("nfdhcpd.conf", CONFIG.format(tmp=topo.tmp).replace(
+        "user = nobody", "user = no-such-user-nfd"))
+    res = nfdhcpd(topo, "-c", conf, "-f")
+    assert res.returncode == 1
+    assert "no-such-user-nfd" in res.stderr and "Traceback" not in res.stderr
