@@ -1,4 +1,6 @@
+import json
 import os
+import time
 import uuid
 
 import pytest
@@ -51,3 +53,77 @@ def test_round_trip_through_real_rabbitmq_with_failover():
         assert msg.properties["delivery_mode"] == 2
         client.channel.basic_ack(msg.delivery_tag)
         client.channel.exchange_delete(exchange)
+
+
+# -- spool, topology, confirmed publishing ---------------------------------------
+
+from synnefo.common.amqp_client import Spool, SpoolingPublisher, Topology  # noqa: E402
+
+
+def test_topology_names_carry_the_prefix():
+    t = Topology("snf-")
+    assert t.routing_keys == {"op": "ganeti.snf.event.op", "net": "ganeti.snf.event.net",
+                              "progress": "ganeti.snf.event.progress"}
+    assert t.queues["snf-events-op"] == "ganeti.snf.event.op"
+    assert sorted(t.dead_letter_queues()) == ["snf-events-net-dl", "snf-events-op-dl",
+                                              "snf-events-progress-dl"]
+    assert t.dead_letter_exchange == "ganeti-dl"
+
+
+def test_spool_keeps_order_and_whole_messages(tmp_path):
+    spool = Spool(str(tmp_path / "s"))
+    for i in range(5):
+        spool.add("ganeti", "k", {"n": i})
+    assert [spool.read(n)["body"]["n"] for n in spool.pending()] == [0, 1, 2, 3, 4]
+    (tmp_path / "s" / ".half.msg.tmp").write_text("{")  # a writer that died mid-way
+    assert len(spool) == 5
+    spool.remove(spool.pending()[0])
+    assert len(spool) == 4
+
+
+def test_publisher_spools_when_no_broker_answers(tmp_path):
+    pub = SpoolingPublisher(["amqp://u:p@127.0.0.1:1/"], str(tmp_path / "s"),
+                            connect_timeout=1)
+    assert pub.publish("ganeti", "k", {"n": 1}) is False
+    assert pub.publish("ganeti", "k", {"n": 2}) is False  # within back-off: no new try
+    assert len(pub.spool) == 2
+
+
+@pytest.mark.integration
+def test_spooled_messages_reach_real_rabbitmq_in_order_after_the_outage(tmp_path):
+    prefix = "t%s-" % uuid.uuid4().hex[:6]
+    topo = Topology(prefix, exchange="test-ganeti-%s" % prefix.rstrip("-"))
+    spool_dir = str(tmp_path / "spool")
+    down = SpoolingPublisher(["amqp://u:p@127.0.0.1:1/"], spool_dir, topology=topo)
+    for i in range(3):
+        down.publish(topo.exchange, topo.routing_keys["op"], {"n": i})
+    assert len(down.spool) == 3
+    up = SpoolingPublisher([amqp_url()], spool_dir, topology=topo)
+    try:
+        assert up.flush() is True and len(up.spool) == 0
+        client = up.client
+        got = []
+        for _ in range(3):
+            msg = client.channel.basic_get(topo.queue_names["op"], no_ack=False)
+            assert msg is not None
+            got.append(json.loads(msg.body)["n"])
+            assert msg.properties["delivery_mode"] == 2
+            client.channel.basic_ack(msg.delivery_tag)
+        assert got == [0, 1, 2]
+        # a rejected message goes to the dead-letter twin
+        up.publish(topo.exchange, topo.routing_keys["net"], {"poison": True})
+        msg = client.channel.basic_get(topo.queue_names["net"], no_ack=False)
+        client.channel.basic_reject(msg.delivery_tag, requeue=False)
+        for _ in range(50):
+            dead = client.channel.basic_get(topo.queue_names["net"] + "-dl", no_ack=False)
+            if dead is not None:
+                break
+            time.sleep(0.1)
+        assert dead is not None and json.loads(dead.body) == {"poison": True}
+        client.channel.basic_ack(dead.delivery_tag)
+    finally:
+        for q in list(topo.queues) + topo.dead_letter_queues():
+            up.client.channel.queue_delete(q)
+        up.client.channel.exchange_delete(topo.exchange)
+        up.client.channel.exchange_delete(topo.dead_letter_exchange)
+        up.close()

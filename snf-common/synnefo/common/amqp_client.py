@@ -6,7 +6,10 @@ and hands over bytes or JSON-able objects.
 
 import json
 import logging
+import os
 import socket
+import time
+import uuid
 from urllib.parse import unquote, urlsplit
 
 import amqp
@@ -14,6 +17,13 @@ import amqp
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5
+CONFIRM_TIMEOUT = 10
+# Exchange that receives what the dispatcher rejects (the "-dl" queues hang off it).
+DEAD_LETTER_SUFFIX = "-dl"
+# Connection-level failures: reconnect (to the next broker) and carry on.
+CONNECTION_ERRORS = (OSError, socket.timeout, amqp.exceptions.ConnectionError,
+                     amqp.exceptions.RecoverableConnectionError,
+                     amqp.exceptions.IrrecoverableConnectionError)
 
 
 class AMQPError(Exception):
@@ -44,7 +54,7 @@ def redact(url):
 class AMQPClient:
     """One connection and channel to the first reachable broker of ``hosts``."""
 
-    def __init__(self, hosts, confirms=True, heartbeat=0):
+    def __init__(self, hosts, confirms=True, heartbeat=0, connect_timeout=CONNECT_TIMEOUT):
         if isinstance(hosts, str):
             hosts = [hosts]
         if not hosts:
@@ -52,25 +62,29 @@ class AMQPClient:
         self.hosts = list(hosts)
         self.confirms = confirms
         self.heartbeat = heartbeat
+        self.connect_timeout = connect_timeout
         self.connection = None
         self.channel = None
         self.url = None
 
     def connect(self):
         errors = []
-        for url in self.hosts:
+        # Start after the broker that was last in use, so a dead one is tried last.
+        start = (self.hosts.index(self.url) + 1) % len(self.hosts) if self.url in self.hosts \
+            else 0
+        for url in self.hosts[start:] + self.hosts[:start]:
             try:
-                conn = amqp.Connection(connect_timeout=CONNECT_TIMEOUT,
-                                       heartbeat=self.heartbeat, **parse_url(url))
+                # confirm_publish: basic_publish waits for the broker's ack (nack raises)
+                conn = amqp.Connection(connect_timeout=self.connect_timeout,
+                                       heartbeat=self.heartbeat,
+                                       confirm_publish=self.confirms, **parse_url(url))
                 conn.connect()
             except (OSError, socket.timeout, amqp.exceptions.AMQPError) as exc:
                 errors.append("%s: %s" % (redact(url), exc or type(exc).__name__))
                 continue
             self.connection, self.url = conn, url
             self.channel = conn.channel()
-            if self.confirms:
-                self.channel.confirm_select()
-            log.debug("connected to AMQP broker %s", redact(url))
+            log.info("connected to AMQP broker %s", redact(url))
             return self
         raise AMQPError("cannot connect to any AMQP broker: " + "; ".join(errors))
 
@@ -97,10 +111,28 @@ class AMQPClient:
     def declare_exchange(self, name, type="topic"):
         self.channel.exchange_declare(name, type, durable=True, auto_delete=False)
 
-    def declare_queue(self, name, dead_letter_exchange=None, arguments=None):
+    def connect_retrying(self, should_stop=lambda: False, max_delay=30):
+        """Connect, retrying with a bounded back-off; False when told to stop first."""
+        delay = 1
+        while not should_stop():
+            try:
+                self.connect()
+                return True
+            except AMQPError as exc:
+                log.warning("%s; retrying in %d s", exc, delay)
+                end = time.monotonic() + delay
+                while time.monotonic() < end and not should_stop():
+                    time.sleep(0.2)
+                delay = min(max_delay, delay * 2)
+        return False
+
+    def declare_queue(self, name, dead_letter_exchange=None, arguments=None,
+                      queue_type=None):
         args = dict(arguments or {})
         if dead_letter_exchange:
             args["x-dead-letter-exchange"] = dead_letter_exchange
+        if queue_type and queue_type != "classic":
+            args["x-queue-type"] = queue_type  # quorum: replicated over the broker cluster
         self.channel.queue_declare(name, durable=True, exclusive=False, auto_delete=False,
                                    arguments=args or None)
 
@@ -110,7 +142,9 @@ class AMQPClient:
     def publish(self, exchange, routing_key, body, headers=None):
         """Publish a persistent message; with confirms, returns once the broker has it.
 
-        ``body`` may be bytes, str or any JSON-able object.
+        ``body`` may be bytes, str or any JSON-able object. A nack raises
+        amqp.exceptions.MessageNacked; a lost connection raises one of
+        CONNECTION_ERRORS: either way the message is not known to be stored.
         """
         if not isinstance(body, (bytes, str)):
             body = json.dumps(body)
@@ -118,5 +152,164 @@ class AMQPClient:
             body = body.encode("utf-8")
         msg = amqp.Message(body, delivery_mode=2, content_type="application/json",
                            application_headers=headers or None)
+        kw = {"confirm_timeout": CONFIRM_TIMEOUT} if self.confirms else {}
         self.channel.basic_publish(msg, exchange=exchange, routing_key=routing_key,
-                                   mandatory=False)
+                                   mandatory=False, **kw)
+
+    def declare_topology(self, topology, queue_type="quorum"):
+        """Exchanges, queues, dead-letter twins and bindings of ``topology``."""
+        self.declare_exchange(topology.exchange)
+        self.declare_exchange(topology.dead_letter_exchange)
+        for queue, key in topology.queues.items():
+            self.declare_queue(queue, dead_letter_exchange=topology.dead_letter_exchange,
+                               queue_type=queue_type)
+            self.bind_queue(queue, topology.exchange, key)
+            self.declare_queue(queue + DEAD_LETTER_SUFFIX, queue_type=queue_type)
+            self.bind_queue(queue + DEAD_LETTER_SUFFIX, topology.dead_letter_exchange, key)
+
+    def consume(self, queue, callback, prefetch=5):
+        """Deliver messages of ``queue`` to ``callback(message)``; it acks or rejects."""
+        self.channel.basic_qos(0, prefetch, False)
+        return self.channel.basic_consume(queue, callback=callback, no_ack=False)
+
+    def drain(self, timeout=1.0):
+        """Wait up to ``timeout`` s for deliveries; False when nothing arrived."""
+        try:
+            self.connection.drain_events(timeout=timeout)
+            return True
+        except socket.timeout:
+            return False
+
+
+class Topology:
+    """Names of the Ganeti event exchange, routing keys and queues of one deployment.
+
+    The deployment prefix is BACKEND_PREFIX_ID without its dash ("snf-" -> "snf"), so
+    several deployments can share one broker: keys ganeti.<p>.event.op|net|progress,
+    queues <p>-events-op|net|progress, each with a <queue>-dl dead-letter twin.
+    """
+
+    KINDS = ("op", "net", "progress")
+
+    def __init__(self, backend_prefix_id, exchange="ganeti"):
+        self.prefix = backend_prefix_id.rstrip("-")
+        self.exchange = exchange
+        self.dead_letter_exchange = exchange + DEAD_LETTER_SUFFIX
+        self.routing_keys = {k: "ganeti.%s.event.%s" % (self.prefix, k) for k in self.KINDS}
+        self.queue_names = {k: "%s-events-%s" % (self.prefix, k) for k in self.KINDS}
+        self.queues = {self.queue_names[k]: self.routing_keys[k] for k in self.KINDS}
+
+    def dead_letter_queues(self):
+        return [q + DEAD_LETTER_SUFFIX for q in self.queues]
+
+
+class Spool:
+    """Messages waiting for a broker's confirm, one file each, oldest first.
+
+    A file is written to a temporary name and renamed, so a reader never sees half a
+    message; names sort by creation time. Several processes (eventd, the hook, the
+    progress monitor) may add to one spool; one sender removes what it published.
+    """
+
+    def __init__(self, directory):
+        self.directory = directory
+        os.makedirs(directory, mode=0o750, exist_ok=True)
+
+    def add(self, exchange, routing_key, body):
+        name = "%020d-%d-%s.msg" % (time.time_ns(), os.getpid(), uuid.uuid4().hex[:8])
+        tmp = os.path.join(self.directory, "." + name + ".tmp")
+        record = {"exchange": exchange, "routing_key": routing_key, "body": body}
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(record, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, os.path.join(self.directory, name))
+        return name
+
+    def pending(self):
+        try:
+            names = os.listdir(self.directory)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if n.endswith(".msg") and not n.startswith("."))
+
+    def read(self, name):
+        with open(os.path.join(self.directory, name), encoding="utf-8") as f:
+            return json.load(f)
+
+    def remove(self, name):
+        try:
+            os.unlink(os.path.join(self.directory, name))
+        except FileNotFoundError:
+            pass
+
+    def __len__(self):
+        return len(self.pending())
+
+
+class SpoolingPublisher:
+    """Publish persistent, confirmed messages; what is not confirmed waits in a spool.
+
+    ``publish`` never raises for a broker problem: the message is written to the spool
+    first and removed only after the broker confirmed it, so a crash or an outage at
+    any point loses nothing (a message may be sent twice; consumers are idempotent).
+    ``flush`` re-sends the spool in order; call it again after a failure.
+    """
+
+    def __init__(self, hosts, spool_dir, topology=None, queue_type="quorum",
+                 connect_timeout=CONNECT_TIMEOUT, retry_delay=1.0, max_retry_delay=30.0):
+        self.client = AMQPClient(hosts, confirms=True, connect_timeout=connect_timeout)
+        self.spool = Spool(spool_dir)
+        self.topology = topology
+        self.queue_type = queue_type
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        self._delay = retry_delay
+        self.next_attempt = 0.0  # monotonic time before which flush does not reconnect
+        self._declared = False
+
+    def publish(self, exchange, routing_key, body):
+        self.spool.add(exchange, routing_key, body)
+        return self.flush()
+
+    def _ensure_connected(self):
+        if self.client.connected:
+            return
+        self.client.connect()
+        if self.topology is not None:
+            # Queues exist before the first message: an unroutable message would be
+            # confirmed by the broker and then dropped.
+            self.client.declare_topology(self.topology, self.queue_type)
+        log.info("AMQP publisher connected; %d spooled message(s) to send", len(self.spool))
+
+    def flush(self, force=False):
+        """Send every spooled message; True when the spool is empty afterwards."""
+        if not force and time.monotonic() < self.next_attempt:
+            return False
+        try:
+            self._ensure_connected()
+            for name in self.spool.pending():
+                try:
+                    record = self.spool.read(name)
+                except (OSError, ValueError) as exc:
+                    log.error("dropping unreadable spool file %s: %s", name, exc)
+                    self.spool.remove(name)
+                    continue
+                self.client.publish(record["exchange"], record["routing_key"],
+                                    record["body"])
+                self.spool.remove(name)
+        except (AMQPError, amqp.exceptions.AMQPError,
+                amqp.exceptions.MessageNacked) + CONNECTION_ERRORS as exc:
+            self.client.close()
+            self.next_attempt = time.monotonic() + self._delay
+            log.warning("AMQP publish failed (%s); %d message(s) kept in spool %s, "
+                        "retrying in %.0f s", exc or type(exc).__name__, len(self.spool),
+                        self.spool.directory, self._delay)
+            self._delay = min(self.max_retry_delay, self._delay * 2)
+            return False
+        self._delay = self.retry_delay
+        self.next_attempt = 0.0
+        return True
+
+    def close(self):
+        self.client.close()
