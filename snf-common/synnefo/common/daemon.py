@@ -1,0 +1,126 @@
+"""Helpers every Synnefo daemon shares: pid lock files, process names, logging, detaching.
+
+A pid file left by a dead process never blocks a start (a known trap of the original:
+stale lock files kept the dispatcher and nfdhcpd from starting). Logs go to a file
+under LOG_DIR (reopened when logrotate moves it), or to stderr in --debug mode, and are
+set up before detaching so nothing is written to a closed stdout.
+"""
+
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+
+log = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s: %(message)s"
+
+
+class AlreadyRunning(Exception):
+    """Another live process holds the pid file."""
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
+def pid_lock(path):
+    """A lockfile PIDLockFile for ``path``; a stale file (dead pid) is removed first."""
+    from daemon.pidfile import TimeoutPIDLockFile
+
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    pid = read_pid(path)
+    if pid and pid != os.getpid() and pid_alive(pid):
+        raise AlreadyRunning("%s: process %d is running (pid file %s)"
+                             % (os.path.basename(sys.argv[0]), pid, path))
+    if os.path.exists(path):
+        log.info("removing stale pid file %s (process %s is gone)", path, pid)
+        os.unlink(path)
+    return TimeoutPIDLockFile(path, acquire_timeout=0)
+
+
+def set_process_name(name):
+    """Name the process (ps, top) when python3-prctl is there; harmless otherwise."""
+    try:
+        import prctl
+    except ImportError:
+        return
+    try:
+        prctl.set_name(name[:15])
+        prctl.set_proctitle(" ".join([name] + sys.argv[1:]))
+    except Exception:  # e.g. no room for the title: naming is cosmetic
+        pass
+
+
+def setup_logging(name, debug=False, log_dir="/var/log/synnefo", level=None):
+    """Log to ``log_dir``/``name``.log, or to stderr when ``debug``; -> the handler."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    if debug:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        os.makedirs(log_dir, exist_ok=True)
+        handler = logging.handlers.WatchedFileHandler(os.path.join(log_dir, name + ".log"))
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level if level is not None else (logging.DEBUG if debug else logging.INFO))
+    return handler
+
+
+def run(main, name, pid_file, debug=False, log_handler=None, on_term=None):
+    """Run ``main()`` as daemon ``name``: detached with a pid lock, or in the foreground.
+
+    ``on_term`` is called on SIGTERM/SIGINT (it should make ``main`` return).
+    """
+    set_process_name(name)
+    try:
+        lock = pid_lock(pid_file) if pid_file else None
+    except AlreadyRunning as exc:
+        sys.stderr.write("%s\n" % exc)
+        return 1
+
+    def terminate(signum, frame):
+        log.info("%s: signal %d, stopping", name, signum)
+        if on_term is not None:
+            on_term()
+        else:
+            raise SystemExit(0)
+
+    if debug:
+        signal.signal(signal.SIGTERM, terminate)
+        signal.signal(signal.SIGINT, terminate)
+        if lock is not None:
+            lock.acquire()
+        try:
+            return main() or 0
+        finally:
+            if lock is not None and lock.i_am_locking():
+                lock.release()
+
+    import daemon
+
+    keep = []
+    if log_handler is not None and getattr(log_handler, "stream", None) is not None:
+        keep.append(log_handler.stream)
+    context = daemon.DaemonContext(pidfile=lock, files_preserve=keep, umask=0o022,
+                                   signal_map={signal.SIGTERM: terminate,
+                                               signal.SIGINT: terminate})
+    with context:
+        log.info("%s started (pid %d)", name, os.getpid())
+        return main() or 0
