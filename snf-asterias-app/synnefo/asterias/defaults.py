@@ -23,3 +23,31 @@ GANETI_SHUTDOWN_TIMEOUT = None
 GANETI_CLUSTER_CERTIFICATE = ""
 # Tests only: a callable returning a pycurl-like handle for every RAPI request.
 GANETI_RAPI_CURL_FACTORY = None
+
+# --- Compute API, identity and quotas (synnefo.api, synnefo.logic) -------------------
+# Public base URL of this service (e.g. "https://cloud.example.org"); empty: derived
+# from each request's host, so the identity catalog points wherever the client came from.
+API_PUBLIC_BASE_URL = ""
+# Region name put in the identity catalog's endpoints.
+API_REGION_NAME = "RegionOne"
+# Seconds an API token issued through the identity endpoint stays valid.
+TOKEN_LIFETIME = 24 * 3600
+# Largest page of a list call (servers, images, flavors); a bigger ?limit is capped.
+API_MAX_PAGE_SIZE = 1000
+# changes-since may go back at most this many seconds (older values answer 400).
+POLL_LIMIT = 3600
+# Personality files per server and the largest file in bytes (decoded).
+MAX_PERSONALITY = 5
+MAX_PERSONALITY_SIZE = 10240
+# Metadata items per server or image.
+MAX_METADATA_ITEMS = 32
+# Key pairs one user may store.
+MAX_KEYPAIRS_PER_USER = 100
+# Per-user quota defaults; User rows may override each (NULL means "this default").
+QUOTA_MAX_SERVERS = 3
+QUOTA_MAX_CORES = 8
+QUOTA_MAX_RAM = 8192  # MiB
+QUOTA_MAX_DISK = 200  # GiB
+QUOTA_MAX_NETWORKS = 5
+# Length of the generated administrator password returned once at server creation.
+SERVER_PASSWORD_LENGTH = 12

@@ -1,0 +1,166 @@
+"""Database rows -> OpenStack v2.1 JSON shapes (plus Synnefo's "SNF:" fields).
+
+Serializers read only what ``logic.servers.with_details`` already fetched, so a list
+of any length costs a constant number of queries.
+"""
+
+import re
+
+from synnefo.logic import servers as server_logic
+
+from .util import base_url, compute_url, isotime, request_version
+
+NETWORK_KEY_RE = re.compile(r"^[a-zA-Z0-9-_.]+$")
+POWER_STATE = {"STARTED": 1, "STOPPED": 4, "BUILD": 0, "ERROR": 0, "DESTROYED": 0}
+VM_STATE = {"BUILD": "building", "STARTED": "active", "STOPPED": "stopped", "ERROR": "error",
+            "DESTROYED": "deleted"}
+
+
+def links(request, collection, item_id):
+    version = request_version(request)
+    base = base_url(request)
+    return [{"rel": "self", "href": "%s/compute/%s/%s/%s" % (base, version, collection,
+                                                               item_id)},
+            {"rel": "bookmark", "href": "%s/compute/%s/%s" % (base, collection, item_id)}]
+
+
+def network_key(network):
+    """The addresses key of a network: its name when clients can use it as a key."""
+    return network.name if NETWORK_KEY_RE.match(network.name or "") else "net-%d" % network.id
+
+
+def addresses(vm):
+    out = {}
+    for nic in sorted(vm.nics.all(), key=lambda n: (n.index is None, n.index or 0, n.id)):
+        entries = out.setdefault(network_key(nic.network), [])
+        if nic.ipv4:
+            entries.append({"version": 4, "addr": nic.ipv4})
+        if nic.ipv6:
+            entries.append({"version": 6, "addr": nic.ipv6})
+    return out
+
+
+def attachments(vm):
+    out = []
+    for nic in sorted(vm.nics.all(), key=lambda n: (n.index is None, n.index or 0, n.id)):
+        item = {"id": "nic-%d-%s" % (vm.id, nic.index), "network_id": str(nic.network_id),
+                "mac_address": nic.mac, "ipv4": nic.ipv4, "ipv6": nic.ipv6,
+                "state": nic.state}
+        if nic.firewall_profile:
+            item["firewallProfile"] = nic.firewall_profile
+        out.append(item)
+    return out
+
+
+def server_brief(request, vm):
+    return {"id": str(vm.id), "name": vm.name, "links": links(request, "servers", vm.id)}
+
+
+def server_detail(request, vm):
+    status = server_logic.api_status(vm)
+    data = {
+        "id": str(vm.id),
+        "name": vm.name,
+        "status": status,
+        "progress": server_logic.progress(vm),
+        "links": links(request, "servers", vm.id),
+        "image": ({"id": str(vm.image_id), "links": links(request, "images", vm.image_id)}
+                  if vm.image_id else ""),
+        "flavor": {"id": str(vm.flavor_id), "links": links(request, "flavors", vm.flavor_id)},
+        "addresses": addresses(vm),
+        "created": isotime(vm.created),
+        "updated": isotime(vm.updated),
+        "tenant_id": str(vm.owner_id),
+        "user_id": str(vm.owner_id),
+        "hostId": "",
+        "metadata": {m.meta_key: m.meta_value for m in vm.metadata.all()},
+        "accessIPv4": "",
+        "accessIPv6": "",
+        "key_name": vm.key_name or None,
+        "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-STS:task_state": server_logic.task_state(vm),
+        "OS-EXT-STS:vm_state": "deleted" if vm.deleted else VM_STATE.get(vm.operstate, "error"),
+        "OS-EXT-STS:power_state": POWER_STATE.get(vm.operstate, 0),
+        "OS-EXT-AZ:availability_zone": "nova",
+        "OS-SRV-USG:launched_at": None,
+        "OS-SRV-USG:terminated_at": None,
+        "os-extended-volumes:volumes_attached": [],
+        "SNF:task_state": vm.action if server_logic.task_pending(vm) else None,
+        "SNF:attachments": attachments(vm),
+        "SNF:suspended": vm.suspended,
+    }
+    if status == "ERROR":
+        data["fault"] = {"code": 500, "created": isotime(vm.updated),
+                         "message": vm.fault_message or "The server failed; see details.",
+                         "details": vm.fault_details or vm.backendlogmsg or ""}
+    return data
+
+
+def flavor_brief(request, flavor):
+    return {"id": str(flavor.id), "name": flavor.name,
+            "links": links(request, "flavors", flavor.id)}
+
+
+def flavor_detail(request, flavor):
+    data = flavor_brief(request, flavor)
+    data.update({"ram": flavor.ram, "vcpus": flavor.cpu, "disk": flavor.disk, "swap": "",
+                 "OS-FLV-EXT-DATA:ephemeral": 0, "OS-FLV-DISABLED:disabled": flavor.deleted,
+                 "os-flavor-access:is_public": True, "rxtx_factor": 1.0,
+                 "SNF:disk_template": flavor.disk_template})
+    return data
+
+
+def image_links(request, image):
+    return links(request, "images", image.id)
+
+
+def image_brief(request, image):
+    return {"id": str(image.id), "name": image.name, "links": image_links(request, image)}
+
+
+def image_detail(request, image):
+    status = {"ACTIVE": "ACTIVE", "SAVING": "SAVING", "DELETED": "DELETED"}.get(image.state,
+                                                                                 "UNKNOWN")
+    return {"id": str(image.id), "name": image.name, "status": status,
+            "progress": 100 if status == "ACTIVE" else 0,
+            "created": isotime(image.created), "updated": isotime(image.updated),
+            "minDisk": image.min_disk, "minRam": image.min_ram,
+            "metadata": {m.meta_key: m.meta_value for m in image.metadata.all()},
+            "links": image_links(request, image),
+            "OS-EXT-IMG-SIZE:size": image.size,
+            "SNF:public": image.public,
+            "SNF:owner": str(image.owner_id) if image.owner_id else None,
+            "SNF:format": image.format}
+
+
+def glance_image(request, image):
+    """A Glance v2 image: properties are flattened into the top level."""
+    status = {"ACTIVE": "active", "SAVING": "saving", "DELETED": "deleted"}.get(image.state,
+                                                                                 "queued")
+    data = {m.meta_key: m.meta_value for m in image.metadata.all()}
+    data.update({
+        "id": str(image.id), "name": image.name, "status": status,
+        "visibility": "public" if image.public else "private",
+        "protected": image.owner_id is None, "os_hidden": False,
+        "container_format": "bare", "disk_format": "raw", "synnefo_format": image.format,
+        "min_disk": image.min_disk, "min_ram": image.min_ram,
+        "size": image.size or None, "virtual_size": None, "checksum": None,
+        "os_hash_algo": None, "os_hash_value": None,
+        "owner": str(image.owner_id) if image.owner_id else "system",
+        "created_at": isotime(image.created), "updated_at": isotime(image.updated),
+        "tags": [], "self": "/v2/images/%d" % image.id, "file": "/v2/images/%d/file" % image.id,
+        "schema": "/v2/schemas/image",
+    })
+    return data
+
+
+def keypair(kp, with_user=False):
+    data = {"name": kp.name, "public_key": kp.public_key, "fingerprint": kp.fingerprint}
+    if with_user:
+        data.update({"user_id": str(kp.owner_id), "id": kp.id, "deleted": False,
+                     "created_at": isotime(kp.created), "updated_at": None,
+                     "deleted_at": None})
+    return data
+
+
+__all__ = ["compute_url"]

@@ -1,0 +1,226 @@
+"""/compute/v2.1/servers: list, detail, create, show, rename, delete, actions,
+metadata and addresses."""
+
+from synnefo.logic import servers as logic
+from synnefo.logic.errors import NotFound
+
+from . import faults, serializers as ser
+from .util import (api_view, empty_response, json_response, page, pagination, parse_body)
+
+
+def _list(request, detail):
+    user = request.snf_user
+    since = None
+    if request.GET.get("changes-since"):
+        since = logic.parse_changes_since(request.GET["changes-since"])
+    query = logic.filter_servers(user, name=request.GET.get("name"),
+                                 status=request.GET.get("status"),
+                                 image=request.GET.get("image"),
+                                 flavor=request.GET.get("flavor"), since=since)
+    if detail:
+        query = logic.with_details(query)
+    size, marker = pagination(request)
+    items, next_links = page(query, size, marker, request, "servers")
+    if since is not None and not items:
+        return empty_response(304)
+    render = ser.server_detail if detail else ser.server_brief
+    body = {"servers": [render(request, vm) for vm in items]}
+    if next_links:
+        body["servers_links"] = next_links
+    return json_response(body)
+
+
+@api_view(["GET", "POST"])
+def servers_collection(request):
+    if request.method == "POST":
+        return _create(request)
+    return _list(request, detail=False)
+
+
+@api_view(["GET"])
+def servers_detail(request):
+    return _list(request, detail=True)
+
+
+def _ref(value, field):
+    """An id from "42" or a link ending in /42."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise faults.BadRequest("'server.%s' must be an id or a link to one." % field)
+    return value.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _create(request):
+    spec = parse_body(request, "server")
+    for field in ("name", "imageRef", "flavorRef"):
+        if field not in spec:
+            raise faults.BadRequest("'server.%s' is required." % field)
+    for field in ("min_count", "max_count"):
+        if field in spec and str(spec[field]) != "1":
+            raise faults.BadRequest("'server.%s': only one server per request is supported."
+                                    % field)
+    metadata = spec.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise faults.BadRequest("'server.metadata' must be an object of strings.")
+    key_name = spec.get("key_name")
+    if key_name is not None and not isinstance(key_name, str):
+        raise faults.BadRequest("'server.key_name' must be a string.")
+    password = spec.get("adminPass")
+    if password is not None and (not isinstance(password, str) or not password
+                                 or len(password) > 255):
+        raise faults.BadRequest("'server.adminPass' must be a non-empty string.")
+    image_ref = _ref(spec["imageRef"], "imageRef")
+    flavor_ref = _ref(spec["flavorRef"], "flavorRef")
+    try:
+        vm, password = logic.create_server(
+            request.snf_user, spec["name"], image_ref, flavor_ref, metadata=metadata,
+            personality=spec.get("personality"), key_name=key_name,
+            networks=spec.get("networks"), password=password)
+    except NotFound as exc:
+        # A reference in the body that does not resolve is a bad request, not a 404.
+        raise faults.BadRequest(exc.message) from None
+    body = {"server": {"id": str(vm.id), "links": ser.links(request, "servers", vm.id),
+                       "adminPass": password, "OS-DCF:diskConfig": "MANUAL"}}
+    return json_response(body, status=202,
+                         headers={"Location": ser.links(request, "servers", vm.id)[0]["href"]})
+
+
+def _show(request, server_id):
+    vm = logic.get_server(request.snf_user, server_id)
+    vm = logic.with_details(type(vm).objects.filter(pk=vm.pk)).get()
+    return ser.server_detail(request, vm)
+
+
+@api_view(["GET", "PUT", "DELETE"])
+def server_item(request, server_id):
+    user = request.snf_user
+    if request.method == "DELETE":
+        logic.delete_server(user, server_id)
+        return empty_response(204)
+    if request.method == "PUT":
+        spec = parse_body(request, "server")
+        unknown = set(spec) - {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig",
+                               "description"}
+        if unknown:
+            raise faults.BadRequest("'server' may contain only 'name'; got %s."
+                                    % ", ".join(sorted(unknown)))
+        if "name" in spec:
+            logic.rename_server(user, server_id, spec["name"])
+        else:
+            logic.get_server(user, server_id)
+        # Like Nova, the update answer has the base fields only (no extended attributes).
+        data = {k: v for k, v in _show(request, server_id).items() if k in UPDATE_FIELDS}
+        return json_response({"server": data})
+    return json_response({"server": _show(request, server_id)})
+
+
+UPDATE_FIELDS = ("id", "name", "status", "image", "flavor", "fault", "user_id", "tenant_id",
+                 "created", "updated", "progress", "metadata", "links", "addresses", "hostId",
+                 "OS-DCF:diskConfig", "accessIPv4", "accessIPv6")
+
+
+def _empty_args(args, action):
+    if args not in (None, {}):
+        raise faults.BadRequest("'%s' takes no arguments (use null or {})." % action)
+
+
+@api_view(["POST"])
+def server_action(request, server_id):
+    body = parse_body(request)
+    if len(body) != 1:
+        raise faults.BadRequest("An action body must have exactly one key, the action; got %d."
+                                % len(body))
+    action, args = next(iter(body.items()))
+    user = request.snf_user
+    if action == "reboot":
+        if not isinstance(args, dict) or "type" not in args:
+            raise faults.BadRequest("'reboot' needs {\"type\": \"SOFT\" or \"HARD\"}.")
+        logic.reboot_server(user, server_id, args["type"])
+    elif action in ("os-start", "start"):
+        _empty_args(args, action)
+        logic.start_server(user, server_id)
+    elif action in ("os-stop", "shutdown"):
+        _empty_args(args, action)
+        logic.stop_server(user, server_id)
+    elif action == "resize":
+        if not isinstance(args, dict) or "flavorRef" not in args:
+            raise faults.BadRequest("'resize' needs {\"flavorRef\": <flavor id>}.")
+        try:
+            logic.resize_server(user, server_id, _ref(args["flavorRef"], "flavorRef"))
+        except NotFound as exc:
+            logic.get_server(user, server_id)  # an unknown server is still a 404
+            raise faults.BadRequest(exc.message) from None
+    elif action in ("confirmResize", "revertResize"):
+        # Resizes here are in place: there is never anything to confirm or revert.
+        logic.get_server(user, server_id)
+        raise faults.Conflict("Server %s has no resize waiting for confirmation: resizes "
+                              "take effect without one." % server_id)
+    elif action in ("console", "os-getVNCConsole"):
+        if not isinstance(args, dict) or "type" not in args:
+            raise faults.BadRequest("'%s' needs {\"type\": \"vnc\"}." % action)
+        logic.console(user, server_id, args["type"])
+    elif action == "firewallProfile":
+        if not isinstance(args, dict) or "profile" not in args:
+            raise faults.BadRequest("'firewallProfile' needs {\"profile\": ENABLED, DISABLED "
+                                    "or PROTECTED}.")
+        logic.set_firewall_profile(user, server_id, args["profile"])
+    else:
+        logic.get_server(user, server_id)
+        raise faults.BadRequest("Unknown or unsupported server action %r." % (action,))
+    return empty_response(202)
+
+
+# -- metadata ----------------------------------------------------------------------------
+
+@api_view(["GET", "POST", "PUT"])
+def server_metadata(request, server_id):
+    user = request.snf_user
+    if request.method == "GET":
+        vm = logic.get_server(user, server_id)
+        return json_response({"metadata": logic.server_metadata(vm)})
+    items = parse_body(request, "metadata")
+    result = logic.update_metadata(user, server_id, items, replace=request.method == "PUT")
+    return json_response({"metadata": result})
+
+
+@api_view(["GET", "PUT", "DELETE"])
+def server_metadata_item(request, server_id, key):
+    user = request.snf_user
+    if request.method == "GET":
+        vm = logic.get_server(user, server_id)
+        meta = logic.server_metadata(vm)
+        if key not in meta:
+            raise faults.ItemNotFound("Server %s has no metadata item %r." % (server_id, key))
+        return json_response({"meta": {key: meta[key]}})
+    if request.method == "DELETE":
+        logic.delete_metadata_item(user, server_id, key)
+        return empty_response(204)
+    meta = parse_body(request, "meta")
+    if list(meta) != [key]:
+        raise faults.BadRequest("'meta' must have exactly one key, the one in the URL (%r)."
+                                % key)
+    logic.update_metadata(user, server_id, meta)
+    return json_response({"meta": meta})
+
+
+# -- addresses -----------------------------------------------------------------------------
+
+def _server_with_nics(request, server_id):
+    vm = logic.get_server(request.snf_user, server_id)
+    return type(vm).objects.prefetch_related("nics__network").get(pk=vm.pk)
+
+
+@api_view(["GET"])
+def server_ips(request, server_id):
+    return json_response({"addresses": ser.addresses(_server_with_nics(request, server_id))})
+
+
+@api_view(["GET"])
+def server_ips_network(request, server_id, network):
+    vm = _server_with_nics(request, server_id)
+    for nic in vm.nics.all():
+        if network in (ser.network_key(nic.network), str(nic.network_id)):
+            key = ser.network_key(nic.network)
+            return json_response({key: ser.addresses(vm).get(key, [])})
+    raise faults.ItemNotFound("Server %s is not connected to network %r." % (server_id, network))

@@ -1,0 +1,194 @@
+"""What every API view shares: authentication, JSON in and out, faults, headers.
+
+``api_view`` wraps each view so that (1) only the listed methods are served (405
+otherwise), (2) the X-Auth-Token is checked (401), (3) logic errors become their
+faults, and (4) any other exception is logged with its traceback and answered with a
+generic 500 that carries the request id -- never a traceback.
+"""
+
+import datetime
+import functools
+import json
+import logging
+import uuid
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
+
+from synnefo.logic import errors as logic_errors
+from synnefo.logic.identity import AuthenticationFailed, lookup_token
+
+from . import faults
+
+log = logging.getLogger("synnefo.api")
+
+JSON_TYPE = "application/json"
+
+
+def json_response(data, status=200, headers=None):
+    body = b"" if data is None else json.dumps(data, separators=(",", ":")).encode("utf-8")
+    response = HttpResponse(body, status=status,
+                            content_type=JSON_TYPE if data is not None else None)
+    if data is None:
+        del response["Content-Type"]
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+def empty_response(status=204, headers=None):
+    return json_response(None, status, headers)
+
+
+def fault_response(fault):
+    data = {fault.name: {"code": fault.code, "message": fault.message,
+                         "details": fault.details or ""}}
+    return json_response(data, fault.code, fault.headers)
+
+
+def _finish(request, response):
+    add_never_cache_headers(response)
+    patch_vary_headers(response, ["X-Auth-Token"])
+    response["X-Openstack-Request-Id"] = request.request_id
+    response["X-Compute-Request-Id"] = request.request_id
+    return response
+
+
+def authenticate(request):
+    token = request.META.get("HTTP_X_AUTH_TOKEN")
+    if not token:
+        raise faults.Unauthorized("No X-Auth-Token header: get a token from "
+                                  "/identity/v3/auth/tokens.")
+    try:
+        row = lookup_token(token)
+    except AuthenticationFailed as exc:
+        raise faults.Unauthorized(str(exc)) from None
+    request.token = row
+    return row.user
+
+
+def api_view(methods, auth=True):
+    methods = tuple(m.upper() for m in methods)
+
+    def decorate(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            request.request_id = "req-" + str(uuid.uuid4())
+            try:
+                method = request.method.upper()
+                allowed = methods + (("HEAD",) if "GET" in methods else ())
+                if method not in allowed:
+                    raise faults.BadMethod("Method %s is not allowed here; use %s."
+                                           % (method, ", ".join(methods)),
+                                           headers={"Allow": ", ".join(methods)})
+                request.snf_user = authenticate(request) if auth else None
+                response = view(request, *args, **kwargs)
+            except faults.Fault as fault:
+                response = fault_response(fault)
+            except logic_errors.LogicError as exc:
+                response = fault_response(faults.from_logic(exc))
+            except Exception:
+                log.exception("unexpected error in %s %s (request %s)", request.method,
+                              request.path, request.request_id)
+                response = fault_response(faults.ComputeFault(
+                    "An unexpected error occurred; it has been logged. Quote request id %s "
+                    "when reporting it." % request.request_id))
+            if request.method.upper() == "HEAD":
+                response.content = b""
+            return _finish(request, response)
+        return wrapper
+    return decorate
+
+
+def parse_body(request, required_key=None):
+    """The JSON request body (a dict); badRequest naming what is wrong."""
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type and content_type not in (JSON_TYPE, "text/plain") \
+            and not content_type.endswith("+json"):
+        raise faults.BadMediaType("Request bodies must be JSON (Content-Type: %s), not %s."
+                                  % (JSON_TYPE, content_type))
+    try:
+        data = json.loads(request.body.decode("utf-8") or "null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise faults.BadRequest("The request body is not valid JSON: %s." % exc) from None
+    if not isinstance(data, dict):
+        raise faults.BadRequest("The request body must be a JSON object.")
+    if required_key is not None:
+        if required_key not in data:
+            raise faults.BadRequest("The request body must contain '%s'." % required_key)
+        if not isinstance(data[required_key], dict):
+            raise faults.BadRequest("'%s' must be an object." % required_key)
+        return data[required_key]
+    return data
+
+
+def isotime(value):
+    """OpenStack's time format: UTC, seconds, a Z."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def base_url(request):
+    """Where clients reach this service: API_PUBLIC_BASE_URL or the request's own host."""
+    configured = getattr(settings, "API_PUBLIC_BASE_URL", "")
+    if configured:
+        return configured.rstrip("/")
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def compute_url(request, version="v2.1"):
+    return "%s/compute/%s" % (base_url(request), version)
+
+
+def request_version(request):
+    """The compute API version prefix the request came in with (for self links)."""
+    parts = request.path.split("/")
+    if len(parts) > 2 and parts[1] == "compute" and parts[2].startswith("v2"):
+        return parts[2]
+    return "v2.1"
+
+
+def pagination(request):
+    """(limit, marker) from the query string; badRequest on bad values."""
+    limit = request.GET.get("limit")
+    max_size = settings.API_MAX_PAGE_SIZE
+    if limit is None or limit == "":
+        size = max_size
+    else:
+        try:
+            size = int(limit)
+        except ValueError:
+            raise faults.BadRequest("'limit' must be a non-negative integer, got %r." % limit) \
+                from None
+        if size < 0:
+            raise faults.BadRequest("'limit' must be a non-negative integer, got %r." % limit)
+        size = min(size, max_size)
+    return size, request.GET.get("marker") or None
+
+
+def page(query, size, marker, request, what):
+    """Items after ``marker`` (id) in newest-first order and the "next" link list."""
+    query = query.order_by("-id")
+    if marker is not None:
+        try:
+            marker_id = int(marker)
+        except ValueError:
+            raise faults.BadRequest("marker [%s] not found." % marker) from None
+        if not query.filter(pk=marker_id).exists():
+            raise faults.BadRequest("marker [%s] not found." % marker)
+        query = query.filter(pk__lt=marker_id)
+    items = list(query[:size]) if size else []
+    links = []
+    if size and len(items) == size:
+        params = request.GET.copy()
+        params["marker"] = str(items[-1].id)
+        params["limit"] = str(size)
+        links.append({"rel": "next", "href": "%s%s?%s" % (base_url(request), request.path,
+                                                            params.urlencode())})
+    return items, links

@@ -1,0 +1,79 @@
+"""API tokens: issuing, validating and revoking them.
+
+A token is a random string shown to its owner once; the DB keeps only its SHA-256
+(``hash_token``), so a copy of the database does not hand out credentials.
+"""
+
+import datetime
+import secrets
+
+from django.conf import settings
+from django.utils import timezone
+
+from synnefo.db.models import Token, User, hash_token
+
+from .errors import InvalidInput, NotFound
+from .users import check_user_password
+
+
+class AuthenticationFailed(Exception):
+    """Unknown user, wrong password, expired/unknown token or an inactive account."""
+
+
+def issue_token(user, lifetime=None, description=""):
+    """A new token for ``user``: (token string, Token row). lifetime in seconds; 0: never expires."""
+    if lifetime is None:
+        lifetime = settings.TOKEN_LIFETIME
+    if not isinstance(lifetime, int) or lifetime < 0:
+        raise InvalidInput("A token lifetime must be a non-negative number of seconds, got %r."
+                           % (lifetime,))
+    secret = secrets.token_urlsafe(32)
+    expires = timezone.now() + datetime.timedelta(seconds=lifetime) if lifetime else None
+    row = Token.objects.create(user=user, key_hash=hash_token(secret), expires=expires,
+                               description=description[:255])
+    return secret, row
+
+
+def login(user, password, lifetime=None):
+    """Password login of ``user`` (or None): (token, Token row) or AuthenticationFailed.
+
+    One message for every cause, so the answer does not tell which user names exist.
+    """
+    if user is None or not user.is_active or not check_user_password(user, password):
+        raise AuthenticationFailed("The user name or password is wrong, or the account is "
+                                   "not active.")
+    return issue_token(user, lifetime, description="password login")
+
+
+def find_login_user(name=None, user_id=None):
+    query = User.objects.all()
+    try:
+        if user_id is not None:
+            return query.get(pk=int(user_id))
+        return query.get(name=name)
+    except (User.DoesNotExist, ValueError, TypeError):
+        return None
+
+
+def lookup_token(secret):
+    """The valid Token row (user selected) for this secret; AuthenticationFailed otherwise."""
+    if not secret or not isinstance(secret, str) or len(secret) > 512:
+        raise AuthenticationFailed("No valid token: log in again for a new one.")
+    try:
+        row = Token.objects.select_related("user").get(key_hash=hash_token(secret))
+    except Token.DoesNotExist:
+        raise AuthenticationFailed("The token is unknown: log in again for a new one.") from None
+    if row.expires is not None and row.expires <= timezone.now():
+        raise AuthenticationFailed("The token has expired: log in again for a new one.")
+    if not row.user.is_active:
+        raise AuthenticationFailed("The account is %s: ask an administrator."
+                                   % row.user.state.lower())
+    return row
+
+
+def revoke_token(secret, by_user):
+    """Delete a token; a user may revoke their own tokens, an admin anyone's."""
+    row = lookup_token(secret)
+    if row.user_id != by_user.id and not by_user.is_admin:
+        raise NotFound("No such token.")
+    row.delete()

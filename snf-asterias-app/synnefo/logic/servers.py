@@ -1,0 +1,553 @@
+"""Servers (virtual machines): create, act on and delete them; the API state machine.
+
+The database is the source of truth. A user action records ``action`` and, once
+Ganeti accepted the job, ``task_job_id``; the dispatcher callbacks apply the job's
+result to ``operstate`` and the ``backend*`` fields. Until that job is seen finished
+the server shows a transitional status (REBOOT, RESIZE) or task (deleting).
+
+Writes after a RAPI call use ``QuerySet.update`` on the fields this module owns, never
+``save()`` of a stale object: the dispatcher may have written the row meanwhile.
+"""
+
+import base64
+import binascii
+import datetime
+import logging
+import secrets
+import string
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from synnefo.backend.rapi import RapiError
+from synnefo.db.models import (KeyPair, Network, NetworkInterface, User, VirtualMachine,
+                               VirtualMachineMetadata)
+
+from . import quotas
+from .errors import (BackendUnavailable, BuildInProgress, Conflict, Forbidden, InvalidInput,
+                     NotFound, NotSupported, OverLimit)
+from .flavors import get_flavor
+from .images import get_image
+from .metadata import validate_metadata
+
+log = logging.getLogger(__name__)
+
+FINAL_JOB_STATUSES = ("success", "error", "canceled")
+FIREWALL_PROFILES = ("ENABLED", "DISABLED", "PROTECTED")
+# operstate -> API status (OpenStack clients expect SHUTOFF for a stopped server)
+OPERSTATE_TO_STATUS = {"BUILD": "BUILD", "STARTED": "ACTIVE", "STOPPED": "SHUTOFF",
+                       "ERROR": "ERROR", "DESTROYED": "DELETED"}
+ACTION_TO_STATUS = {"REBOOT": "REBOOT", "RESIZE": "RESIZE"}
+ACTION_TO_TASK = {"START": "powering-on", "STOP": "powering-off", "REBOOT": "rebooting",
+                  "RESIZE": "resize_migrating", "DESTROY": "deleting", "CREATE": "spawning",
+                  "MODIFY": "updating"}
+
+
+def _backend():
+    # Imported on use: synnefo.backend is the only code that speaks RAPI, and unit
+    # tests replace its functions with fakes.
+    from synnefo.backend import instances
+    return instances
+
+
+def _allocator():
+    from synnefo.logic import backend_allocator
+    return backend_allocator
+
+
+# -- reading state ---------------------------------------------------------------------
+
+def task_pending(vm):
+    """True while the user action recorded on ``vm`` has not been seen finished."""
+    if not vm.action or vm.action == "CREATE":
+        return False
+    if vm.task_job_id is None:
+        return True  # submitted a moment ago; the job id is being stored
+    if vm.backendjobid is None:
+        return True
+    if vm.backendjobid > vm.task_job_id:
+        return False  # a later job of this instance has been seen: ours is over
+    return not (vm.backendjobid == vm.task_job_id
+                and vm.backendjobstatus in FINAL_JOB_STATUSES)
+
+
+def api_status(vm):
+    if vm.deleted:
+        return "DELETED"
+    status = OPERSTATE_TO_STATUS.get(vm.operstate, "UNKNOWN")
+    if status in ("ACTIVE", "SHUTOFF") and task_pending(vm):
+        status = ACTION_TO_STATUS.get(vm.action, status)
+    if (status == "ACTIVE" and vm.backendopcode == "OP_INSTANCE_REBOOT"
+            and vm.backendjobstatus in ("queued", "waiting", "running")):
+        status = "REBOOT"
+    return status
+
+
+def task_state(vm):
+    """OpenStack's task_state: what is being done to the server now, or None."""
+    if vm.deleted:
+        return None
+    if vm.operstate == "BUILD":
+        return "deleting" if vm.action == "DESTROY" else "spawning"
+    if task_pending(vm):
+        return ACTION_TO_TASK.get(vm.action)
+    return None
+
+
+def progress(vm):
+    if vm.operstate == "BUILD":
+        return max(0, min(100, vm.buildpercentage))
+    return 100 if vm.operstate in ("STARTED", "STOPPED") else 0
+
+
+# -- queries ---------------------------------------------------------------------------
+
+def visible_servers(user, include_deleted=False):
+    query = VirtualMachine.objects.all()
+    if not user.is_admin:
+        query = query.filter(owner=user)
+    if not include_deleted:
+        query = query.filter(deleted=False)
+    return query
+
+
+def with_details(query):
+    """Everything the detailed view needs, in a constant number of queries."""
+    return (query.select_related("flavor", "image", "owner")
+            .prefetch_related("metadata", "nics__network"))
+
+
+def get_server(user, server_id, include_deleted=False, for_update=False):
+    try:
+        pk = int(str(server_id))
+    except ValueError:
+        pk = None
+    if pk is None or pk <= 0 or pk > 2 ** 62:
+        raise NotFound("Server %s not found." % (server_id,))
+    query = visible_servers(user, include_deleted)
+    if for_update:
+        query = query.select_for_update()
+    try:
+        return query.get(pk=pk)
+    except VirtualMachine.DoesNotExist:
+        raise NotFound("Server %s not found." % (server_id,)) from None
+
+
+def parse_changes_since(value, now=None):
+    """A timezone-aware datetime from an ISO-8601 value, within the POLL_LIMIT window."""
+    from django.utils.dateparse import parse_datetime
+    now = now or timezone.now()
+    try:
+        since = parse_datetime(value.strip().replace(" ", "+"))
+    except (ValueError, AttributeError):
+        since = None
+    if since is None:
+        raise InvalidInput("'changes-since' must be an ISO-8601 date and time, got %r." % (value,))
+    if timezone.is_naive(since):
+        since = timezone.make_aware(since, datetime.timezone.utc)
+    if since > now + datetime.timedelta(seconds=1):
+        raise InvalidInput("'changes-since' is in the future: %s." % value)
+    oldest = now - datetime.timedelta(seconds=settings.POLL_LIMIT)
+    if since < oldest:
+        raise InvalidInput("'changes-since' is too old: it may go back at most %d seconds "
+                           "(POLL_LIMIT); ask for a full list instead." % settings.POLL_LIMIT)
+    return since
+
+
+STATUS_FILTERS = {
+    "ACTIVE": Q(operstate="STARTED"),
+    "SHUTOFF": Q(operstate="STOPPED"),
+    "STOPPED": Q(operstate="STOPPED"),
+    "BUILD": Q(operstate="BUILD"),
+    "ERROR": Q(operstate="ERROR"),
+    "REBOOT": Q(operstate="STARTED", action="REBOOT"),
+    "RESIZE": Q(action="RESIZE"),
+    "DELETED": Q(deleted=True),
+}
+
+
+def filter_servers(user, name=None, status=None, image=None, flavor=None, since=None):
+    query = visible_servers(user, include_deleted=since is not None or status == "DELETED")
+    if name:
+        query = query.filter(name__icontains=name)
+    if status:
+        cond = STATUS_FILTERS.get(status.upper())
+        if cond is None:
+            return query.none()
+        query = query.filter(cond)
+        if status.upper() != "DELETED":
+            query = query.filter(deleted=False) if since is None else query
+    if image:
+        query = query.filter(image_id=_int_or_zero(image))
+    if flavor:
+        query = query.filter(flavor_id=_int_or_zero(flavor))
+    if since is not None:
+        query = query.filter(updated__gte=since)
+    return query
+
+
+def _int_or_zero(value):
+    text = str(value).rstrip("/").rsplit("/", 1)[-1]
+    return int(text) if text.isdigit() and len(text) < 18 else 0
+
+
+# -- create ----------------------------------------------------------------------------
+
+def generate_password():
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(settings.SERVER_PASSWORD_LENGTH))
+
+
+def validate_personality(personality):
+    """A list of files {"path", "contents" (base64)[, "owner", "group", "mode"]}."""
+    if personality is None:
+        return []
+    if not isinstance(personality, list):
+        raise InvalidInput("'personality' must be a list of files.")
+    if len(personality) > settings.MAX_PERSONALITY:
+        raise OverLimit("At most %d personality files are allowed, got %d (MAX_PERSONALITY)."
+                        % (settings.MAX_PERSONALITY, len(personality)), resource="personality")
+    files = []
+    for i, item in enumerate(personality):
+        where = "personality[%d]" % i
+        if not isinstance(item, dict):
+            raise InvalidInput("'%s' must be an object with 'path' and 'contents'." % where)
+        unknown = set(item) - {"path", "contents", "owner", "group", "mode"}
+        if unknown:
+            raise InvalidInput("'%s' has unknown keys: %s." % (where, ", ".join(sorted(unknown))))
+        path, contents = item.get("path"), item.get("contents")
+        if not isinstance(path, str) or not path.startswith("/") or len(path) > 255:
+            raise InvalidInput("'%s.path' must be an absolute path of at most 255 characters."
+                               % where)
+        if not isinstance(contents, str):
+            raise InvalidInput("'%s.contents' must be a base64 string." % where)
+        if len(contents) > settings.MAX_PERSONALITY_SIZE * 4 // 3 + 8:
+            raise OverLimit("'%s' is larger than %d bytes (MAX_PERSONALITY_SIZE)."
+                            % (where, settings.MAX_PERSONALITY_SIZE), resource="personality")
+        try:
+            data = base64.b64decode(contents.encode("ascii"), validate=True)
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raise InvalidInput("'%s.contents' is not valid base64." % where) from None
+        if len(data) > settings.MAX_PERSONALITY_SIZE:
+            raise OverLimit("'%s' is larger than %d bytes (MAX_PERSONALITY_SIZE)."
+                            % (where, settings.MAX_PERSONALITY_SIZE), resource="personality")
+        entry = {"path": path, "contents": contents}
+        for key in ("owner", "group"):
+            if key in item:
+                if not isinstance(item[key], str) or not item[key] or len(item[key]) > 32:
+                    raise InvalidInput("'%s.%s' must be a user or group name." % (where, key))
+                entry[key] = item[key]
+        if "mode" in item:
+            mode = item["mode"]
+            if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o7777:
+                raise InvalidInput("'%s.mode' must be an integer file mode (0-4095)." % where)
+            entry["mode"] = mode
+        files.append(entry)
+    return files
+
+
+def _resolve_networks(user, networks):
+    """Network rows for the request's 'networks': "auto"/absent, "none" or [{"uuid"}]."""
+    if networks is None or networks == "auto":
+        return list(Network.objects.filter(public=True, deleted=False).order_by("id"))
+    if networks == "none":
+        return []
+    if not isinstance(networks, list):
+        raise InvalidInput("'networks' must be \"auto\", \"none\" or a list of {\"uuid\": id}.")
+    out = []
+    for i, item in enumerate(networks):
+        if not isinstance(item, dict) or "uuid" not in item:
+            raise InvalidInput("'networks[%d]' must be an object with 'uuid' (a network id)." % i)
+        unsupported = set(item) - {"uuid", "tag"}
+        if unsupported:
+            raise InvalidInput("'networks[%d]' has unsupported keys: %s (only 'uuid' is "
+                               "supported)." % (i, ", ".join(sorted(unsupported))))
+        net_id = _int_or_zero(item["uuid"])
+        query = Network.objects.filter(pk=net_id, deleted=False)
+        if not user.is_admin:
+            query = query.filter(Q(public=True) | Q(owner=user))
+        network = query.first()
+        if network is None:
+            raise InvalidInput("'networks[%d].uuid': network %r not found." % (i, item["uuid"]))
+        out.append(network)
+    return out
+
+
+def create_server(user, name, image_id, flavor_id, metadata=None, personality=None,
+                  key_name=None, networks=None, password=None):
+    """Insert the server (BUILD), choose a backend, submit the create job.
+
+    Returns (vm, password). The row is committed before Ganeti is called, because
+    the instance name needs its id and the dispatcher must find it when the job's
+    first events arrive. When submission fails the server is left in ERROR with a
+    fault the user can read (and delete), never in a phantom BUILD.
+    """
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise InvalidInput("'name' must be a non-empty string of at most 255 characters.")
+    metadata = metadata or {}
+    validate_metadata(metadata)
+    files = validate_personality(personality)
+    image = get_image(user, image_id)
+    if image.state != "ACTIVE":
+        raise InvalidInput("Image %d is %s, not ACTIVE: choose another image."
+                           % (image.id, image.state))
+    flavor = get_flavor(flavor_id)
+    if flavor.deleted:
+        raise InvalidInput("Flavor %d is no longer offered: choose another flavor." % flavor.id)
+    if flavor.disk < image.min_disk or flavor.ram < image.min_ram:
+        raise InvalidInput("Flavor %s is too small for image %r (it needs %d GiB disk and "
+                           "%d MiB RAM)." % (flavor.name, image.name, image.min_disk,
+                                             image.min_ram))
+    public_key = None
+    if key_name:
+        try:
+            public_key = KeyPair.objects.get(owner=user, name=key_name).public_key
+        except KeyPair.DoesNotExist:
+            raise InvalidInput("'key_name': you have no key pair named %r." % key_name) from None
+    nets = _resolve_networks(user, networks)
+    password = password or generate_password()
+
+    with transaction.atomic():
+        # The user row lock serialises this user's concurrent creates for the quota check.
+        owner = User.objects.select_for_update().get(pk=user.pk)
+        quotas.check_server_quota(owner, flavor)
+        vm = VirtualMachine.objects.create(owner=user, name=name.strip(), flavor=flavor,
+                                           image=image, key_name=key_name or "",
+                                           operstate="BUILD", action="CREATE")
+        for key, value in metadata.items():
+            VirtualMachineMetadata.objects.create(vm=vm, meta_key=key, meta_value=value)
+        for index, network in enumerate(nets):
+            profile = ""
+            if network.public:
+                profile = getattr(settings, "DEFAULT_FIREWALL_PROFILE", "DISABLED")
+            NetworkInterface.objects.create(machine=vm, network=network, index=index,
+                                            firewall_profile=profile, state="BUILD")
+
+    try:
+        backend = _allocator().allocate_backend(flavor)
+        VirtualMachine.objects.filter(pk=vm.pk).update(backend=backend)
+        vm.backend = backend
+        job_id = _backend().create_instance(vm, password, personality=files or None,
+                                            public_key=public_key)
+    except RapiError as exc:
+        _fail_submission(vm, exc)
+        raise BackendUnavailable(
+            "Server %d could not be submitted to the compute cluster (%s). It is now in "
+            "ERROR: delete it and try again later." % (vm.id, _rapi_reason(exc))) from None
+    except Exception:
+        _fail_submission(vm, None)
+        raise
+    VirtualMachine.objects.filter(pk=vm.pk).update(task_job_id=job_id)
+    VirtualMachine.objects.filter(pk=vm.pk, backendjobid__isnull=True).update(
+        backendjobid=job_id, backendopcode="OP_INSTANCE_CREATE", backendjobstatus="queued")
+    vm.refresh_from_db()
+    return vm, password
+
+
+def _rapi_reason(exc):
+    """The part of a RAPI error a user may read (RapiError messages carry no credentials)."""
+    text = getattr(exc, "message", None) or str(exc)
+    return text.strip()[:300] or "the cluster did not answer"
+
+
+def _fail_submission(vm, exc):
+    reason = _rapi_reason(exc) if exc is not None else "an internal error"
+    log.warning("submitting the create job of server %d failed: %s", vm.id, reason)
+    VirtualMachine.objects.filter(pk=vm.pk).update(
+        operstate="ERROR", action="", task_job_id=None,
+        fault_message="The server could not be created: the compute cluster refused the "
+                      "request or was unreachable. Delete the server and try again later.",
+        fault_details=reason, updated=timezone.now())
+
+
+# -- actions -----------------------------------------------------------------------------
+
+def _guard(vm, action):
+    """Raise the error a user can act on when ``vm``'s state forbids ``action``."""
+    if vm.deleted:
+        raise NotFound("Server %d has been deleted." % vm.id)
+    if vm.action == "DESTROY" and (task_pending(vm) or vm.operstate == "BUILD"):
+        raise Conflict("Server %d is being deleted." % vm.id)
+    if action == "DESTROY":
+        return
+    if vm.suspended:
+        raise Forbidden("Server %d is suspended by an administrator; ask them to release it."
+                        % vm.id)
+    if vm.operstate == "BUILD":
+        raise BuildInProgress("Server %d is being built; wait until it is ACTIVE." % vm.id)
+    if vm.operstate == "ERROR":
+        raise Conflict("Server %d is in ERROR; only deleting it is possible." % vm.id)
+    if task_pending(vm):
+        raise Conflict("Server %d is busy with %s; try again when it has finished."
+                       % (vm.id, vm.action))
+    allowed = {"START": ("STOPPED",), "STOP": ("STARTED",), "REBOOT": ("STARTED",),
+               "RESIZE": ("STARTED", "STOPPED"), "MODIFY": ("STARTED", "STOPPED"),
+               "CONSOLE": ("STARTED",)}[action]
+    if vm.operstate not in allowed:
+        raise Conflict("Cannot %s server %d while it is %s." % (
+            action.lower(), vm.id, OPERSTATE_TO_STATUS.get(vm.operstate, vm.operstate)))
+
+
+def _submit(user, server_id, action, call, record_action=True):
+    """Check the state under a row lock, record the action, then call the backend."""
+    with transaction.atomic():
+        vm = get_server(user, server_id, for_update=True)
+        _guard(vm, action)
+        previous = (vm.action, vm.task_job_id)
+        if record_action:
+            VirtualMachine.objects.filter(pk=vm.pk).update(
+                action=action, task_job_id=None,
+                suspended=False if action == "START" else vm.suspended)
+    vm = VirtualMachine.objects.select_related("backend", "flavor").get(pk=vm.pk)
+    try:
+        job_id = call(vm)
+    except RapiError as exc:
+        if record_action:
+            VirtualMachine.objects.filter(pk=vm.pk, action=action, task_job_id=None).update(
+                action=previous[0], task_job_id=previous[1])
+        log.warning("%s of server %d failed at submission: %s", action, vm.id, _rapi_reason(exc))
+        raise BackendUnavailable("The compute cluster did not accept the %s of server %d (%s); "
+                                 "try again later." % (action.lower(), vm.id,
+                                                       _rapi_reason(exc))) from None
+    if record_action:
+        VirtualMachine.objects.filter(pk=vm.pk, action=action).update(task_job_id=job_id)
+    return job_id
+
+
+def start_server(user, server_id):
+    return _submit(user, server_id, "START", lambda vm: _backend().startup_instance(vm))
+
+
+def stop_server(user, server_id):
+    return _submit(user, server_id, "STOP", lambda vm: _backend().shutdown_instance(vm))
+
+
+def reboot_server(user, server_id, reboot_type):
+    if not isinstance(reboot_type, str) or reboot_type.upper() not in ("SOFT", "HARD"):
+        raise InvalidInput("'reboot.type' must be SOFT or HARD, got %r." % (reboot_type,))
+    kind = reboot_type.lower()
+    return _submit(user, server_id, "REBOOT", lambda vm: _backend().reboot_instance(vm, kind))
+
+
+def resize_server(user, server_id, flavor_id):
+    """Change CPUs and RAM to those of another flavor with the same disk."""
+    flavor = get_flavor(flavor_id)
+    if flavor.deleted:
+        raise InvalidInput("Flavor %d is no longer offered: choose another flavor." % flavor.id)
+    owner_id = get_server(user, server_id).owner_id
+    with transaction.atomic():
+        # Lock order as in create_server: the owner's row, then the server's.
+        owner = User.objects.select_for_update().get(pk=owner_id)
+        vm = get_server(user, server_id, for_update=True)
+        _guard(vm, "RESIZE")
+        old = vm.flavor
+        if flavor.id == old.id:
+            raise InvalidInput("Server %d already has flavor %s." % (vm.id, flavor.name))
+        if flavor.disk != old.disk or flavor.disk_template != old.disk_template:
+            raise InvalidInput("A resize changes CPUs and RAM only: flavor %s has a different "
+                               "disk than %s; choose one with %d GiB %s."
+                               % (flavor.name, old.name, old.disk, old.disk_template))
+        quotas.check_server_quota(owner, flavor, adding_server=False, old_flavor=old)
+        # The flavor recorded is the one asked for; a failed submission puts the old back.
+        VirtualMachine.objects.filter(pk=vm.pk).update(flavor=flavor, action="RESIZE",
+                                                       task_job_id=None)
+    try:
+        job_id = _backend().resize_instance(vm, flavor)
+    except RapiError as exc:
+        VirtualMachine.objects.filter(pk=vm.pk, action="RESIZE", task_job_id=None).update(
+            flavor=old, action="")
+        raise BackendUnavailable("The compute cluster did not accept the resize of server %d "
+                                 "(%s); try again later." % (vm.id, _rapi_reason(exc))) from None
+    VirtualMachine.objects.filter(pk=vm.pk, action="RESIZE").update(task_job_id=job_id)
+    return job_id
+
+
+def set_firewall_profile(user, server_id, profile):
+    if profile not in FIREWALL_PROFILES:
+        raise InvalidInput("'firewallProfile.profile' must be one of %s, got %r."
+                           % (", ".join(FIREWALL_PROFILES), profile))
+    vm = get_server(user, server_id)
+    _guard(vm, "MODIFY")
+    nic = vm.nics.filter(network__public=True).order_by("index").first()
+    if nic is None:
+        raise Conflict("Server %d has no public network interface to protect." % vm.id)
+
+    def call(vm):
+        return _backend().set_firewall_profile(vm, nic.index, profile)
+    job_id = _submit(user, server_id, "MODIFY", call, record_action=False)
+    NetworkInterface.objects.filter(pk=nic.pk).update(firewall_profile=profile)
+    return job_id
+
+
+def console(user, server_id, console_type):
+    if console_type not in ("vnc", "novnc"):
+        raise InvalidInput("Console type must be 'vnc' (or 'novnc'), got %r." % (console_type,))
+    vm = get_server(user, server_id)
+    _guard(vm, "CONSOLE")
+    raise NotSupported("Consoles are not available yet: the console proxy (snf-vncauthproxy) "
+                       "is not set up on this service.")
+
+
+def rename_server(user, server_id, name):
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise InvalidInput("'server.name' must be a non-empty string of at most 255 characters.")
+    vm = get_server(user, server_id)
+    VirtualMachine.objects.filter(pk=vm.pk).update(name=name.strip(), updated=timezone.now())
+    return get_server(user, server_id)
+
+
+def delete_server(user, server_id):
+    """Ask Ganeti to remove the server. It stays visible (task "deleting") until the
+    dispatcher records the removal; a server that never reached Ganeti goes at once."""
+    with transaction.atomic():
+        vm = get_server(user, server_id, for_update=True)
+        if vm.action == "DESTROY" and (vm.task_job_id is not None or task_pending(vm)):
+            return None  # already being deleted: DELETE is idempotent
+        never_submitted = vm.backend_id is None or (
+            vm.operstate == "ERROR" and vm.backendjobid is None and vm.task_job_id is None)
+        if never_submitted:
+            VirtualMachine.objects.filter(pk=vm.pk).update(
+                deleted=True, operstate="DESTROYED", action="DESTROY", updated=timezone.now())
+            return None
+        previous = (vm.action, vm.task_job_id)
+        VirtualMachine.objects.filter(pk=vm.pk).update(action="DESTROY", task_job_id=None,
+                                                       updated=timezone.now())
+    vm = VirtualMachine.objects.select_related("backend").get(pk=vm.pk)
+    try:
+        job_id = _backend().delete_instance(vm)
+    except RapiError as exc:
+        VirtualMachine.objects.filter(pk=vm.pk, action="DESTROY", task_job_id=None).update(
+            action=previous[0], task_job_id=previous[1])
+        raise BackendUnavailable("The compute cluster did not accept the deletion of server %d "
+                                 "(%s); try again later." % (vm.id, _rapi_reason(exc))) from None
+    VirtualMachine.objects.filter(pk=vm.pk, action="DESTROY").update(task_job_id=job_id)
+    return job_id
+
+
+# -- metadata --------------------------------------------------------------------------
+
+def server_metadata(vm):
+    return {m.meta_key: m.meta_value for m in vm.metadata.all()}
+
+
+def update_metadata(user, server_id, items, replace=False):
+    validate_metadata(items)
+    with transaction.atomic():
+        vm = get_server(user, server_id, for_update=True)
+        if replace:
+            vm.metadata.exclude(meta_key__in=list(items)).delete()
+        for key, value in items.items():
+            VirtualMachineMetadata.objects.update_or_create(vm=vm, meta_key=key,
+                                                            defaults={"meta_value": value})
+        VirtualMachine.objects.filter(pk=vm.pk).update(updated=timezone.now())
+    return server_metadata(vm)
+
+
+def delete_metadata_item(user, server_id, key):
+    vm = get_server(user, server_id)
+    deleted, _ = vm.metadata.filter(meta_key=key).delete()
+    if not deleted:
+        raise NotFound("Server %d has no metadata item %r." % (vm.id, key))
+    VirtualMachine.objects.filter(pk=vm.pk).update(updated=timezone.now())

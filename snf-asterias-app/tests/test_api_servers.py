@@ -1,0 +1,287 @@
+"""Compute API servers: create/list/show/actions/delete through Django's test client
+with a fake Ganeti backend; bodies validated against tempest's v2.1 schemas."""
+
+import base64
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from api_fixtures import create_server, fake_backend, rapi_error, world  # noqa: F401
+from api_schemas import servers as S, validate
+from synnefo.db.models import NetworkInterface, VirtualMachine
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_returns_202_password_once_and_submits(world, fake_backend):
+    r = create_server(world.a, world, metadata={"role": "web"})
+    body = validate(S.create_server_with_admin_pass, r)
+    vm = VirtualMachine.objects.get(pk=int(body["server"]["id"]))
+    assert len(body["server"]["adminPass"]) == 12
+    assert vm.operstate == "BUILD" and vm.backend == fake_backend.backend
+    assert vm.task_job_id == 100 and vm.backendjobid == 100
+    kind, vm_id, password, personality, key = fake_backend.calls[0]
+    assert (kind, vm_id, password) == ("create", vm.id, body["server"]["adminPass"])
+    nics = list(NetworkInterface.objects.filter(machine=vm))
+    assert [(n.network_id, n.index) for n in nics] == [(world.net.id, 0)]
+    show = world.a.get("/compute/v2.1/servers/%d" % vm.id)
+    detail = validate(S.get_server, show)["server"]
+    assert detail["status"] == "BUILD" and detail["metadata"] == {"role": "web"}
+    assert "adminPass" not in detail
+    assert detail["OS-EXT-STS:task_state"] == "spawning"
+
+
+def test_create_with_networks_none_key_and_personality(world, fake_backend):
+    world.a.post("/compute/v2.1/os-keypairs", {"keypair": {"name": "k1"}})
+    files = [{"path": "/etc/motd", "contents": base64.b64encode(b"hi").decode()}]
+    r = create_server(world.a, world, networks="none", key_name="k1", personality=files)
+    assert r.status_code == 202, r.content
+    vm = VirtualMachine.objects.get()
+    assert vm.nics.count() == 0 and vm.key_name == "k1"
+    call = fake_backend.calls[0]
+    assert call[3] == files and call[4].startswith("ssh-rsa ")
+
+
+@pytest.mark.parametrize("spec,field", [
+    ({"imageRef": "1", "flavorRef": "1"}, "server.name"),
+    ({"name": "x", "flavorRef": "1"}, "server.imageRef"),
+    ({"name": "x", "imageRef": "999", "flavorRef": "1"}, "Image 999"),
+    ({"name": "", "imageRef": "1", "flavorRef": "1"}, "'name'"),
+    ({"name": "x", "imageRef": "1", "flavorRef": "1", "metadata": {"k": 5}}, "metadata key"),
+    ({"name": "x", "imageRef": "1", "flavorRef": "1", "key_name": "nope"}, "key_name"),
+    ({"name": "x", "imageRef": "1", "flavorRef": "1", "networks": [{"port": "p"}]},
+     "networks[0]"),
+    ({"name": "x", "imageRef": "1", "flavorRef": "1", "personality": [{"path": "rel"}]},
+     "personality[0].path"),
+])
+def test_create_bad_fields_answer_400_naming_the_field(world, fake_backend, spec, field):
+    spec = dict(spec)
+    if spec.get("imageRef") == "1":
+        spec["imageRef"] = str(world.image.id)
+    if spec.get("flavorRef") == "1":
+        spec["flavorRef"] = str(world.small.id)
+    r = world.a.post("/compute/v2.1/servers", {"server": spec})
+    assert r.status_code == 400, r.content
+    assert field in r.json()["badRequest"]["message"]
+    assert VirtualMachine.objects.count() == 0
+
+
+def test_invalid_json_and_media_type(world):
+    r = world.a.post("/compute/v2.1/servers", raw="{nope")
+    assert r.status_code == 400 and "not valid JSON" in r.json()["badRequest"]["message"]
+    r = world.a.post("/compute/v2.1/servers", raw="<x/>", content_type="application/xml")
+    assert r.status_code == 415
+
+
+def test_personality_too_big_is_413(world, fake_backend, settings):
+    settings.MAX_PERSONALITY_SIZE = 10
+    files = [{"path": "/x", "contents": base64.b64encode(b"a" * 11).decode()}]
+    r = create_server(world.a, world, personality=files)
+    assert r.status_code == 413 and "overLimit" in r.json()
+
+
+def test_quota_413_names_the_resource(world, fake_backend, settings):
+    settings.QUOTA_MAX_SERVERS = 1
+    assert create_server(world.a, world).status_code == 202
+    r = create_server(world.a, world, name="vm2")
+    assert r.status_code == 413
+    fault = r.json()["overLimit"]
+    assert "servers" in fault["message"] and fault["code"] == 413
+    world.alice.max_servers = 5
+    world.alice.max_cores = 1
+    world.alice.save()
+    r = create_server(world.a, world, name="vm2")
+    assert r.status_code == 413 and "cores" in r.json()["overLimit"]["message"]
+
+
+def test_submission_failure_leaves_error_with_readable_fault(world, fake_backend):
+    fake_backend.fail = rapi_error("Could not connect to 10.0.0.1 port 5080")
+    r = create_server(world.a, world)
+    assert r.status_code == 503
+    msg = r.json()["serviceUnavailable"]["message"]
+    assert "ERROR" in msg and "delete it" in msg
+    vm = VirtualMachine.objects.get()
+    assert vm.operstate == "ERROR" and vm.action == ""
+    detail = validate(S.get_server, world.a.get("/compute/v2.1/servers/%d" % vm.id))["server"]
+    assert detail["status"] == "ERROR"
+    assert "could not be created" in detail["fault"]["message"]
+    # deleting it needs no Ganeti job: nothing was ever created there
+    assert world.a.delete("/compute/v2.1/servers/%d" % vm.id).status_code == 204
+    assert VirtualMachine.objects.get().deleted
+    assert len(fake_backend.calls) == 0
+
+
+def test_lifecycle_actions_and_states(world, fake_backend):
+    sid = int(create_server(world.a, world).json()["server"]["id"])
+    url = "/compute/v2.1/servers/%d" % sid
+    act = url + "/action"
+    # BUILD: only delete is allowed
+    r = world.a.post(act, {"os-stop": None})
+    assert r.status_code == 409 and "buildInProgress" in r.json()
+    fake_backend.finish_all()
+    assert world.a.get(url).json()["server"]["status"] == "ACTIVE"
+    # start while ACTIVE -> 409 with the reason
+    r = world.a.post(act, {"os-start": None})
+    assert r.status_code == 409 and "ACTIVE" in r.json()["conflictingRequest"]["message"]
+    assert world.a.post(act, {"reboot": {"type": "HARD"}}).status_code == 202
+    assert fake_backend.calls[-1] == ("reboot", sid, "hard")
+    s = world.a.get(url).json()["server"]
+    assert s["status"] == "REBOOT" and s["OS-EXT-STS:task_state"] == "rebooting"
+    r = world.a.post(act, {"os-stop": None})
+    assert r.status_code == 409 and "busy" in r.json()["conflictingRequest"]["message"]
+    fake_backend.finish_all()
+    assert world.a.post(act, {"shutdown": {}}).status_code == 202
+    fake_backend.finish_all()
+    assert world.a.get(url).json()["server"]["status"] == "SHUTOFF"
+    # resize while stopped: same disk, more CPU/RAM
+    assert world.a.post(act, {"resize": {"flavorRef": str(world.big.id)}}).status_code == 202
+    s = world.a.get(url).json()["server"]
+    assert s["status"] == "RESIZE" and s["flavor"]["id"] == str(world.big.id)
+    fake_backend.finish_all()
+    assert world.a.get(url).json()["server"]["status"] == "SHUTOFF"
+    r = world.a.post(act, {"resize": {"flavorRef": str(world.huge.id)}})
+    assert r.status_code == 400 and "disk" in r.json()["badRequest"]["message"]
+    assert world.a.post(act, {"os-start": {}}).status_code == 202
+    fake_backend.finish_all()
+    assert world.a.post(act, {"firewallProfile": {"profile": "PROTECTED"}}).status_code == 202
+    assert fake_backend.calls[-1] == ("firewall", sid, 0, "PROTECTED")
+    r = world.a.post(act, {"os-getVNCConsole": {"type": "novnc"}})
+    assert r.status_code == 503 and "console proxy" in r.json()["serviceUnavailable"]["message"]
+    # delete: 204 at once, task "deleting" until the removal is recorded
+    assert world.a.delete(url).status_code == 204
+    s = world.a.get(url).json()["server"]
+    assert s["OS-EXT-STS:task_state"] == "deleting" and s["SNF:task_state"] == "DESTROY"
+    assert world.a.delete(url).status_code == 204  # idempotent
+    r = world.a.post(act, {"reboot": {"type": "SOFT"}})
+    assert r.status_code == 409 and "being deleted" in r.json()["conflictingRequest"]["message"]
+    fake_backend.finish_all()
+    assert world.a.get(url).status_code == 404
+    assert [c[0] for c in fake_backend.calls].count("delete") == 1
+
+
+@pytest.mark.parametrize("body,status", [
+    ({}, 400), ({"reboot": {"type": "SOFT"}, "os-stop": None}, 400),
+    ({"reboot": {}}, 400), ({"reboot": {"type": "MEDIUM"}}, 400),
+    ({"nonsense": {}}, 400), ({"os-start": {"x": 1}}, 400), ({"resize": {}}, 400),
+    ({"resize": {"flavorRef": "9999"}}, 400), ({"firewallProfile": {"profile": "X"}}, 400),
+    ({"console": {"type": "spice"}}, 400), ({"confirmResize": None}, 409),
+])
+def test_bad_actions(world, fake_backend, body, status):
+    sid = int(create_server(world.a, world).json()["server"]["id"])
+    fake_backend.finish_all()
+    r = world.a.post("/compute/v2.1/servers/%d/action" % sid, body)
+    assert r.status_code == status, r.content
+
+
+def test_rapi_error_on_action_is_503_and_state_kept(world, fake_backend):
+    sid = int(create_server(world.a, world).json()["server"]["id"])
+    fake_backend.finish_all()
+    fake_backend.fail = rapi_error()
+    r = world.a.post("/compute/v2.1/servers/%d/action" % sid, {"os-stop": None})
+    assert r.status_code == 503
+    vm = VirtualMachine.objects.get(pk=sid)
+    assert vm.action == "CREATE" and world.a.get(
+        "/compute/v2.1/servers/%d" % sid).json()["server"]["status"] == "ACTIVE"
+
+
+def test_list_detail_filters_pagination_schema(world, fake_backend, settings):
+    settings.QUOTA_MAX_SERVERS = 10
+    ids = [int(create_server(world.r, world, name="n%d" % i).json()["server"]["id"])
+           for i in range(5)]
+    fake_backend.finish_all()
+    body = validate(S.list_servers, world.r.get("/compute/v2.1/servers"))
+    assert [int(s["id"]) for s in body["servers"]] == sorted(ids, reverse=True)
+    body = validate(S.list_servers_detail, world.r.get("/compute/v2.1/servers/detail"))
+    assert len(body["servers"]) == 5
+    r = world.r.get("/compute/v2.1/servers/detail?limit=2")
+    body = validate(S.list_servers_detail, r)
+    assert len(body["servers"]) == 2 and body["servers_links"][0]["rel"] == "next"
+    seen = [s["id"] for s in body["servers"]]
+    while "servers_links" in body:
+        nxt = body["servers_links"][0]["href"].split("testserver", 1)[1]
+        body = world.r.get(nxt).json()
+        seen += [s["id"] for s in body["servers"]]
+    assert sorted(map(int, seen)) == sorted(ids)
+    assert world.r.get("/compute/v2.1/servers?marker=999999").status_code == 400
+    assert world.r.get("/compute/v2.1/servers?limit=x").status_code == 400
+    names = [s["name"] for s in world.r.get("/compute/v2.1/servers?name=n3").json()["servers"]]
+    assert names == ["n3"]
+    assert world.r.get("/compute/v2.1/servers?status=ACTIVE").json()["servers"]
+    assert world.r.get("/compute/v2.1/servers?status=SHUTOFF").json()["servers"] == []
+    flv = world.r.get("/compute/v2.1/servers?flavor=%d" % world.small.id).json()["servers"]
+    assert len(flv) == 5
+    assert world.r.get("/compute/v2.1/servers?image=12345").json()["servers"] == []
+
+
+def test_changes_since(world, fake_backend, settings):
+    sid = int(create_server(world.a, world).json()["server"]["id"])
+    fake_backend.finish_all()
+    now = timezone.now()
+    later = (now + datetime.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    earlier = (now - datetime.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    r = world.a.get("/compute/v2.1/servers?changes-since=" + earlier)
+    assert r.status_code == 200 and r.json()["servers"][0]["id"] == str(sid)
+    r = world.a.get("/compute/v2.1/servers/detail?changes-since=" + later)
+    assert r.status_code == 400 and "future" in r.json()["badRequest"]["message"]
+    old = (now - datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    r = world.a.get("/compute/v2.1/servers?changes-since=" + old)
+    assert r.status_code == 400 and "3600" in r.json()["badRequest"]["message"]
+    assert world.a.get("/compute/v2.1/servers?changes-since=yesterday").status_code == 400
+    # nothing changed since now -> 304
+    VirtualMachine.objects.filter(pk=sid).update(updated=now - datetime.timedelta(seconds=10))
+    stamp = (now - datetime.timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    r = world.a.get("/compute/v2.1/servers/detail?changes-since=" + stamp)
+    assert r.status_code == 304 and r.content == b""
+    # deleted servers show up only with changes-since
+    world.a.delete("/compute/v2.1/servers/%d" % sid)
+    fake_backend.finish_all()
+    assert world.a.get("/compute/v2.1/servers").json()["servers"] == []
+    r = world.a.get("/compute/v2.1/servers/detail?changes-since=" + earlier)
+    assert [s["status"] for s in r.json()["servers"]] == ["DELETED"]
+
+
+def test_rename_metadata_and_ips(world, fake_backend):
+    sid = int(create_server(world.a, world).json()["server"]["id"])
+    url = "/compute/v2.1/servers/%d" % sid
+    r = world.a.put(url, {"server": {"name": "renamed"}})
+    assert validate(S.update_server, r)["server"]["name"] == "renamed"
+    assert world.a.put(url, {"server": {"flavor": 1}}).status_code == 400
+    r = world.a.post(url + "/metadata", {"metadata": {"a": "1", "b": "2"}})
+    assert r.json() == {"metadata": {"a": "1", "b": "2"}}
+    r = world.a.put(url + "/metadata", {"metadata": {"c": "3"}})
+    assert r.json() == {"metadata": {"c": "3"}}
+    assert world.a.get(url + "/metadata/c").json() == {"meta": {"c": "3"}}
+    assert world.a.put(url + "/metadata/d", {"meta": {"d": "4"}}).status_code == 200
+    assert world.a.put(url + "/metadata/d", {"meta": {"e": "4"}}).status_code == 400
+    assert world.a.delete(url + "/metadata/c").status_code == 204
+    assert world.a.get(url + "/metadata/c").status_code == 404
+    assert world.a.get(url + "/metadata").json() == {"metadata": {"d": "4"}}
+    NetworkInterface.objects.filter(machine_id=sid).update(ipv4="192.0.2.5", ipv6="2001:db8::5")
+    ips = world.a.get(url + "/ips").json()["addresses"]
+    assert ips == {"public": [{"version": 4, "addr": "192.0.2.5"},
+                              {"version": 6, "addr": "2001:db8::5"}]}
+    assert world.a.get(url + "/ips/public").json() == {"public": ips["public"]}
+    assert world.a.get(url + "/ips/%d" % world.net.id).status_code == 200
+    assert world.a.get(url + "/ips/other").status_code == 404
+    validate(S.get_server, world.a.get(url))
+
+
+def test_detail_query_count_is_constant(world, fake_backend, settings):
+    settings.QUOTA_MAX_SERVERS = 100
+    settings.QUOTA_MAX_CORES = 100
+    settings.QUOTA_MAX_RAM = 10 ** 6
+    settings.QUOTA_MAX_DISK = 10 ** 6
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            r = world.a.get("/compute/v2.1/servers/detail")
+        assert r.status_code == 200
+        return len(ctx.captured_queries)
+    create_server(world.a, world, metadata={"x": "1"})
+    one = count()
+    for i in range(12):
+        create_server(world.a, world, name="m%d" % i, metadata={"x": str(i)})
+    assert count() == one
