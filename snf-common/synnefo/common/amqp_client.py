@@ -291,6 +291,8 @@ class SpoolingPublisher:
             for name in self.spool.pending():
                 try:
                     record = self.spool.read(name)
+                except FileNotFoundError:
+                    continue  # another sender (eventd, a hook) took it meanwhile
                 except (OSError, ValueError) as exc:
                     log.error("dropping unreadable spool file %s: %s", name, exc)
                     self.spool.remove(name)

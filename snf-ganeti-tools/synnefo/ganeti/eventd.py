@@ -1,0 +1,138 @@
+"""snf-ganeti-eventd: Ganeti's job queue -> ganeti-op-status messages on RabbitMQ.
+
+Watches the job queue directory with inotify. Ganeti replaces ``job-N`` by an atomic
+rename on every change, so each IN_MOVED_TO (or IN_CLOSE_WRITE) of a job file means
+"read it again": one message per op that concerns a single instance of this
+deployment. Messages are spooled on disk and removed only once a broker confirmed
+them; the spool also collects what the hook and the progress monitor could not send
+themselves, and eventd sends it (after an outage, in order).
+
+Runs only on the Ganeti master, checked against ssconf at start and periodically.
+"""
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+import pyinotify
+
+from synnefo.common import daemon
+from synnefo.ganeti.common import Config, master_problem
+from synnefo.ganeti.jobs import JOB_FILE_RE, op_messages, read_job
+
+log = logging.getLogger("snf-ganeti-eventd")
+
+NAME = "snf-ganeti-eventd"
+
+
+class EventDaemon:
+    def __init__(self, config, cluster=None):
+        self.config = config
+        self.cluster = cluster or config.ssconf("cluster_name") or ""
+        self.publisher = config.publisher()
+        self.stopping = False
+        self.published = 0
+
+    # -- job files ------------------------------------------------------------------
+    def job_changed(self, path):
+        job = read_job(path)
+        if job is None:
+            return
+        key = self.config.topology.routing_keys["op"]
+        for msg in op_messages(job, self.config.prefix, self.cluster):
+            log.debug("job %s %s %s: %s", msg["jobId"], msg["operation"], msg["instance"],
+                      msg["status"])
+            self.publisher.spool.add(self.config.topology.exchange, key, msg)
+            self.published += 1
+        self.publisher.flush()
+
+    def scan_queue(self):
+        """Publish the state of every job still in the queue (catch up after downtime)."""
+        try:
+            names = os.listdir(self.config.queue_dir)
+        except OSError as exc:
+            log.error("cannot read the job queue %s: %s", self.config.queue_dir, exc)
+            return
+        jobs = sorted((int(m.group(1)), n) for n in names for m in [JOB_FILE_RE.match(n)] if m)
+        for _, name in jobs:
+            self.job_changed(os.path.join(self.config.queue_dir, name))
+
+    # -- main loop --------------------------------------------------------------------
+    def run(self, check_master=True):
+        wm = pyinotify.WatchManager()
+        daemon_self = self
+
+        class Handler(pyinotify.ProcessEvent):
+            def process_default(self, event):
+                if event.dir:
+                    return
+                if event.path == daemon_self.config.queue_dir:
+                    if JOB_FILE_RE.match(event.name):
+                        daemon_self.job_changed(event.pathname)
+                else:  # the spool: something the hook or the monitor left for us
+                    daemon_self.publisher.flush()
+
+        mask = pyinotify.IN_MOVED_TO | pyinotify.IN_CLOSE_WRITE
+        if wm.add_watch(self.config.queue_dir, mask).get(self.config.queue_dir, -1) < 0:
+            log.error("cannot watch the job queue %s", self.config.queue_dir)
+            return 1
+        wm.add_watch(self.publisher.spool.directory, pyinotify.IN_MOVED_TO)
+        notifier = pyinotify.Notifier(wm, Handler(), timeout=1000)
+        log.info("watching %s for cluster %s, prefix %s, spool %s", self.config.queue_dir,
+                 self.cluster, self.config.prefix, self.publisher.spool.directory)
+        self.scan_queue()
+        next_master_check = time.monotonic() + self.config.settings.get(
+            "EVENTD_MASTER_CHECK_INTERVAL", 30)
+        try:
+            while not self.stopping:
+                if notifier.check_events():
+                    notifier.read_events()
+                    notifier.process_events()
+                if len(self.publisher.spool):
+                    self.publisher.flush()
+                if check_master and time.monotonic() > next_master_check:
+                    problem = master_problem(self.config)
+                    if problem:
+                        log.error("%s: stopping", problem)
+                        return 1
+                    next_master_check = time.monotonic() + self.config.settings.get(
+                        "EVENTD_MASTER_CHECK_INTERVAL", 30)
+        finally:
+            notifier.stop()
+            self.publisher.close()
+        return 0
+
+    def stop(self):
+        self.stopping = True
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog=NAME, description=__doc__.splitlines()[0])
+    parser.add_argument("-d", "--debug", action="store_true",
+                        help="stay in the foreground and log to stderr")
+    parser.add_argument("-p", "--pid-file", help="pid file (default: EVENTD_PID_FILE)")
+    parser.add_argument("--no-master-check", action="store_true",
+                        help="run even if ssconf names another master (tests only)")
+    args = parser.parse_args(argv)
+    config = Config()
+    if not args.no_master_check:
+        problem = master_problem(config)
+        if problem:
+            sys.stderr.write("%s: %s\n" % (NAME, problem))
+            return 1
+    if not os.path.isdir(config.queue_dir):
+        sys.stderr.write("%s: job queue directory %s does not exist (GANETI_QUEUE_DIR)\n"
+                         % (NAME, config.queue_dir))
+        return 1
+    handler = daemon.setup_logging(NAME, debug=args.debug,
+                                   log_dir=config.settings.get("LOG_DIR", "/var/log/synnefo"))
+    eventd = EventDaemon(config)
+    return daemon.run(lambda: eventd.run(check_master=not args.no_master_check), NAME,
+                      args.pid_file or config.settings["EVENTD_PID_FILE"], debug=args.debug,
+                      log_handler=handler, on_term=eventd.stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""snf-ganeti-hook: a Ganeti post-hook that reports an instance's NICs (ganeti-net-status).
+
+Install it (a symlink or a wrapper without dots in its name) into
+/etc/ganeti/hooks/instance-{add,modify,reboot,start,stop,remove}-post.d/. Ganeti runs
+it on the master with GANETI_* variables describing the instance.
+
+It never fails or blocks Ganeti: it always exits 0, tries the brokers for at most
+GANETI_HOOK_AMQP_TIMEOUT seconds, and otherwise leaves the message in the spool that
+snf-ganeti-eventd sends from.
+"""
+
+import ipaddress
+import logging
+import os
+import sys
+import time
+
+log = logging.getLogger("snf-ganeti-hook")
+
+# Hook paths that change what the NICs look like (stop and remove report nothing).
+REPORTING_PATHS = ("instance-add", "instance-modify", "instance-reboot", "instance-start")
+FIREWALL_FROM_TAG = {"protected": "ENABLED", "unprotected": "DISABLED",
+                     "limited": "PROTECTED"}
+TAG_PREFIX = "synnefo:network:"
+
+
+def eui64(mac, prefix):
+    """The EUI-64 address of ``mac`` inside IPv6 /64 ``prefix`` (RFC 4291 app. A)."""
+    net = ipaddress.IPv6Network(prefix, strict=False)
+    octets = [int(x, 16) for x in mac.split(":")]
+    if len(octets) != 6:
+        raise ValueError("not a MAC address: %r" % mac)
+    octets[0] ^= 0x02
+    iid = octets[:3] + [0xFF, 0xFE] + octets[3:]
+    return str(net.network_address + int.from_bytes(bytes(iid), "big"))
+
+
+def firewall_profiles(tags):
+    profiles = {}
+    for tag in tags.split():
+        if tag.startswith(TAG_PREFIX):
+            parts = tag[len(TAG_PREFIX):].split(":")
+            if len(parts) == 2 and parts[0].isdigit() and parts[1] in FIREWALL_FROM_TAG:
+                profiles[int(parts[0])] = FIREWALL_FROM_TAG[parts[1]]
+    return profiles
+
+
+def net_status_message(env, prefix, ipv6_prefix=None):
+    """The ganeti-net-status message for this hook run, or None when there is none."""
+    if env.get("GANETI_HOOKS_PHASE") != "post":
+        return None
+    if env.get("GANETI_HOOKS_PATH") not in REPORTING_PATHS:
+        return None
+    instance = env.get("GANETI_INSTANCE_NAME", "")
+    if not instance.startswith(prefix):
+        return None
+    count = int(env.get("GANETI_INSTANCE_NIC_COUNT") or 0)
+    profiles = firewall_profiles(env.get("GANETI_INSTANCE_TAGS", ""))
+    nics = []
+    for i in range(count):
+        key = "GANETI_INSTANCE_NIC%d_" % i
+        mac = env.get(key + "MAC", "")
+        nic = {"index": i, "mac": mac, "ip": env.get(key + "IP") or None,
+               "mode": env.get(key + "MODE") or None,
+               "link": env.get(key + "LINK") or env.get(key + "BRIDGE") or None,
+               "network": env.get(key + "NETWORK_NAME") or None,
+               "firewall": profiles.get(i)}
+        if i == 0 and ipv6_prefix and mac:
+            try:
+                nic["ipv6"] = eui64(mac, ipv6_prefix)
+            except ValueError:
+                pass
+        nics.append(nic)
+    now = time.time()
+    return {"type": "ganeti-net-status", "instance": instance, "nics": nics,
+            "operation": env.get("GANETI_OP_CODE"), "hooks_path": env.get("GANETI_HOOKS_PATH"),
+            "cluster": env.get("GANETI_CLUSTER"),
+            "event_time": [int(now), int((now % 1) * 1e6)]}
+
+
+def run(env):
+    from synnefo.ganeti.common import Config
+    config = Config()
+    msg = net_status_message(env, config.prefix, config.settings.get("PUBLIC_IPV6_PREFIX"))
+    if msg is None:
+        return
+    publisher = config.publisher(
+        connect_timeout=config.settings.get("GANETI_HOOK_AMQP_TIMEOUT", 2))
+    topo = config.topology
+    publisher.spool.add(topo.exchange, topo.routing_keys["net"], msg)
+    if config.settings.get("GANETI_HOOK_PUBLISH_DIRECTLY", True):
+        # Sends what is in the spool (ours included) if a broker answers at once;
+        # otherwise eventd sends it.
+        publisher.flush(force=True)
+    publisher.close()
+
+
+def main():
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
+                        format="snf-ganeti-hook: %(message)s")
+    try:
+        run(os.environ)
+    except BaseException as exc:  # never fail Ganeti's operation
+        sys.stderr.write("snf-ganeti-hook: %s: %s\n" % (type(exc).__name__, exc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

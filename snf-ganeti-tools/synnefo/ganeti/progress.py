@@ -1,0 +1,78 @@
+"""snf-progress-monitor: an OS provider's progress (JSON lines) -> ganeti-create-progress.
+
+snf-image runs it with PROGRESS_MONITOR="snf-progress-monitor" and writes one JSON
+object per line to its stdin, e.g. {"type": "image-copy-progress", "progress": 42.5}.
+Each copy-progress line becomes a ganeti-create-progress message for the instance
+(argument, or INSTANCE_NAME from Ganeti's OS environment); other lines are logged.
+Broker trouble never breaks the build: messages wait in the spool for eventd.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+log = logging.getLogger("snf-progress-monitor")
+
+PROGRESS_TYPES = ("image-copy-progress", "copy-progress", "progress")
+
+
+def progress_message(line, instance):
+    """The message for one input line, or None (not JSON, or not a progress line)."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("type") not in PROGRESS_TYPES:
+        return None
+    try:
+        progress = float(data.get("progress", data.get("rprogress")))
+    except (TypeError, ValueError):
+        return None
+    now = time.time()
+    return {"type": "ganeti-create-progress", "instance": instance,
+            "progress": max(0, min(100, int(progress))),
+            "event_time": [int(now), int((now % 1) * 1e6)]}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="snf-progress-monitor",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("instance", nargs="?", default=os.environ.get("INSTANCE_NAME"),
+                        help="Ganeti instance name (default: $INSTANCE_NAME)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="snf-progress-monitor: %(message)s")
+    if not args.instance:
+        sys.stderr.write("snf-progress-monitor: no instance name (argument or INSTANCE_NAME)\n")
+        return 1
+    from synnefo.ganeti.common import Config
+    config = Config()
+    if not args.instance.startswith(config.prefix):
+        log.info("%s is not an instance of this deployment (%s); reading only",
+                 args.instance, config.prefix)
+        for _ in sys.stdin:
+            pass
+        return 0
+    publisher = config.publisher(
+        connect_timeout=config.settings.get("GANETI_HOOK_AMQP_TIMEOUT", 2))
+    topo = config.topology
+    try:
+        for line in sys.stdin:
+            msg = progress_message(line, args.instance)
+            if msg is None:
+                if line.strip():
+                    log.info("%s", line.strip()[:500])
+                continue
+            publisher.spool.add(topo.exchange, topo.routing_keys["progress"], msg)
+            publisher.flush()
+    finally:
+        publisher.flush(force=True)
+        publisher.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""synnefo.ganeti.hook and the progress monitor: message building, never failing."""
+
+import json
+import os
+import subprocess
+import sys
+
+from synnefo.ganeti.hook import eui64, net_status_message
+from synnefo.ganeti.progress import progress_message
+
+ENV = {"GANETI_HOOKS_PHASE": "post", "GANETI_HOOKS_PATH": "instance-start",
+       "GANETI_INSTANCE_NAME": "snf-12", "GANETI_OP_CODE": "OP_INSTANCE_STARTUP",
+       "GANETI_CLUSTER": "c1", "GANETI_INSTANCE_NIC_COUNT": "2",
+       "GANETI_INSTANCE_NIC0_MAC": "aa:00:00:c3:94:8d", "GANETI_INSTANCE_NIC0_IP": "10.0.0.5",
+       "GANETI_INSTANCE_NIC0_MODE": "routed", "GANETI_INSTANCE_NIC0_LINK": "snf_public",
+       "GANETI_INSTANCE_NIC1_MAC": "aa:00:00:00:00:01", "GANETI_INSTANCE_NIC1_IP": "",
+       "GANETI_INSTANCE_NIC1_BRIDGE": "prv1",
+       "GANETI_INSTANCE_TAGS": "synnefo:network:0:limited other synnefo:network:1:bogus"}
+
+
+def test_net_status_message():
+    msg = net_status_message(ENV, "snf-", "2001:db8:1::/64")
+    assert msg["type"] == "ganeti-net-status" and msg["instance"] == "snf-12"
+    n0, n1 = msg["nics"]
+    assert n0["mac"] == "aa:00:00:c3:94:8d" and n0["ip"] == "10.0.0.5"
+    assert n0["link"] == "snf_public" and n0["firewall"] == "PROTECTED"
+    assert n0["ipv6"] == "2001:db8:1:0:a800:ff:fec3:948d"
+    assert n1["ip"] is None and n1["link"] == "prv1" and n1["firewall"] is None
+    assert "ipv6" not in n1
+
+
+def test_no_message_for_other_prefixes_phases_and_paths():
+    assert net_status_message(ENV, "other-") is None
+    assert net_status_message(dict(ENV, GANETI_HOOKS_PHASE="pre"), "snf-") is None
+    assert net_status_message(dict(ENV, GANETI_HOOKS_PATH="instance-remove"), "snf-") is None
+
+
+def test_eui64():
+    assert eui64("00:11:22:33:44:55", "fe80::/64") == "fe80::211:22ff:fe33:4455"
+
+
+def test_hook_exits_0_even_with_broken_settings(tmp_path):
+    (tmp_path / "10-broken.conf").write_text("this is not python\n")
+    env = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(tmp_path), **ENV)
+    proc = subprocess.run([sys.executable, "-m", "synnefo.ganeti.hook"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0
+    assert "10-broken.conf" in proc.stderr
+
+
+def test_hook_spools_when_no_broker_answers(tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    spool = tmp_path / "spool"
+    (conf / "10-test.conf").write_text(
+        "BACKEND_PREFIX_ID = 'snf-'\nAMQP_HOSTS = ['amqp://u:p@127.0.0.1:1/']\n"
+        "GANETI_EVENTS_SPOOL_DIR = %r\n" % str(spool))
+    env = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf), **ENV)
+    proc = subprocess.run([sys.executable, "-m", "synnefo.ganeti.hook"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    (name,) = [n for n in os.listdir(spool) if n.endswith(".msg")]
+    record = json.loads((spool / name).read_text())
+    assert record["routing_key"] == "ganeti.snf.event.net"
+    assert record["body"]["instance"] == "snf-12"
+
+
+def test_progress_lines():
+    msg = progress_message('{"type": "image-copy-progress", "progress": 42.7}', "snf-1")
+    assert msg["type"] == "ganeti-create-progress" and msg["progress"] == 42
+    assert progress_message('{"type": "image-info", "messages": ["x"]}', "snf-1") is None
+    assert progress_message("garbage", "snf-1") is None
+    assert progress_message('{"type": "progress", "progress": 250}', "snf-1")["progress"] == 100
