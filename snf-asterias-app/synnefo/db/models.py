@@ -252,6 +252,9 @@ class Network(models.Model):
     gateway = models.CharField(max_length=39, blank=True, default="")
     subnet6 = models.CharField(max_length=43, blank=True, default="")
     gateway6 = models.CharField(max_length=39, blank=True, default="")
+    # Names the user gave the IPv4 / IPv6 subnets (the Neutron-shaped API's subnets).
+    subnet_name = models.CharField(max_length=255, blank=True, default="")
+    subnet6_name = models.CharField(max_length=255, blank=True, default="")
     dhcp = models.BooleanField(default=True)
     deleted = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
