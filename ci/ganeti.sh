@@ -289,6 +289,10 @@ start_daemons() {
   drop_stale_pidfiles
   for d in $(in_ns /usr/lib/ganeti/daemon-util list-start-daemons); do
     [ -e "/var/run/ganeti/$d.pid" ] && continue
+    # ganeti-kvmd exits at once ("KVM not enabled") on a fake-only cluster.
+    if [ "$d" = ganeti-kvmd ] && ! grep -qx kvm /var/lib/ganeti/ssconf_hypervisor_list 2>/dev/null; then
+      continue
+    fi
     log "starting $d"
     timeout 60 ip netns exec "$NS" nsenter --uts="$UTS_FILE" /usr/lib/ganeti/daemon-util start "$d" ||
       { log "could not start $d (see /var/log/ganeti/)"; return 1; }
@@ -316,6 +320,24 @@ wait_rapi() {
   done
 }
 
+master_ip_present() { ip -n "$NS" -o addr show dev "$NODE_IF" | grep -q "inet $CLUSTER_IP/"; }
+
+# The master daemons add the master IP themselves shortly after they start
+# (and Ganeti refuses to add it twice), so wait for that first; ask for it
+# only if it does not come.
+ensure_master_ip() {
+  local deadline=$(($(date +%s) + 15))
+  until master_ip_present; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      log "master IP $CLUSTER_IP missing: gnt-cluster activate-master-ip"
+      timeout 60 ip netns exec "$NS" nsenter --uts="$UTS_FILE" \
+        gnt-cluster activate-master-ip >/dev/null || die "could not activate the master IP"
+      return 0
+    fi
+    sleep 0.3
+  done
+}
+
 cmd_up() {
   local t0
   t0=$(now)
@@ -327,13 +349,7 @@ cmd_up() {
   write_ganeti_config
   if [ -s /var/lib/ganeti/config.data ]; then
     start_daemons || die "Ganeti daemons did not start"
-    # After "down" (or a reboot) the master IP is gone; Ganeti refuses to
-    # add it again when it is already there.
-    if ! ip -n "$NS" -o addr show dev "$NODE_IF" | grep -q "inet $CLUSTER_IP/"; then
-      timeout 60 ip netns exec "$NS" nsenter --uts="$UTS_FILE" \
-        gnt-cluster activate-master-ip >/dev/null 2>&1 ||
-        log "warning: gnt-cluster activate-master-ip failed"
-    fi
+    ensure_master_ip
   else
     cluster_init
   fi

@@ -109,7 +109,8 @@ pidfile_live() {
 pg_data_dir() { echo "/var/lib/postgresql/$PG_VERSION/$PG_CLUSTER"; }
 pg_running() { pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" status >/dev/null 2>&1; }
 pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432 -t 1; }
-psql_admin() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p 5432 "$@"; }
+# cd /: the caller's directory may be closed to the postgres user.
+psql_admin() { (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p 5432 "$@"); }
 
 pg_up() {
   local t0 pidf
@@ -368,7 +369,7 @@ packages_for() {
   case $1 in
     postgresql) echo "postgresql-$PG_VERSION postgresql-client-$PG_VERSION" ;;
     mariadb) echo "mariadb-server mariadb-client" ;;
-    rabbitmq) echo "rabbitmq-server" ;;
+    rabbitmq) echo "rabbitmq-server python3" ;;   # python3 hashes the password
   esac
 }
 fn_for() {
