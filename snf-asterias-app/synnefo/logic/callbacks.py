@@ -1,0 +1,216 @@
+"""Apply Ganeti's notifications to the database (the dispatcher's handlers).
+
+Messages arrive duplicated and out of order (eventd publishes on every job-file write;
+several dispatchers run; op, net and progress travel on separate queues). So applying
+one locks the VM row and follows these rules:
+
+* The stored state (operstate) moves only on a job's *final* status, and only forward
+  in Ganeti's time order: ``backendtime`` is the Ganeti time of the newest applied
+  finished job; a finished op at or before it is stale and changes nothing.
+* The job fields (backendjobid/opcode/jobstatus/logmsg) show the newest job: a message
+  of an older job, or an earlier status of the same job, does not overwrite them.
+* Progress only rises, and only while the VM is in BUILD.
+* Unknown opcodes update the job fields only.
+
+Every handler takes the decoded message body; ``MessageError`` means "malformed or not
+ours: acknowledge and log" — anything else raised is unexpected (dead-letter).
+"""
+
+import datetime
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from synnefo.db.models import Flavor, NetworkInterface, VirtualMachine, id_from_instance_name
+
+log = logging.getLogger(__name__)
+
+FINAL = ("success", "error", "canceled")
+# Rank of statuses within one job: a later rank never gives way to an earlier one.
+STATUS_RANK = {"queued": 0, "waiting": 1, "running": 2, "canceling": 3,
+               "success": 4, "error": 4, "canceled": 4}
+# Successful opcode -> the state it leaves the VM in.
+SUCCESS_STATE = {"OP_INSTANCE_CREATE": "STARTED", "OP_INSTANCE_STARTUP": "STARTED",
+                 "OP_INSTANCE_REBOOT": "STARTED", "OP_INSTANCE_SHUTDOWN": "STOPPED",
+                 "OP_INSTANCE_REMOVE": "DESTROYED"}
+FIREWALL_PROFILES = ("ENABLED", "DISABLED", "PROTECTED")
+
+
+class MessageError(Exception):
+    """The message is malformed, foreign or about nothing we know: ack and log it."""
+
+
+def _event_time(body):
+    ts = body.get("event_time")
+    if (not isinstance(ts, (list, tuple)) or len(ts) != 2
+            or not all(isinstance(x, int) for x in ts)):
+        raise MessageError("bad or missing event_time %r" % (ts,))
+    return datetime.datetime.fromtimestamp(ts[0] + ts[1] / 1e6, tz=datetime.timezone.utc)
+
+
+def _locked_vm(body):
+    """The VM the message is about, locked (select_for_update) in the open transaction."""
+    name = body.get("instance")
+    vm_id = id_from_instance_name(name)
+    if vm_id is None:
+        raise MessageError("instance %r is not of this deployment" % (name,))
+    try:
+        return VirtualMachine.objects.select_for_update().get(pk=vm_id)
+    except VirtualMachine.DoesNotExist:
+        raise MessageError("no server with id %d (instance %s)" % (vm_id, name)) from None
+
+
+def _is_newer_job_news(vm, job_id, status):
+    if vm.backendjobid is None:
+        return True
+    if job_id != vm.backendjobid:
+        return job_id > vm.backendjobid
+    return STATUS_RANK.get(status, -1) >= STATUS_RANK.get(vm.backendjobstatus, -1)
+
+
+def _instance_gone(logmsg):
+    text = (logmsg or "").lower()
+    return "not known" in text or "unknown instance" in text or "does not exist" in text
+
+
+def update_db(body):
+    """ganeti-op-status: a Ganeti op changed status."""
+    opcode, status, job_id = body.get("operation"), body.get("status"), body.get("jobId")
+    if not isinstance(opcode, str) or status not in STATUS_RANK or not isinstance(job_id, int):
+        raise MessageError("op-status without a valid operation/status/jobId")
+    when = _event_time(body)
+    logmsg = body.get("logmsg") or ""
+    with transaction.atomic():
+        vm = _locked_vm(body)
+        changed = []
+        if _is_newer_job_news(vm, job_id, status):
+            vm.backendjobid, vm.backendopcode = job_id, opcode
+            vm.backendjobstatus, vm.backendlogmsg = status, logmsg
+            changed += ["backendjobid", "backendopcode", "backendjobstatus", "backendlogmsg"]
+        if status in FINAL and (vm.backendtime is None or when > vm.backendtime):
+            changed += _apply_final(vm, opcode, status, logmsg, when, body)
+        if opcode == "OP_INSTANCE_CREATE" and status == "success" and vm.buildpercentage != 100:
+            # Even when stale for the state (a later job already applied), the build
+            # is known to be complete.
+            vm.buildpercentage = 100
+            changed.append("buildpercentage")
+        if status in FINAL and vm.task_job_id == job_id:
+            vm.action, vm.task_job_id = "", None  # the user's action is over
+            changed += ["action", "task_job_id"]
+        if changed:
+            vm.save(update_fields=sorted(set(changed)) + ["updated"])
+    return vm
+
+
+def _apply_final(vm, opcode, status, logmsg, when, body):
+    """The state change of a finished op that is newer than everything applied."""
+    changed = []
+    if status == "success":
+        state = SUCCESS_STATE.get(opcode)
+        if state is not None:
+            vm.operstate = state
+            changed.append("operstate")
+            if state == "DESTROYED":
+                vm.deleted = True
+                changed.append("deleted")
+                NetworkInterface.objects.filter(machine=vm).delete()
+        elif opcode == "OP_INSTANCE_SET_PARAMS" and body.get("beparams"):
+            flavor = _flavor_for(vm, body["beparams"])
+            if flavor is not None and flavor.pk != vm.flavor_id:
+                vm.flavor = flavor
+                changed.append("flavor")
+    elif opcode == "OP_INSTANCE_CREATE":  # error or canceled
+        vm.operstate = "ERROR"
+        vm.fault_message = logmsg or "Ganeti could not create the server (job %s %s)" % (
+            body.get("jobId"), status)
+        changed += ["operstate", "fault_message"]
+    elif opcode == "OP_INSTANCE_REMOVE" and (vm.operstate in ("ERROR", "BUILD")
+                                             or _instance_gone(logmsg)):
+        # Nothing to remove: a failed build, or an instance already gone (#799).
+        vm.operstate, vm.deleted = "DESTROYED", True
+        NetworkInterface.objects.filter(machine=vm).delete()
+        changed += ["operstate", "deleted"]
+    if changed:  # only what moved the state advances the watermark
+        vm.backendtime = when
+        changed.append("backendtime")
+    return changed
+
+
+def _flavor_for(vm, beparams):
+    cpu = beparams.get("vcpus", vm.flavor.cpu)
+    ram = beparams.get("maxmem", beparams.get("memory", vm.flavor.ram))
+    return Flavor.objects.filter(cpu=cpu, ram=ram, disk=vm.flavor.disk,
+                                 disk_template=vm.flavor.disk_template).first()
+
+
+def update_net(body):
+    """ganeti-net-status: the hook reports the instance's NICs."""
+    nics = body.get("nics")
+    if not isinstance(nics, list):
+        raise MessageError("net-status without a nics list")
+    when = _event_time(body)
+    with transaction.atomic():
+        vm = _locked_vm(body)
+        if vm.deleted or (vm.backendtime is not None and when < vm.backendtime):
+            return vm  # about a removed VM, or older than what we applied since
+        rows = {n.index: n for n in NetworkInterface.objects.filter(machine=vm)}
+        for i, nic in enumerate(nics):
+            if not isinstance(nic, dict):
+                raise MessageError("nic %d is not an object" % i)
+            index = nic.get("index", i)
+            row = rows.get(index)
+            if row is None:
+                continue  # a NIC logic does not know (yet): reconciliation decides
+            fields = {"mac": nic.get("mac") or row.mac, "ipv4": nic.get("ip") or row.ipv4,
+                      "ipv6": nic.get("ipv6") or row.ipv6, "state": "ACTIVE"}
+            if nic.get("firewall") in FIREWALL_PROFILES:
+                fields["firewall_profile"] = nic["firewall"]
+            dirty = [k for k, v in fields.items() if getattr(row, k) != v]
+            if dirty:
+                for k in dirty:
+                    setattr(row, k, fields[k])
+                row.save(update_fields=dirty + ["updated"])
+        vm.save(update_fields=["updated"])
+    return vm
+
+
+def update_build_progress(body):
+    """ganeti-create-progress: how far the OS provider got copying the image."""
+    try:
+        progress = int(body.get("progress"))
+    except (TypeError, ValueError):
+        raise MessageError("progress message without a numeric progress") from None
+    progress = max(0, min(100, progress))
+    with transaction.atomic():
+        vm = _locked_vm(body)
+        if vm.operstate != "BUILD" or vm.deleted or progress <= vm.buildpercentage:
+            return vm  # a finished VM never moves back; progress only rises
+        vm.buildpercentage = progress
+        vm.save(update_fields=["buildpercentage", "updated"])
+    return vm
+
+
+HANDLERS = {"ganeti-op-status": update_db, "ganeti-net-status": update_net,
+            "ganeti-create-progress": update_build_progress}
+
+
+def handle(body):
+    """Apply one decoded message; MessageError when it cannot be applied."""
+    if not isinstance(body, dict):
+        raise MessageError("message body is not a JSON object")
+    handler = HANDLERS.get(body.get("type"))
+    if handler is None:
+        raise MessageError("unknown message type %r" % (body.get("type"),))
+    return handler(body)
+
+
+def simulate_op(vm, opcode, status="success", logmsg="Reconciliation: simulated Ganeti event"):
+    """Apply a made-up finished op (reconciliation), newer than anything applied."""
+    now = timezone.now()
+    if vm.backendtime is not None and now <= vm.backendtime:
+        now = vm.backendtime + datetime.timedelta(microseconds=1)
+    us = int(now.timestamp() * 1e6)
+    return update_db({"type": "ganeti-op-status", "instance": vm.backend_vm_id,
+                      "operation": opcode, "status": status, "jobId": 0,
+                      "logmsg": logmsg, "event_time": [us // 10**6, us % 10**6]})
