@@ -176,7 +176,6 @@ class Server:
             # One bad packet must never take the daemon down.
             log.error("error handling %s packet on queue %d: %s: %s", kind, nfq.queue_num,
                       type(exc).__name__, exc)
-            log.debug("details", exc_info=True)
         try:
             nfq.verdict(pkt, verdict)
         except OSError as exc:

@@ -3,6 +3,7 @@
     python nfd_vmtools.py request IFACE MAC ADDRESS     -> prints the reply type
     python nfd_vmtools.py inform IFACE MAC CIADDR       -> prints reply type + options
     python nfd_vmtools.py inforeq6 IFACE MAC            -> prints DNS servers + domains
+    python nfd_vmtools.py countra IFACE SECONDS         -> prints the number of RAs to ff02::1
 """
 import logging
 import sys
@@ -16,7 +17,8 @@ from scapy.layers.dhcp6 import (DHCP6_InfoRequest, DHCP6_Reply, DHCP6OptClientId
 from scapy.layers.inet import IP, UDP  # noqa: E402
 from scapy.layers.inet6 import IPv6  # noqa: E402
 from scapy.layers.l2 import Ether  # noqa: E402
-from scapy.sendrecv import srp1  # noqa: E402
+from scapy.layers.inet6 import ICMPv6ND_RA  # noqa: E402
+from scapy.sendrecv import sniff, srp1  # noqa: E402
 from scapy.volatile import RandInt  # noqa: E402
 
 conf.verb = 0
@@ -24,6 +26,11 @@ conf.checkIPaddr = False
 
 
 def main(cmd, iface, mac, *rest):
+    if cmd == "countra":
+        got = sniff(iface=iface, timeout=float(mac),
+                    lfilter=lambda p: ICMPv6ND_RA in p and p[IPv6].dst == "ff02::1")
+        print(len(got))
+        return
     chaddr = bytes.fromhex(mac.replace(":", ""))
     if cmd in ("request", "inform"):
         addr = rest[0]

@@ -35,7 +35,8 @@ user = nobody
 [dhcp]
 nameservers = 10.251.221.53
 [ipv6]
-ra_period = 600
+ra_period = 1
+nameservers = fd00:251:221::53
 """
 
 
@@ -228,6 +229,46 @@ def test_firewall_profiles_pass_and_block_traffic(net, guest, tags, ping, ssh, o
     assert pings(net) is ping
     assert reaches(net, 22) is ssh
     assert reaches(net, 8080) is other
+
+
+def test_routed_ipv6_slaac_and_periodic_ras_end_to_end(net, guest):
+    ifup(net)
+    sh("sysctl", "-qw", "net.ipv6.conf.%s.accept_ra=2" % net.vif, ns=net.vm)
+    sh("ip", "-n", net.vm, "link", "set", net.vif, "down")
+    sh("ip", "-n", net.vm, "link", "set", net.vif, "up")
+
+    def has_eui64():
+        out = sh("ip", "-n", net.vm, "-6", "-o", "addr", "show", "dev", net.vif).stdout
+        return any(ipaddress.IPv6Interface(l.split()[3]).ip == ipaddress.IPv6Address(EUI64)
+                   and "tentative" not in l for l in out.splitlines())
+    wait_for(has_eui64, 15, "SLAAC address %s in the guest" % EUI64)
+    # From the outside, through the uplink, table 100 and the tap.
+    res = sh("busybox", "ping", "-6", "-c", "1", "-W", "3", EUI64, ns=net.x, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    # Unsolicited RAs every ra_period (1 s here) to all nodes.
+    out = sh(sys.executable, os.path.join(os.path.dirname(__file__), "nfd_vmtools.py"),
+             "countra", net.vif, "3.5", ns=net.vm).stdout
+    assert int(out) >= 2, out
+
+
+def test_bridged_tap_gets_dhcp_through_physdev(net, guest):
+    br = net.prefix + "b"
+    sh("ip", "-n", net.host, "link", "add", br, "type", "bridge")
+    sh("ip", "-n", net.host, "link", "set", br, "up")
+    sh("sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1", ns=net.host)
+    try:
+        ifup(net, mode="bridged", BRIDGE=br, LINK=br, BRIDGED_BINDING="write",
+             BRIDGED_MAC_FILTER="yes")
+        wait_for(lambda: "binding %s: MAC %s" % (net.tap, MAC) in net.daemon.output(), 10,
+                 "nfdhcpd to load the binding")
+        guest_lease(net)
+        assert "DHCP REQUEST from %s on %s -> ACK %s" % (MAC, net.tap, IP) in \
+            net.daemon.output()
+    finally:
+        ifup(net, "cleanup")
+        sh("ip", "-n", net.host, "link", "set", net.tap, "nomaster", check=False)
+        sh("ip", "-n", net.host, "link", "del", br, check=False)
+        sh("sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0", ns=net.host, check=False)
 
 
 def test_stale_state_of_a_reused_tap_is_replaced(net):
