@@ -51,3 +51,25 @@ QUOTA_MAX_DISK = 200  # GiB
 QUOTA_MAX_NETWORKS = 5
 # Length of the generated administrator password returned once at server creation.
 SERVER_PASSWORD_LENGTH = 12
+
+# --- Networks (synnefo.logic.networks; see conf/20-snf-asterias-app-network.conf) ---
+# Ganeti node groups every network is connected to (the cluster's "default" group).
+GANETI_NETWORK_GROUPS = ["default"]
+# Link (routing table) of the public routed network's NICs on the Ganeti nodes.
+PUBLIC_NETWORK_LINK = "snf_public"
+# IPv4 subnet, gateway and reserved addresses of the public network (network-create --public).
+PUBLIC_NETWORK_SUBNET = ""
+PUBLIC_NETWORK_GATEWAY = ""
+PUBLIC_NETWORK_RESERVED_IPS = []
+# IPv6 /64 of the public network (guests get EUI-64 addresses in it) and its gateway.
+PUBLIC_NETWORK_SUBNET6 = ""
+PUBLIC_NETWORK_GATEWAY6 = ""
+# Type of the private networks users create: PRIVATE_MAC_FILTERED or PRIVATE_BRIDGED.
+DEFAULT_PRIVATE_NETWORK_TYPE = "PRIVATE_MAC_FILTERED"
+# The one bridge all MAC-filtered private networks share (isolated by MAC prefix).
+PRIVATE_MAC_FILTERED_BRIDGE = "prv0"
+# First two octets of the per-network MAC prefixes ("aa:00" gives aa:00:01 .. aa:00:ff).
+MAC_PREFIX_BASE = "aa:00"
+# Pre-provisioned bridges for PRIVATE_BRIDGED networks: <prefix>1 .. <prefix><count>.
+PRIVATE_BRIDGE_PREFIX = "prv"
+PRIVATE_BRIDGE_COUNT = 20
