@@ -4,7 +4,7 @@ Trailing slashes are explicit (APPEND_SLASH is off): collection roots accept an
 optional one. /compute/v2, /compute/v2.0 and /compute/v2.1 share the handlers.
 """
 
-from django.urls import re_path
+from django.urls import include, re_path
 
 from . import flavors, identity, images, keypairs, limits, notfound, servers, versions
 
@@ -51,6 +51,8 @@ urlpatterns = [
     re_path(r"^identity/v3/auth/tokens/?$", identity.v3_tokens),
     re_path(r"^identity/v2\.0/?$", identity.v2_root),
     re_path(r"^identity/v2\.0/tokens/?$", identity.v2_tokens),
+    # networks: /network/v2.0/ and /compute/v2.x/servers/<id>/os-interface
+    re_path(r"", include("synnefo.api.network.urls")),
     # anything else under the API prefixes
     re_path(r"^(?:compute|identity|image)/(?P<rest>.*)$", notfound.unknown),
 ]
