@@ -73,3 +73,14 @@ MAC_PREFIX_BASE = "aa:00"
 # Pre-provisioned bridges for PRIVATE_BRIDGED networks: <prefix>1 .. <prefix><count>.
 PRIVATE_BRIDGE_PREFIX = "prv"
 PRIVATE_BRIDGE_COUNT = 20
+
+# --- Dispatcher and queues (pipeline; see conf/20-snf-asterias-app-queues.conf) ---
+# Worker processes of snf-dispatcher (each consumes every event queue).
+DISPATCHER_WORKERS = 2
+# Pid file of snf-dispatcher.
+DISPATCHER_PID_FILE = "/run/synnefo/snf-dispatcher.pid"
+# RabbitMQ queue type of the event queues: "quorum" (replicated) or "classic".
+AMQP_QUEUE_TYPE = "quorum"
+# Seconds a building VM's create job may stay unknown to Ganeti before
+# reconciliation calls the build failed.
+RECONCILE_BUILD_GRACE = 60
