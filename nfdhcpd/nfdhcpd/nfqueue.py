@@ -176,6 +176,7 @@ class NFQueue:
     def __init__(self, queue_num):
         self.queue_num = queue_num
         self._seq = 0
+        self._pending = []  # packets that arrived while we waited for an ack
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
         try:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.RCVBUF)
@@ -185,6 +186,10 @@ class NFQueue:
 
     def fileno(self):
         return self.sock.fileno()
+
+    @property
+    def has_pending(self):
+        return bool(self._pending)
 
     def _request(self, msg_builder):
         self._seq += 1
@@ -196,14 +201,18 @@ class NFQueue:
                 if mtype == NLMSG_ERROR and rseq == seq:
                     _check_ack(body, seq)
                     return
+                if mtype == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET:
+                    # Never lose a queued packet: it would wait for a verdict forever.
+                    self._pending.append(parse_packet(body))
 
     def bind(self):
         try:
             self._request(lambda seq: config_cmd_msg(self.queue_num, NFQNL_CFG_CMD_BIND, seq))
         except NetlinkError as exc:
-            if exc.errno == errno.EBUSY:
-                raise NetlinkError(exc.errno, "NFQUEUE %d is already bound by another process"
-                                   % self.queue_num) from None
+            # The kernel says EPERM (older ones EBUSY) when another socket owns the queue.
+            if exc.errno in (errno.EBUSY, errno.EPERM):
+                raise NetlinkError(exc.errno, "NFQUEUE %d is already bound by another process "
+                                   "(or this one lacks CAP_NET_ADMIN)" % self.queue_num) from None
             raise
         self._request(lambda seq: config_params_msg(self.queue_num, seq))
 
@@ -215,6 +224,9 @@ class NFQueue:
 
     def receive(self):
         """Read one datagram; return the packets in it (may be empty)."""
+        if self._pending:
+            packets, self._pending = self._pending, []
+            return packets
         try:
             data = self.sock.recv(262144, socket.MSG_DONTWAIT)
         except BlockingIOError:

@@ -222,10 +222,12 @@ class Server:
             self.ra_thread.start()
         fds = list(self.queues) + [self.inotify.fileno()]
         while not self.stopping.is_set():
-            try:
-                ready, _, _ = select.select(fds, [], [], 1.0)
-            except InterruptedError:
-                continue
+            ready = [fd for fd, q in self.queues.items() if q.has_pending]
+            if not ready:
+                try:
+                    ready, _, _ = select.select(fds, [], [], 1.0)
+                except InterruptedError:
+                    continue
             for fd in ready:
                 if fd == self.inotify.fileno():
                     self.on_inotify()

@@ -86,3 +86,22 @@ def test_unknown_user_is_reported(topo):
     res = nfdhcpd(topo, "-c", conf, "-f")
     assert res.returncode == 1
     assert "no-such-user-nfd" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_nfqueue_binding_against_the_kernel(topo):
+    """Bind, a second bind of the same queue fails with a clear error, unbind frees it."""
+    code = """
+from nfdhcpd.nfqueue import NFQueue, NetlinkError
+a = NFQueue(77); a.bind()
+b = NFQueue(77)
+try:
+    b.bind(); print("second bind worked")
+except NetlinkError as e:
+    print("refused:", e)
+a.close()
+b.bind(); print("rebound"); b.close()
+"""
+    res = sh(sys.executable, "-c", code, ns=topo.host)
+    assert "NFQUEUE 77 is already bound by another process" in res.stdout, \
+        res.stdout + res.stderr
+    assert "rebound" in res.stdout
