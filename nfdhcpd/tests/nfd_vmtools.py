@@ -4,6 +4,7 @@
     python nfd_vmtools.py inform IFACE MAC CIADDR       -> prints reply type + options
     python nfd_vmtools.py inforeq6 IFACE MAC            -> prints DNS servers + domains
     python nfd_vmtools.py countra IFACE SECONDS         -> prints the number of RAs to ff02::1
+    python nfd_vmtools.py fuzz IFACE MAC COUNT          -> sends COUNT fuzzed frames of each kind
 """
 import logging
 import sys
@@ -26,6 +27,50 @@ conf.checkIPaddr = False
 
 
 def main(cmd, iface, mac, *rest):
+    if cmd == "fuzz":
+        from scapy.layers.dhcp6 import DHCP6_InfoRequest
+        from scapy.layers.inet6 import ICMPv6ND_NS, ICMPv6ND_RS, ICMPv6NDOptSrcLLAddr
+        from scapy.packet import fuzz
+        chaddr = bytes.fromhex(mac.replace(":", ""))
+        eth = Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
+        eth6 = Ether(src=mac, dst="33:33:00:00:00:02")
+        ll = "fe80::" + _iid(mac)
+        kinds = [
+            eth / IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67) /
+            fuzz(BOOTP(chaddr=chaddr)) / fuzz(DHCP()),
+            eth / IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67) /
+            BOOTP(op=1, chaddr=chaddr) / DHCP(options=[("message-type", "request"), "end"]) /
+            fuzz(DHCP()),
+            eth6 / IPv6(src=ll, dst="ff02::2", hlim=255) / fuzz(ICMPv6ND_RS()) /
+            fuzz(ICMPv6NDOptSrcLLAddr()),
+            eth6 / IPv6(src=ll, dst="ff02::1:ff00:1", hlim=255) / fuzz(ICMPv6ND_NS()),
+            eth6 / IPv6(src=ll, dst="ff02::1:2") / UDP(sport=546, dport=547) /
+            fuzz(DHCP6_InfoRequest()),
+        ]
+        frames = []
+        for template in kinds:
+            for _ in range(int(rest[0])):
+                try:
+                    frames.append(bytes(template))
+                except Exception:
+                    pass
+        # Truncated valid DHCP packets as well.
+        base = bytes(eth / IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67) /
+                     BOOTP(op=1, chaddr=chaddr) /
+                     DHCP(options=[("message-type", "discover"), "end"]))
+        frames += [base[:n] for n in range(42, len(base), 7)]
+        import socket
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        sock.bind((iface, 0))
+        sent = 0
+        for f in frames:
+            try:
+                sock.send(f[:1514])
+                sent += 1
+            except OSError:
+                pass
+        print(sent)
+        return
     if cmd == "countra":
         got = sniff(iface=iface, timeout=float(mac),
                     lfilter=lambda p: ICMPv6ND_RA in p and p[IPv6].dst == "ff02::1")

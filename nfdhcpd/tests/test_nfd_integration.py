@@ -272,3 +272,28 @@ def test_runs_as_nobody_with_two_capabilities(env):
     assert int(status["CapEff"], 16) == (1 << 12) | (1 << 13)  # NET_ADMIN, NET_RAW
     assert int(status["CapPrm"], 16) == (1 << 12) | (1 << 13)
     assert int(status["CapBnd"], 16) == (1 << 12) | (1 << 13)
+
+
+def test_fuzzed_packets_through_the_queue_never_stop_the_daemon(env):
+    topo, daemon = env
+    sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=0" % topo.vif, ns=topo.vm)
+    before = queued_packets(topo)
+    res = sh(sys.executable, os.path.join(HERE, "nfd_vmtools.py"), "fuzz", topo.vif, MAC, "150",
+             ns=topo.vm, timeout=120)
+    assert int(res.stdout) > 500, res.stdout + res.stderr
+    assert queued_packets(topo) - before > 300  # they really went through the queues
+    time.sleep(1)
+    assert daemon.proc.poll() is None, daemon.output()[-3000:]
+    assert "Traceback" not in daemon.output()
+    # ... and it still answers.
+    res = sh("udhcpc", "-i", topo.vif, "-n", "-q", "-f", "-t", "3", "-T", "2",
+             "-s", "/bin/true", ns=topo.vm, check=False)
+    assert res.returncode == 0, res.stderr
+
+
+def queued_packets(topo):
+    total = 0
+    for cmd in ("iptables", "ip6tables"):
+        out = sh(cmd, "-t", "mangle", "-nvxL", "PREROUTING", ns=topo.host).stdout
+        total += sum(int(l.split()[0]) for l in out.splitlines() if "NFQUEUE" in l)
+    return total
