@@ -1,0 +1,117 @@
+"""One dispatcher worker: consume the Ganeti event queues and apply them to the DB.
+
+decode -> synnefo.logic.callbacks -> ack / reject. The rules:
+* ack only after the DB transaction committed (the callbacks commit before returning);
+* malformed, foreign or unknown messages: ack and log (they must never jam a queue);
+* a lost DB connection: the message goes back to the queue (nack with requeue) and the
+  connection is reopened for the next one;
+* anything unexpected: reject without requeue, so the queue's dead-letter exchange
+  parks it in <queue>-dl for `snf-manage queue-retry`;
+* a lost broker: reconnect (next broker of AMQP_HOSTS first) with a bounded back-off.
+"""
+
+import json
+import logging
+import time
+
+import amqp
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.db.utils import InterfaceError, OperationalError
+
+from synnefo.common.amqp_client import CONNECTION_ERRORS, AMQPClient, Topology
+from synnefo.logic import callbacks
+
+log = logging.getLogger("snf-dispatcher")
+
+DB_ERRORS = (OperationalError, InterfaceError)
+
+
+def topology():
+    return Topology(settings.BACKEND_PREFIX_ID,
+                    exchange=getattr(settings, "EXCHANGE_GANETI", "ganeti"))
+
+
+class Worker:
+    def __init__(self, hosts=None, prefetch=5, queue_type=None):
+        self.hosts = hosts or settings.AMQP_HOSTS
+        self.prefetch = prefetch
+        self.queue_type = queue_type or getattr(settings, "AMQP_QUEUE_TYPE", "quorum")
+        self.topology = topology()
+        self.client = None
+        self.stopping = False
+        self.counts = {"applied": 0, "dropped": 0, "dead": 0, "requeued": 0}
+
+    # -- one message ----------------------------------------------------------------
+    def on_message(self, message):
+        channel, tag = message.channel, message.delivery_tag
+        close_old_connections()  # drop a connection the DB server closed meanwhile
+        try:
+            body = json.loads(message.body)
+        except (ValueError, UnicodeDecodeError):
+            log.warning("dropping message that is not JSON: %r", message.body[:200])
+            self.counts["dropped"] += 1
+            channel.basic_ack(tag)
+            return
+        try:
+            callbacks.handle(body)
+        except callbacks.MessageError as exc:
+            log.info("dropping %s message: %s", body.get("type") if isinstance(body, dict)
+                     else "malformed", exc)
+            self.counts["dropped"] += 1
+            channel.basic_ack(tag)
+            return
+        except DB_ERRORS as exc:
+            log.error("database unavailable (%s); message returned to the queue", exc)
+            self._reset_db()
+            self.counts["requeued"] += 1
+            channel.basic_reject(tag, requeue=True)
+            time.sleep(1)  # give the database a moment before the redelivery
+            return
+        except Exception:
+            log.exception("unexpected error applying %s; message sent to the dead-letter "
+                          "queue", body.get("type") if isinstance(body, dict) else "message")
+            self.counts["dead"] += 1
+            channel.basic_reject(tag, requeue=False)
+            return
+        self.counts["applied"] += 1
+        channel.basic_ack(tag)
+
+    @staticmethod
+    def _reset_db():
+        try:
+            connection.close()
+        except Exception:
+            pass
+
+    # -- the loop ---------------------------------------------------------------------
+    def _connect(self):
+        self.client = AMQPClient(self.hosts, confirms=False, heartbeat=30)
+        if not self.client.connect_retrying(lambda: self.stopping):
+            return False
+        self.client.declare_topology(self.topology, self.queue_type)
+        self.client.channel.basic_qos(0, self.prefetch, False)
+        for queue in self.topology.queues:
+            self.client.channel.basic_consume(queue, callback=self.on_message, no_ack=False)
+        log.info("consuming %s", ", ".join(sorted(self.topology.queues)))
+        return True
+
+    def run(self):
+        while not self.stopping:
+            try:
+                if not self._connect():
+                    break
+                while not self.stopping:
+                    self.client.drain(timeout=1.0)
+                    self.client.connection.heartbeat_tick()
+            except CONNECTION_ERRORS + (amqp.exceptions.AMQPError,) as exc:
+                log.warning("lost the AMQP broker (%s); reconnecting",
+                            exc or type(exc).__name__)
+                time.sleep(1)
+            finally:
+                if self.client is not None:
+                    self.client.close()
+        return 0
+
+    def stop(self):
+        self.stopping = True

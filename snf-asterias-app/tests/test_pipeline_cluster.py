@@ -1,0 +1,353 @@
+"""The whole pipeline on the real Ganeti cluster and the real RabbitMQ.
+
+synnefo.backend submits jobs over RAPI -> Ganeti runs them (fake hypervisor) -> the real
+snf-ganeti-eventd (inside the cluster's UTS namespace, so it sees itself as master)
+reads the real job queue -> the real snf-ganeti-hook, installed in the cluster's hook
+directories, reports NICs -> RabbitMQ -> the real snf-dispatcher process -> PostgreSQL.
+
+The dispatcher is a separate process, so it needs a database server: under SQLite
+(in memory, per process) these tests skip; ci/test.sh runs them in its PostgreSQL pass.
+This module uses its own prefix (snfpipe-) so that its queues and instances never
+mix with other tests'.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.db import connection
+
+from synnefo.backend import instances
+from synnefo.common.amqp_client import AMQPClient, Topology
+from synnefo.db import models as m
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+PREFIX = "snfpipe-"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.join(REPO, ".venv", "bin")
+UTS = "/run/ganeti-test/uts"
+HOOK_DIRS = ["instance-add", "instance-modify", "instance-reboot", "instance-start",
+             "instance-stop", "instance-remove"]
+HOOK_NAME = "90-snfpipe-hook"
+RAPI_PEM = "/var/lib/ganeti/rapi.pem"
+RABBIT_INIT = "/etc/init.d/rabbitmq-server"
+
+
+def env(name):
+    value = os.environ.get(name)
+    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
+    return value
+
+
+def wait_for(what, check, timeout=30, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class Pipeline:
+    """Starts and stops eventd, the hook and the dispatcher for these tests."""
+
+    def __init__(self, workdir, db_name):
+        self.workdir = workdir
+        self.db_name = db_name
+        self.conf_dir = os.path.join(workdir, "conf")
+        self.spool = os.path.join(workdir, "spool")
+        os.makedirs(self.conf_dir, exist_ok=True)
+        with open(os.path.join(self.conf_dir, "10-pipeline.conf"), "w") as f:
+            f.write("BACKEND_PREFIX_ID = %r\nAMQP_HOSTS = [%r]\n"
+                    "GANETI_EVENTS_SPOOL_DIR = %r\nLOG_DIR = %r\n"
+                    "EVENTD_PID_FILE = %r\nEVENTD_MASTER_CHECK_INTERVAL = 5\n"
+                    % (PREFIX, env("SNF_TEST_AMQP_URL"), self.spool, workdir,
+                       os.path.join(workdir, "eventd.pid")))
+        self.eventd = None
+        self.dispatcher = None
+
+    # -- hook ---------------------------------------------------------------------
+    def install_hook(self):
+        script = ("#!/bin/sh\n# installed by snf-asterias-app/tests/test_pipeline_cluster.py\n"
+                  "SYNNEFO_SETTINGS_DIR=%s exec %s -m synnefo.ganeti.hook\n"
+                  % (self.conf_dir, os.path.join(VENV_BIN, "python")))
+        for d in HOOK_DIRS:
+            path = "/etc/ganeti/hooks/%s-post.d" % d
+            os.makedirs(path, exist_ok=True)
+            with open(os.path.join(path, HOOK_NAME), "w") as f:
+                f.write(script)
+            os.chmod(os.path.join(path, HOOK_NAME), 0o755)
+
+    def remove_hook(self):
+        for d in HOOK_DIRS:
+            try:
+                os.unlink("/etc/ganeti/hooks/%s-post.d/%s" % (d, HOOK_NAME))
+            except FileNotFoundError:
+                pass
+
+    # -- daemons --------------------------------------------------------------------
+    def tools_env(self):
+        return dict(os.environ, SYNNEFO_SETTINGS_DIR=self.conf_dir)
+
+    def start_eventd(self):
+        self.eventd_log = open(os.path.join(self.workdir, "eventd.out"), "ab")
+        self.eventd = subprocess.Popen(
+            ["nsenter", "--uts=" + UTS, os.path.join(VENV_BIN, "snf-ganeti-eventd"),
+             "--debug"], env=self.tools_env(), stdout=self.eventd_log,
+            stderr=subprocess.STDOUT)
+        wait_for("eventd to watch the queue",
+                 lambda: b"watching" in open(self.eventd_log.name, "rb").read()
+                 or self.eventd.poll() is not None)
+        assert self.eventd.poll() is None, open(self.eventd_log.name).read()
+
+    def dispatcher_env(self):
+        e = dict(os.environ, SNF_TEST_DB="postgresql", SNF_TEST_PG_NAME=self.db_name,
+                 SNF_TEST_PREFIX=PREFIX, DJANGO_SETTINGS_MODULE="test_django_settings",
+                 PYTHONPATH=os.path.join(REPO, "ci"))
+        e.pop("SYNNEFO_SETTINGS_DIR", None)
+        return e
+
+    def start_dispatcher(self, workers=2):
+        self.dispatcher_log = open(os.path.join(self.workdir, "dispatcher.out"), "ab")
+        self.dispatcher = subprocess.Popen(
+            [os.path.join(VENV_BIN, "snf-dispatcher"), "--debug", "-w", str(workers),
+             "-p", os.path.join(self.workdir, "dispatcher.pid")],
+            env=self.dispatcher_env(), stdout=self.dispatcher_log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        wait_for("dispatcher to consume",
+                 lambda: open(self.dispatcher_log.name, "rb").read().count(b"consuming")
+                 >= workers or self.dispatcher.poll() is not None)
+        assert self.dispatcher.poll() is None, open(self.dispatcher_log.name).read()
+
+    def kill9_dispatcher(self):
+        os.killpg(self.dispatcher.pid, signal.SIGKILL)  # parent and workers
+        self.dispatcher.wait()
+
+    def stop(self, proc):
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def stop_all(self):
+        self.stop(self.eventd)
+        if self.dispatcher is not None and self.dispatcher.poll() is None:
+            os.killpg(self.dispatcher.pid, signal.SIGTERM)
+            try:
+                self.dispatcher.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.dispatcher.pid, signal.SIGKILL)
+                self.dispatcher.wait()
+
+    def logs(self):
+        out = []
+        for name in ("eventd.out", "dispatcher.out"):
+            path = os.path.join(self.workdir, name)
+            if os.path.exists(path):
+                out.append("--- %s (tail)\n%s" % (name, open(path).read()[-3000:]))
+        return "\n".join(out)
+
+
+def purge_queues():
+    topo = Topology(PREFIX)
+    with AMQPClient([env("SNF_TEST_AMQP_URL")]) as client:
+        for q in list(topo.queues) + topo.dead_letter_queues():
+            try:
+                client.channel.queue_purge(q)
+            except Exception:
+                client.close()
+                client.connect()
+
+
+def remove_leftover_instances(client):
+    for inst in client.get_instances():
+        if inst["name"].startswith(PREFIX):
+            client.wait_for_job(client.delete_instance(inst["name"]))
+
+
+def rabbitmq(action):
+    subprocess.run([RABBIT_INIT, action], check=True, capture_output=True, timeout=120)
+
+
+def rabbitmq_up():
+    try:
+        AMQPClient([env("SNF_TEST_AMQP_URL")], connect_timeout=1).connect().close()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, django_db_setup, django_db_blocker):
+    if connection.vendor != "postgresql":
+        pytest.skip("the dispatcher runs as a separate process and needs a database server: "
+                    "runs in ci/test.sh's PostgreSQL pass (SNF_TEST_DB=postgresql)")
+    workdir = str(tmp_path_factory.mktemp("pipeline"))
+    with django_db_blocker.unblock():
+        db_name = connection.settings_dict["NAME"]
+    p = Pipeline(workdir, db_name)
+    if not rabbitmq_up():
+        rabbitmq("start")
+    purge_queues()
+    p.install_hook()
+    try:
+        p.start_eventd()
+        p.start_dispatcher()
+        yield p
+    finally:
+        p.stop_all()
+        p.remove_hook()
+        if not rabbitmq_up():
+            rabbitmq("start")
+
+
+@pytest.fixture
+def world(pipeline, settings):
+    """A backend (real cluster, pinned certificate), a user, flavors, image, network."""
+    settings.BACKEND_PREFIX_ID = PREFIX
+    settings.GANETI_OS = "noop+default"
+    with open(RAPI_PEM) as f:
+        cert = instances.certificates_only(f.read())
+    backend = m.Backend.objects.create(
+        clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
+        username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
+        certificate=cert, hypervisor="fake")
+    client = instances.client_for(backend)
+    remove_leftover_instances(client)
+    w = {"backend": backend, "client": client,
+         "user": m.User.objects.create(name="pipeline"),
+         "flavor": m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless"),
+         "image": m.Image.objects.create(name="noop", backend_id="noop-img", public=True),
+         "net": m.Network.objects.create(name="lan", link="gnt-br0", state="ACTIVE")}
+    yield w
+    remove_leftover_instances(client)
+
+
+def new_vm(w, name="vm"):
+    vm = m.VirtualMachine.objects.create(owner=w["user"], flavor=w["flavor"],
+                                         image=w["image"], backend=w["backend"], name=name)
+    m.NetworkInterface.objects.create(machine=vm, network=w["net"], index=0)
+    return vm
+
+
+def db_vm(vm):
+    return m.VirtualMachine.objects.get(pk=vm.pk)
+
+
+def wait_state(pipeline, vm, state, timeout=30, **fields):
+    def check():
+        v = db_vm(vm)
+        return v.operstate == state and all(getattr(v, k) == val for k, val in fields.items())
+    try:
+        wait_for("server %s to be %s %s" % (vm.pk, state, fields), check, timeout)
+    except AssertionError as exc:
+        v = db_vm(vm)
+        raise AssertionError("%s; now %s job %s %s %s\n%s" % (
+            exc, v.operstate, v.backendjobid, v.backendopcode, v.backendjobstatus,
+            pipeline.logs())) from None
+    return db_vm(vm)
+
+
+def test_lifecycle_through_eventd_hook_and_dispatcher(pipeline, world):
+    vm = new_vm(world)
+    job = instances.create_instance(vm, "secret")
+    v = wait_state(pipeline, vm, "STARTED", backendjobid=job, buildpercentage=100)
+    assert v.backendopcode == "OP_INSTANCE_CREATE" and v.backendjobstatus == "success"
+    # the hook reported the NIC Ganeti generated
+    nic = wait_for("the hook's NIC report",
+                   lambda: m.NetworkInterface.objects.filter(machine=vm, state="ACTIVE")
+                   .exclude(mac="").first())
+    assert nic.mac.startswith("aa:00:00")
+
+    job = instances.shutdown_instance(vm)
+    wait_state(pipeline, vm, "STOPPED", backendjobid=job)
+    bigger = m.Flavor.objects.create(cpu=2, ram=256, disk=1, disk_template="diskless")
+    job = instances.resize_instance(vm, bigger)
+    wait_for("resize", lambda: db_vm(vm).flavor_id == bigger.pk)
+    job = instances.startup_instance(vm)
+    wait_state(pipeline, vm, "STARTED", backendjobid=job)
+    m.VirtualMachine.objects.filter(pk=vm.pk).update(action="REBOOT")
+    job = instances.reboot_instance(vm, "hard")
+    m.VirtualMachine.objects.filter(pk=vm.pk).update(task_job_id=job)
+    v = wait_state(pipeline, vm, "STARTED", backendjobid=job, backendjobstatus="success")
+    assert v.backendopcode == "OP_INSTANCE_REBOOT"
+    wait_for("the reboot action to clear", lambda: db_vm(vm).action == "")
+    job = instances.delete_instance(vm)
+    v = wait_state(pipeline, vm, "DESTROYED", backendjobid=job)
+    assert v.deleted and not m.NetworkInterface.objects.filter(machine=vm).exists()
+
+
+def test_failed_create_is_error_with_ganetis_reason(pipeline, world, settings):
+    settings.GANETI_OS = "nonexistent+default"
+    vm = new_vm(world)
+    job = instances.create_instance(vm, "pw")
+    v = wait_state(pipeline, vm, "ERROR", backendjobid=job)
+    assert "nonexistent" in v.fault_message, v.fault_message
+
+
+def test_build_progress_from_the_progress_monitor(pipeline, world):
+    vm = new_vm(world)  # stays in BUILD: no Ganeti job
+    lines = "".join(json.dumps({"type": "image-copy-progress", "progress": p}) + "\n"
+                    for p in (10, 45, 30))
+    proc = subprocess.run([os.path.join(VENV_BIN, "snf-progress-monitor"), vm.backend_vm_id],
+                          input=lines + "not json\n", text=True, capture_output=True,
+                          env=pipeline.tools_env(), timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    wait_for("progress 45", lambda: db_vm(vm).buildpercentage == 45)
+
+
+def test_rabbitmq_outage_loses_nothing(pipeline, world):
+    a, b = new_vm(world, "a"), new_vm(world, "b")
+    client = world["client"]
+    job_a = instances.create_instance(a, "pw")
+    wait_state(pipeline, a, "STARTED", backendjobid=job_a)
+    rabbitmq("stop")
+    try:
+        assert not rabbitmq_up()
+        job_b = instances.create_instance(b, "pw")
+        assert client.wait_for_job(job_b)["status"] == "success"
+        job_a = instances.shutdown_instance(a)
+        assert client.wait_for_job(job_a)["status"] == "success"
+        # eventd could not publish: the messages wait in its spool
+        wait_for("eventd to spool", lambda: any(n.endswith(".msg")
+                                                for n in os.listdir(pipeline.spool)))
+        assert db_vm(b).operstate == "BUILD" and db_vm(a).operstate == "STARTED"
+    finally:
+        rabbitmq("start")
+    wait_state(pipeline, b, "STARTED", timeout=90, backendjobid=job_b)
+    wait_state(pipeline, a, "STOPPED", timeout=90, backendjobid=job_a)
+    assert pipeline.eventd.poll() is None and pipeline.dispatcher.poll() is None
+    wait_for("the spool to empty", lambda: not any(n.endswith(".msg")
+                                                   for n in os.listdir(pipeline.spool)))
+
+
+def test_kill9_of_the_dispatcher_mid_burst_loses_nothing(pipeline, world):
+    vms = [new_vm(world, "burst%d" % i) for i in range(4)]
+    jobs = [instances.create_instance(vm, "pw") for vm in vms]
+    time.sleep(0.3)
+    pipeline.kill9_dispatcher()
+    for vm in vms[:2]:
+        instances.shutdown_instance(vm)  # queued behind the creates in Ganeti
+    pipeline.start_dispatcher()
+    for vm, job in zip(vms[2:], jobs[2:]):
+        wait_state(pipeline, vm, "STARTED", timeout=60, backendjobid=job)
+    for vm in vms[:2]:
+        wait_state(pipeline, vm, "STOPPED", timeout=60)
+
+
+def test_eventd_refuses_to_run_off_the_master(pipeline):
+    proc = subprocess.run([os.path.join(VENV_BIN, "snf-ganeti-eventd"), "--debug"],
+                          env=pipeline.tools_env(), capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 1
+    assert "is not the Ganeti master (node1.ganeti.test)" in proc.stderr
