@@ -34,3 +34,9 @@ def flavors_detail(request):
 @api_view(["GET"])
 def flavor_item(request, flavor_id):
     return json_response({"flavor": ser.flavor_detail(request, logic.get_flavor(flavor_id))})
+
+
+@api_view(["GET"])
+def flavor_extra_specs(request, flavor_id):
+    flavor = logic.get_flavor(flavor_id)
+    return json_response({"extra_specs": {"SNF:disk_template": flavor.disk_template}})

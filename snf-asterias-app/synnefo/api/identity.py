@@ -74,18 +74,18 @@ def _v2_versions(request):
                              "type": "application/vnd.openstack.identity-v2.0+json"}]}
 
 
-@api_view(["GET"], auth=False)
+@api_view(["GET"], auth=False, style="keystone")
 def versions(request):
     return json_response({"versions": {"values": [_v3_versions(request),
                                                   _v2_versions(request)]}}, status=300)
 
 
-@api_view(["GET"], auth=False)
+@api_view(["GET"], auth=False, style="keystone")
 def v3_root(request):
     return json_response({"version": _v3_versions(request)})
 
 
-@api_view(["GET"], auth=False)
+@api_view(["GET"], auth=False, style="keystone")
 def v2_root(request):
     return json_response({"version": _v2_versions(request)})
 
@@ -124,7 +124,7 @@ def _check_scope(scope, user):
                                                                       project["name"]))
 
 
-@api_view(["POST", "GET", "DELETE"], auth=False)
+@api_view(["POST", "GET", "DELETE"], auth=False, style="keystone")
 def v3_tokens(request):
     if request.method in ("GET", "HEAD"):
         return _v3_validate(request)
@@ -196,7 +196,7 @@ def _v3_revoke(request):
     return empty_response(204)
 
 
-@api_view(["POST"], auth=False)
+@api_view(["POST"], auth=False, style="keystone")
 def v2_tokens(request):
     auth = parse_body(request, "auth")
     creds = auth.get("passwordCredentials")

@@ -28,6 +28,7 @@ urlpatterns = [
     re_path(C + r"flavors/?$", flavors.flavors_collection),
     re_path(C + r"flavors/detail/?$", flavors.flavors_detail),
     re_path(C + r"flavors/(?P<flavor_id>[^/]+)/?$", flavors.flavor_item),
+    re_path(C + r"flavors/(?P<flavor_id>[^/]+)/os-extra_specs/?$", flavors.flavor_extra_specs),
     # images
     re_path(C + r"images/?$", images.images_collection),
     re_path(C + r"images/detail/?$", images.images_detail),

@@ -42,9 +42,20 @@ def empty_response(status=204, headers=None):
     return json_response(None, status, headers)
 
 
-def fault_response(fault):
-    data = {fault.name: {"code": fault.code, "message": fault.message,
-                         "details": fault.details or ""}}
+KEYSTONE_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                   405: "Method Not Allowed", 409: "Conflict", 413: "Request Entity Too Large",
+                   415: "Unsupported Media Type", 500: "Internal Server Error",
+                   503: "Service Unavailable"}
+
+
+def fault_response(fault, style="compute"):
+    if style == "keystone":
+        # The identity API's own error shape, which keystoneauth parses.
+        data = {"error": {"code": fault.code, "message": fault.message,
+                          "title": KEYSTONE_TITLES.get(fault.code, fault.name)}}
+    else:
+        data = {fault.name: {"code": fault.code, "message": fault.message,
+                             "details": fault.details or ""}}
     return json_response(data, fault.code, fault.headers)
 
 
@@ -69,7 +80,7 @@ def authenticate(request):
     return row.user
 
 
-def api_view(methods, auth=True):
+def api_view(methods, auth=True, style="compute"):
     methods = tuple(m.upper() for m in methods)
 
     def decorate(view):
@@ -87,15 +98,15 @@ def api_view(methods, auth=True):
                 request.snf_user = authenticate(request) if auth else None
                 response = view(request, *args, **kwargs)
             except faults.Fault as fault:
-                response = fault_response(fault)
+                response = fault_response(fault, style)
             except logic_errors.LogicError as exc:
-                response = fault_response(faults.from_logic(exc))
+                response = fault_response(faults.from_logic(exc), style)
             except Exception:
                 log.exception("unexpected error in %s %s (request %s)", request.method,
                               request.path, request.request_id)
                 response = fault_response(faults.ComputeFault(
                     "An unexpected error occurred; it has been logged. Quote request id %s "
-                    "when reporting it." % request.request_id))
+                    "when reporting it." % request.request_id), style)
             if request.method.upper() == "HEAD":
                 response.content = b""
             return _finish(request, response)

@@ -1,0 +1,250 @@
+"""Real OpenStack clients against the real web stack.
+
+The Django project runs under gunicorn (Debian's, the WSGI server the APISERVER
+uses in production) in its own process on a free loopback port, with settings
+read by the real loader from a directory this test writes and a file-based SQLite
+DB prepared with snf-manage (migrate, user-create, flavor-create, image-register,
+token-create). Ganeti job submission is simulated (api_fake_ganeti_wsgi). Clients:
+openstacksdk (password auth through our Keystone v3 and v2.0 endpoints, and
+admin_token), novaclient, and the `openstack` CLI (/usr/bin/openstack, Debian's
+python) with a clouds.yaml written here.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VENV_BIN = os.path.dirname(sys.executable)
+PASSWORD = "alice-pass-" + "1"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Live:
+    pass
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("api-live")
+    conf = tmp / "etc"
+    conf.mkdir()
+    (conf / "50-test.conf").write_text(
+        'DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", '
+        '"NAME": %r, "OPTIONS": {"timeout": 20}}}\n'
+        'SECRET_KEY = "integration-test-only"\n'
+        'BACKEND_PREFIX_ID = "snfapi-"\n'
+        'GANETI_CLUSTER_INFO = ("fake.ganeti.test", 5080, "u", "p")\n'
+        'QUOTA_MAX_SERVERS = 6\n'
+        'STATIC_ROOT = %r\n' % (str(tmp / "db.sqlite3"), str(tmp / "static")))
+    env = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf),
+               DJANGO_SETTINGS_MODULE="synnefo.webproject.settings")
+    env.pop("OS_CLOUD", None)
+
+    def manage(*args, stdin=None):
+        proc = subprocess.run([os.path.join(VENV_BIN, "snf-manage")] + list(args), env=env,
+                              input=stdin, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    manage("migrate", "-v0")
+    manage("user-create", "alice", "--password-stdin", stdin=PASSWORD + "\n")
+    manage("user-create", "bob", "--password-stdin", stdin="bob-pass\n")
+    manage("flavor-create", "1,2", "512,1024", "5")
+    manage("image-register", "debian-12", "debian-12-diskdump", "--public", "--meta", "OS=debian")
+    manage("shell", "-c", "from synnefo.db.models import Network; Network.objects.create("
+           "name='public', public=True, state='ACTIVE', type='PUBLIC_ROUTED', link='br0')")
+    w = Live()
+    w.admin_token = manage("token-create", "alice").strip()
+    port = _free_port()
+    w.base = "http://127.0.0.1:%d" % port
+    log = open(tmp / "gunicorn.log", "w")
+    w.server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:%d" % port, "--workers", "1",
+         "--threads", "8", "--timeout", "60", "--pythonpath", HERE,
+         "api_fake_ganeti_wsgi:application"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(w.base + "/compute/", timeout=2).read()
+            break
+        except OSError:
+            if time.time() > deadline or w.server.poll() is not None:
+                w.server.kill()
+                raise AssertionError("gunicorn did not start: %s"
+                                     % (tmp / "gunicorn.log").read_text()[-3000:])
+            time.sleep(0.2)
+    w.clouds = tmp / "clouds.yaml"
+    w.clouds.write_text(
+        "clouds:\n  asterias:\n    auth:\n      auth_url: %s/identity/v3\n"
+        "      username: alice\n      password: %s\n      project_name: alice\n"
+        "      user_domain_name: Default\n      project_domain_name: Default\n"
+        "    identity_api_version: 3\n    region_name: RegionOne\n" % (w.base, PASSWORD))
+    w.tmp = tmp
+    yield w
+    w.server.terminate()
+    try:
+        w.server.wait(10)
+    except subprocess.TimeoutExpired:
+        w.server.kill()
+    log.close()
+
+
+def _sdk(live, **auth):
+    import openstack
+    if not auth:
+        auth = dict(auth_url=live.base + "/identity/v3", username="alice", password=PASSWORD,
+                    project_name="alice", user_domain_name="Default",
+                    project_domain_name="Default")
+    return openstack.connect(region_name="RegionOne", **auth)
+
+
+def _wait_status(get, wanted, timeout=20):
+    deadline = time.time() + timeout
+    status = None
+    while time.time() < deadline:
+        status = get()
+        if status == wanted:
+            return
+        time.sleep(0.2)
+    raise AssertionError("status %s, wanted %s" % (status, wanted))
+
+
+def test_openstacksdk_password_auth_full_cycle(live):
+    conn = _sdk(live)
+    flavors = {f.name: f for f in conn.compute.flavors()}
+    assert "C1R512D5file" in flavors and flavors["C1R512D5file"].vcpus == 1
+    image = conn.image.find_image("debian-12")
+    assert image is not None and image.name == "debian-12"
+    assert [i.name for i in conn.compute.images()] == ["debian-12"]
+    kp = conn.compute.create_keypair(name="sdk-key")
+    assert kp.private_key.startswith("-----BEGIN")
+    server = conn.compute.create_server(name="sdk-vm", image_id=image.id,
+                                        flavor_id=flavors["C1R512D5file"].id,
+                                        key_name="sdk-key", networks="auto",
+                                        metadata={"purpose": "test"})
+    assert server.admin_password
+    server = conn.compute.wait_for_server(server, status="ACTIVE", wait=30, interval=0.3)
+    assert server.addresses["public"][0]["addr"].startswith("10.251.")
+    assert server.metadata == {"purpose": "test"} and server.key_name == "sdk-key"
+    conn.compute.stop_server(server)
+    _wait_status(lambda: conn.compute.get_server(server.id).status, "SHUTOFF")
+    conn.compute.start_server(server)
+    _wait_status(lambda: conn.compute.get_server(server.id).status, "ACTIVE")
+    conn.compute.reboot_server(server, "SOFT")
+    _wait_status(lambda: conn.compute.get_server(server.id).status, "ACTIVE")
+    conn.compute.resize_server(server, flavors["C2R1024D5file"].id)
+    _wait_status(lambda: conn.compute.get_server(server.id).status, "ACTIVE")
+    assert conn.compute.get_server(server.id).flavor.id == flavors["C2R1024D5file"].id
+    assert [s.name for s in conn.compute.servers()] == ["sdk-vm"]
+    limits = conn.compute.get_limits()
+    assert limits.absolute.instances_used == 1 and limits.absolute.total_cores_used == 2
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, interval=0.3, wait=30)
+    assert list(conn.compute.servers()) == []
+    conn.compute.delete_keypair("sdk-key")
+    assert [k.name for k in conn.compute.keypairs()] == []
+
+
+def test_openstacksdk_v2_password_and_admin_token(live):
+    conn = _sdk(live, auth_type="v2password", auth_url=live.base + "/identity/v2.0",
+                username="alice", password=PASSWORD, project_name="alice")
+    assert any(f.name == "C1R512D5file" for f in conn.compute.flavors())
+    conn = _sdk(live, auth_type="admin_token",
+                auth={"token": live.admin_token, "endpoint": live.base + "/compute/v2.1"})
+    assert any(f.name == "C1R512D5file" for f in conn.compute.flavors())
+
+
+def test_wrong_password_and_isolation(live):
+    import openstack
+    from keystoneauth1.exceptions.http import Unauthorized
+    with pytest.raises(Unauthorized) as info:
+        _sdk(live, auth_url=live.base + "/identity/v3", username="alice", password="wrong",
+             project_name="alice", user_domain_name="Default",
+             project_domain_name="Default").compute.get_limits()
+    assert "password is wrong" in str(info.value)
+    alice = _sdk(live)
+    flavor = next(alice.compute.flavors())
+    image = alice.image.find_image("debian-12")
+    server = alice.compute.create_server(name="mine", image_id=image.id, flavor_id=flavor.id)
+    bob = _sdk(live, auth_url=live.base + "/identity/v3", username="bob", password="bob-pass",
+               project_name="bob", user_domain_name="Default", project_domain_name="Default")
+    assert list(bob.compute.servers()) == []
+    with pytest.raises(openstack.exceptions.NotFoundException):
+        bob.compute.get_server(server.id)
+    alice.compute.wait_for_server(server, wait=30, interval=0.3)
+    alice.compute.delete_server(server)
+    alice.compute.wait_for_delete(server, interval=0.3, wait=30)
+
+
+def test_novaclient(live):
+    from keystoneauth1 import session
+    from keystoneauth1.identity import v3
+    from novaclient import client
+    auth = v3.Password(auth_url=live.base + "/identity/v3", username="alice", password=PASSWORD,
+                       project_name="alice", user_domain_name="Default",
+                       project_domain_name="Default")
+    nova = client.Client("2.1", session=session.Session(auth=auth))
+    assert {f.name for f in nova.flavors.list()} >= {"C1R512D5file"}
+    assert nova.servers.list() == []
+    assert nova.limits.get().absolute
+
+
+def _cli(live, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(OS_CLIENT_CONFIG_FILE=str(live.clouds), HOME=str(live.tmp),
+               PATH="/usr/bin:/bin")
+    proc = subprocess.run(["/usr/bin/openstack", "--os-cloud", "asterias"] + list(args),
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, "openstack %s failed:\n%s%s" % (" ".join(args), proc.stdout,
+                                                                  proc.stderr)
+    return proc.stdout
+
+
+def _cli_json(live, *args):
+    return json.loads(_cli(live, *args, "-f", "json"))
+
+
+def test_openstack_cli(live):
+    flavors = _cli_json(live, "flavor", "list")
+    assert {f["Name"] for f in flavors} >= {"C1R512D5file", "C2R1024D5file"}
+    assert _cli_json(live, "flavor", "show", "C1R512D5file")["vcpus"] == 1
+    images = _cli_json(live, "image", "list")
+    assert [i["Name"] for i in images] == ["debian-12"]
+    assert _cli_json(live, "image", "show", "debian-12")["name"] == "debian-12"
+    key = _cli(live, "keypair", "create", "cli-key")
+    assert "PRIVATE KEY" in key
+    assert [k["Name"] for k in _cli_json(live, "keypair", "list")] == ["cli-key"]
+    created = _cli_json(live, "server", "create", "--image", "debian-12", "--flavor",
+                        "C1R512D5file", "--key-name", "cli-key", "--wait", "cli-vm")
+    assert created["status"] == "ACTIVE" and created["name"] == "cli-vm"
+    listed = _cli_json(live, "server", "list")
+    assert [(s["Name"], s["Status"]) for s in listed] == [("cli-vm", "ACTIVE")]
+    shown = _cli_json(live, "server", "show", "cli-vm")
+    assert shown["key_name"] == "cli-key" and "10.251." in json.dumps(shown["addresses"])
+    _cli(live, "server", "stop", "cli-vm")
+    _wait_status(lambda: _cli_json(live, "server", "show", "cli-vm")["status"], "SHUTOFF")
+    _cli(live, "server", "start", "cli-vm")
+    _wait_status(lambda: _cli_json(live, "server", "show", "cli-vm")["status"], "ACTIVE")
+    _cli(live, "server", "reboot", "--wait", "cli-vm")
+    _cli(live, "server", "resize", "--flavor", "C2R1024D5file", "--wait", "cli-vm")
+    assert "C2R1024D5file" in json.dumps(_cli_json(live, "server", "show", "cli-vm")["flavor"])
+    limits = _cli_json(live, "limits", "show", "--absolute")
+    assert {"Name": "totalInstancesUsed", "Value": 1} in limits
+    _cli(live, "server", "delete", "--wait", "cli-vm")
+    assert _cli_json(live, "server", "list") == []
+    _cli(live, "keypair", "delete", "cli-key")
+    assert _cli_json(live, "keypair", "list") == []
