@@ -321,3 +321,25 @@ def test_bad_invocations_explain_themselves(net):
     assert res.returncode == 1 and "does not exist" in res.stderr
     res = ifup(net, IP="", check=False)
     assert res.returncode == 1 and "has no IP" in res.stderr
+
+
+def test_settings_come_from_the_defaults_file(net):
+    """The sample defaults file is valid shell; a test copy points elsewhere."""
+    sample = os.path.join(os.path.dirname(SCRIPT), "snf-network.default")
+    sh("bash", "-n", sample)
+    other_state = net.path("state2")
+    os.makedirs(other_state)
+    conf = net.write("snf-network", open(sample).read() +
+                     "\nSTATE_DIR=%s\nROUTED_TAP_MAC=\nFIREWALL=no\n" % other_state)
+    mac_before = host(net, "cat", "/sys/class/net/%s/address" % net.tap).strip()
+    sh("ip", "-n", net.host, "link", "set", net.tap, "address", "02:00:00:fb:dc:01")
+    try:
+        ifup(net, tags="synnefo:network:0:protected", SNF_NETWORK_CONF=conf)
+        assert os.path.exists(os.path.join(other_state, net.tap))
+        assert host(net, "cat", "/sys/class/net/%s/address" % net.tap).strip() == \
+            "02:00:00:fb:dc:01"
+        assert "-j protected" not in host(net, "iptables", "-S")
+        ifup(net, "cleanup", SNF_NETWORK_CONF=conf)
+        assert not os.path.exists(os.path.join(other_state, net.tap))
+    finally:
+        sh("ip", "-n", net.host, "link", "set", net.tap, "address", mac_before)
