@@ -177,7 +177,7 @@ pg_status() {
 }
 
 # --- MariaDB ----------------------------------------------------------------
-mysql_admin() { mariadb --protocol=socket -uroot "$@"; }
+mysql_admin() { mariadb --protocol=socket -uroot; }
 mysql_ready() { mariadb-admin --protocol=socket -uroot --connect-timeout=1 ping; }
 mysql_tcp_ready() {
   MYSQL_PWD=$SNF_TEST_MYSQL_PASSWORD mariadb-admin -h 127.0.0.1 -P 3306 \

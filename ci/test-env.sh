@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # ci/test-env.sh - connection facts of the test services, for `source`.
 #
 # ci/services.sh and ci/ganeti.sh create the services with these values;

@@ -191,13 +191,18 @@ def test_rabbitmq_round_trip(env, vhost):
 
 # --- Ganeti RAPI ------------------------------------------------------------
 
-def _rapi_get(env, path):
+def _rapi(env, method, path, body=None):
+    """(HTTP status, body bytes) of one RAPI request."""
     import pycurl
     buf = io.BytesIO()
     c = pycurl.Curl()
     try:
         c.setopt(pycurl.URL, "https://%s:%s%s" % (
             env["SNF_TEST_RAPI_HOST"], env["SNF_TEST_RAPI_PORT"], path))
+        c.setopt(pycurl.CUSTOMREQUEST, method)
+        if body is not None:
+            c.setopt(pycurl.POSTFIELDS, json.dumps(body))
+            c.setopt(pycurl.HTTPHEADER, ["Content-Type: application/json"])
         c.setopt(pycurl.USERPWD, "%s:%s" % (env["SNF_TEST_RAPI_USER"], env["SNF_TEST_RAPI_PASSWORD"]))
         c.setopt(pycurl.HTTPAUTH, pycurl.HTTPAUTH_BASIC)
         # The RAPI certificate is self-signed (CN ganeti.example.com).
@@ -211,6 +216,26 @@ def _rapi_get(env, path):
     finally:
         c.close()
     return status, buf.getvalue()
+
+
+def _rapi_get(env, path):
+    return _rapi(env, "GET", path)
+
+
+def _rapi_job(env, method, path, body=None):
+    """Submit a RAPI job and wait (at most 60 s) for it to end; return the job."""
+    status, answer = _rapi(env, method, path, body)
+    assert status == 200, answer[:300]
+    job_id = json.loads(answer)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, answer = _rapi_get(env, "/2/jobs/%s" % job_id)
+        assert status == 200, answer[:300]
+        job = json.loads(answer)
+        if job["status"] in ("success", "error", "canceled"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError("Ganeti job %s did not finish within 60 s" % job_id)
 
 
 def test_rapi_info_reports_the_cluster(env):
@@ -228,6 +253,34 @@ def test_rapi_lists_the_os_definitions(env):
     status, body = _rapi_get(env, "/2/os")
     assert status == 200, body[:200]
     assert {"noop+default", "snf-image+default"} <= set(json.loads(body))
+
+
+def test_snf_image_os_accepts_synnefo_parameters(env):
+    """Ganeti refuses OS parameters that parameters.list does not name."""
+    name = "ci-probe-%s.ganeti.test" % uuid.uuid4().hex[:8]
+    osparams = {
+        "img_id": "ci-image", "img_format": "diskdump", "img_passwd": "secret",
+        "img_properties": json.dumps({"OSFAMILY": "linux"}),
+        "img_personality": json.dumps([]), "config_url": "http://127.0.0.1/config",
+    }
+    job = _rapi_job(env, "POST", "/2/instances", {
+        "__version__": 1, "mode": "create", "name": name,
+        "disk_template": "diskless", "disks": [], "nics": [{"mac": "generate"}],
+        "os_type": "snf-image+default", "osparams": osparams,
+        "pnode": env["SNF_TEST_GANETI_NODE"], "hypervisor": "fake",
+        "beparams": {"vcpus": 1, "maxmem": 128, "minmem": 128},
+        "ip_check": False, "name_check": False, "start": False})
+    try:
+        assert job["status"] == "success", job["opresult"]
+        info = _rapi_job(env, "GET", "/2/instances/%s/info?static=1" % name)
+        assert info["status"] == "success", info["opresult"]
+        data = info["opresult"][0][name]
+        assert data["os"] == "snf-image+default"
+        assert data["os_instance"] == osparams
+    finally:
+        if job["status"] == "success":
+            removed = _rapi_job(env, "DELETE", "/2/instances/%s" % name)
+            assert removed["status"] == "success", removed["opresult"]
 
 
 def test_rapi_requires_credentials(env):
