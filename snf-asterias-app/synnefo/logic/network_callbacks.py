@@ -1,0 +1,170 @@
+"""Apply Ganeti's network job notifications (``ganeti-network-status``) to the DB.
+
+The message (eventd, for jobs whose ops are OP_NETWORK_*)::
+
+    {"type": "ganeti-network-status", "operation": "OP_NETWORK_CONNECT",
+     "network": "<prefix>net-<id>", "jobId": 12, "status": "success",
+     "logmsg": "...", "event_time": [s, us], "cluster": "<ganeti cluster name>",
+     "group_name": ..., "subnet": ..., "gateway": ...}
+
+Like the server handlers, this is idempotent and order-safe: the Network row and the
+BackendNetwork row are locked (in that order), job fields only move to a newer job
+(or a later status of the same job), and the state moves only on a finished op newer
+than the last one applied (``backendtime``). Unknown opcodes update the job fields.
+
+``MessageError`` (from synnefo.logic.callbacks) means "malformed or not ours: ack and
+log"; anything else raised is unexpected (dead-letter).
+"""
+
+import datetime
+import logging
+import re
+
+from django.conf import settings
+from django.db import transaction
+
+from synnefo.db.models import BackendNetwork, Network
+
+log = logging.getLogger(__name__)
+
+FINAL = ("success", "error", "canceled")
+STATUS_RANK = {"queued": 0, "waiting": 1, "running": 2, "canceling": 3,
+               "success": 4, "error": 4, "canceled": 4}
+# Finished op -> the BackendNetwork operstate it leaves (None: unchanged).
+ON_SUCCESS = {"OP_NETWORK_ADD": None, "OP_NETWORK_CONNECT": "ACTIVE",
+              "OP_NETWORK_DISCONNECT": None, "OP_NETWORK_REMOVE": "DELETED",
+              "OP_NETWORK_SET_PARAMS": None}
+# A failed or canceled add/connect/remove leaves the network broken on that backend.
+ON_FAILURE = {"OP_NETWORK_ADD": "ERROR", "OP_NETWORK_CONNECT": "ERROR",
+              "OP_NETWORK_REMOVE": "ERROR"}
+
+
+try:  # the dispatcher's error class when it is there, so one except catches both
+    from synnefo.logic.callbacks import MessageError
+except ImportError:  # pragma: no cover
+    class MessageError(Exception):
+        """The message is malformed, foreign or about nothing we know."""
+
+
+def network_id_from_name(name, prefix=None):
+    """The Network id in a Ganeti network name (``<prefix>net-<id>``), or None."""
+    prefix = settings.BACKEND_PREFIX_ID if prefix is None else prefix
+    if not isinstance(name, str):
+        return None
+    match = re.fullmatch(re.escape(prefix) + r"net-([1-9][0-9]{0,17})", name)
+    return int(match.group(1)) if match else None
+
+
+def _event_time(body):
+    ts = body.get("event_time")
+    if (not isinstance(ts, (list, tuple)) or len(ts) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in ts)):
+        raise MessageError("bad or missing event_time %r" % (ts,))
+    return datetime.datetime.fromtimestamp(ts[0] + ts[1] / 1e6, tz=datetime.timezone.utc)
+
+
+def _backend_network(network, body, job_id):
+    """The locked BackendNetwork the message is about: the one of the reporting cluster
+    (by Backend.clustername), else the one that submitted this job, else the only one."""
+    rows = list(BackendNetwork.objects.select_for_update().filter(network=network)
+                .select_related("backend").order_by("pk"))
+    cluster = body.get("cluster")
+    for rule in (lambda bn: cluster and bn.backend.clustername == cluster,
+                 lambda bn: bn.backendjobid == job_id):
+        matches = [bn for bn in rows if rule(bn)]
+        if len(matches) == 1:
+            return matches[0]
+    if len(rows) == 1:
+        return rows[0]
+    raise MessageError("network %s has %d backends and none matches cluster %r / job %s"
+                       % (network.backend_id, len(rows), cluster, job_id))
+
+
+def _newer_job_news(bn, job_id, status):
+    if bn.backendjobid is None:
+        return True
+    if job_id != bn.backendjobid:
+        return job_id > bn.backendjobid
+    return STATUS_RANK.get(status, -1) >= STATUS_RANK.get(bn.backendjobstatus, -1)
+
+
+def network_state(network, backend_networks):
+    """The Network.state its BackendNetwork rows add up to."""
+    states = {bn.operstate for bn in backend_networks}
+    if network.deleted:
+        return "DELETED" if states <= {"DELETED"} else network.state
+    if not network.subnet:
+        return "ACTIVE" if not states - {"DELETED"} else network.state
+    live = states - {"DELETED"}
+    if "ERROR" in live:
+        return "ERROR"
+    if live == {"ACTIVE"}:
+        return "ACTIVE"
+    return "PENDING"
+
+
+def update_network(body):
+    """ganeti-network-status: a Ganeti network op changed status."""
+    opcode, status, job_id = body.get("operation"), body.get("status"), body.get("jobId")
+    if not isinstance(opcode, str) or status not in STATUS_RANK \
+            or not isinstance(job_id, int) or isinstance(job_id, bool):
+        raise MessageError("network-status without a valid operation/status/jobId")
+    net_id = network_id_from_name(body.get("network"))
+    if net_id is None:
+        raise MessageError("network %r is not of this deployment" % (body.get("network"),))
+    when = _event_time(body)
+    logmsg = body.get("logmsg") or ""
+    with transaction.atomic():
+        try:
+            network = Network.objects.select_for_update().get(pk=net_id)
+        except Network.DoesNotExist:
+            raise MessageError("no network with id %d" % net_id) from None
+        bn = _backend_network(network, body, job_id)
+        changed = []
+        if _newer_job_news(bn, job_id, status):
+            bn.backendjobid, bn.backendopcode = job_id, opcode
+            bn.backendjobstatus, bn.backendlogmsg = status, logmsg
+            changed += ["backendjobid", "backendopcode", "backendjobstatus", "backendlogmsg"]
+        if status in FINAL and (bn.backendtime is None or when > bn.backendtime):
+            state = ON_SUCCESS.get(opcode) if status == "success" else ON_FAILURE.get(opcode)
+            if state is not None and state != bn.operstate:
+                bn.operstate = state
+                changed.append("operstate")
+            bn.backendtime = when
+            changed.append("backendtime")
+        if changed:
+            bn.save(update_fields=sorted(set(changed)) + ["updated"])
+        rows = BackendNetwork.objects.filter(network=network)
+        state = network_state(network, rows)
+        if state != network.state:
+            network.state = state
+            network.save(update_fields=["state", "updated"])
+    return bn
+
+
+HANDLERS = {"ganeti-network-status": update_network}
+
+
+def handle(body):
+    """Apply one decoded network message; MessageError when it cannot be applied."""
+    if not isinstance(body, dict):
+        raise MessageError("message body is not a JSON object")
+    handler = HANDLERS.get(body.get("type"))
+    if handler is None:
+        raise MessageError("unknown message type %r" % (body.get("type"),))
+    return handler(body)
+
+
+def apply_job(backend_network, job):
+    """Apply a finished job read over RAPI (``GET /2/jobs/<id>``) as if eventd had
+    reported it: the admin tools wait for their jobs and record them this way."""
+    ops = job.get("ops") or [{}]
+    opcode = ops[0].get("OP_ID", "")
+    ts = job.get("end_ts") or job.get("start_ts") or job.get("received_ts") or [0, 0]
+    return update_network({
+        "type": "ganeti-network-status", "operation": opcode, "jobId": int(job["id"]),
+        "status": job["status"], "network": backend_network.network.backend_id,
+        "cluster": backend_network.backend.clustername,
+        "logmsg": "; ".join(str(r) for r in (job.get("opresult") or []) if r)[:500]
+        if job["status"] != "success" else "",
+        "event_time": [int(ts[0]), int(ts[1])]})

@@ -1,0 +1,94 @@
+"""ganeti-network-status handling: idempotent, order-safe, foreign messages refused."""
+
+import pytest
+
+from synnefo.db.models import Backend, BackendNetwork, Network
+from synnefo.logic import network_callbacks as nc
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def bn(db):
+    backend = Backend.objects.create(clustername="10.251.0.10")
+    net = Network.objects.create(name="lan", subnet="192.168.1.0/24", state="PENDING")
+    return BackendNetwork.objects.create(network=net, backend=backend, backendjobid=11)
+
+
+def msg(bn, op, job, status="success", t=100, **kw):
+    body = {"type": "ganeti-network-status", "operation": op, "jobId": job, "status": status,
+            "network": bn.network.backend_id, "event_time": [t, 0],
+            "cluster": "cluster.ganeti.test", "logmsg": ""}
+    body.update(kw)
+    return body
+
+
+def state(bn):
+    row = BackendNetwork.objects.get(pk=bn.pk)
+    return row.operstate, Network.objects.get(pk=bn.network_id).state
+
+
+def test_add_then_connect_makes_it_active_and_duplicates_change_nothing(bn):
+    nc.handle(msg(bn, "OP_NETWORK_ADD", 10, "running", t=99))
+    nc.handle(msg(bn, "OP_NETWORK_ADD", 10, t=100))
+    assert state(bn) == ("PENDING", "PENDING")
+    for _ in range(2):
+        nc.handle(msg(bn, "OP_NETWORK_CONNECT", 11, t=101))
+        assert state(bn) == ("ACTIVE", "ACTIVE")
+    row = BackendNetwork.objects.get(pk=bn.pk)
+    assert (row.backendjobid, row.backendopcode, row.backendjobstatus) == \
+        (11, "OP_NETWORK_CONNECT", "success")
+    # an earlier status of the same job, arriving late, does not rewind the job fields
+    nc.handle(msg(bn, "OP_NETWORK_CONNECT", 11, "running", t=100))
+    assert BackendNetwork.objects.get(pk=bn.pk).backendjobstatus == "success"
+
+
+def test_out_of_order_connect_after_remove_is_stale(bn):
+    nc.handle(msg(bn, "OP_NETWORK_REMOVE", 13, t=200))
+    assert state(bn)[0] == "DELETED"
+    nc.handle(msg(bn, "OP_NETWORK_CONNECT", 11, t=101))  # older news
+    assert state(bn)[0] == "DELETED"
+    assert BackendNetwork.objects.get(pk=bn.pk).backendjobid == 13
+
+
+def test_failures_mark_errors(bn):
+    nc.handle(msg(bn, "OP_NETWORK_ADD", 10, "error", t=100, logmsg="gateway outside"))
+    nc.handle(msg(bn, "OP_NETWORK_CONNECT", 11, "canceled", t=101))
+    assert state(bn) == ("ERROR", "ERROR")
+    # a modify job only updates the job fields
+    nc.handle(msg(bn, "OP_NETWORK_SET_PARAMS", 12, t=102))
+    assert state(bn) == ("ERROR", "ERROR")
+
+
+def test_deleted_network_becomes_deleted_when_every_backend_removed_it(bn):
+    Network.objects.filter(pk=bn.network_id).update(deleted=True, state="ACTIVE")
+    nc.handle(msg(bn, "OP_NETWORK_DISCONNECT", 12, t=150))
+    assert state(bn) == ("PENDING", "ACTIVE")
+    nc.handle(msg(bn, "OP_NETWORK_REMOVE", 13, t=151))
+    assert state(bn) == ("DELETED", "DELETED")
+
+
+@pytest.mark.parametrize("change", [
+    {"network": "other-net-1"}, {"network": "snftest-net-x"}, {"jobId": "1"},
+    {"status": "weird"}, {"event_time": None}, {"operation": None}, {"type": "nope"},
+    {"network": "snftest-net-999999"}])
+def test_malformed_or_foreign_messages_are_refused(bn, change):
+    body = msg(bn, "OP_NETWORK_ADD", 10)
+    body.update(change)
+    with pytest.raises(nc.MessageError):
+        nc.handle(body)
+
+
+def test_name_parsing(settings):
+    assert nc.network_id_from_name("snftest-net-7") == 7
+    assert nc.network_id_from_name("snftest-net-07") is None
+    assert nc.network_id_from_name("snftest-7") is None
+    assert nc.network_id_from_name(None) is None
+
+
+def test_apply_job_from_rapi(bn):
+    job = {"id": 11, "status": "success", "ops": [{"OP_ID": "OP_NETWORK_CONNECT"}],
+           "end_ts": [105, 7], "opresult": [None]}
+    nc.apply_job(BackendNetwork.objects.select_related("network", "backend").get(pk=bn.pk),
+                 job)
+    assert state(bn) == ("ACTIVE", "ACTIVE")
