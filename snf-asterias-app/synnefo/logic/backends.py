@@ -1,0 +1,73 @@
+"""Ganeti backends (clusters): add, change, remove, and their capacity from RAPI."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from synnefo.backend.instances import certificates_only, client_for
+from synnefo.backend.rapi import RapiError
+from synnefo.db.models import Backend
+
+log = logging.getLogger(__name__)
+
+
+class BackendError(Exception):
+    """A backend operation is not possible; the message says why and what to do."""
+
+
+def read_certificate(path):
+    try:
+        with open(path, encoding="ascii") as f:
+            pem = certificates_only(f.read())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BackendError("cannot read the certificate file %s: %s" % (path, exc)) from None
+    if not pem:
+        raise BackendError("%s holds no PEM certificate" % path)
+    return pem
+
+
+def refresh(backend):
+    """Read the cluster's hypervisor, disk templates and node capacity over RAPI."""
+    client = client_for(backend)
+    info = client.get_info()
+    nodes = client.get_nodes(bulk=True)
+    usable = [n for n in nodes if n.get("vm_capable", True) and not n.get("offline")]
+    backend.hypervisor = info.get("default_hypervisor") or backend.hypervisor
+    backend.disk_templates = ",".join(info.get("enabled_disk_templates") or [])
+    for field in ("mfree", "mtotal", "dfree", "dtotal", "pinst_cnt", "ctotal"):
+        setattr(backend, field, sum(int(n.get(field) or 0) for n in usable))
+    backend.updated_capacity = timezone.now()
+    backend.save()
+    return backend
+
+
+def add_backend(clustername, port=5080, username="", password="", certificate_file=None,
+                check=True):
+    if Backend.objects.filter(clustername=clustername).exists():
+        raise BackendError("backend %s already exists (see snf-manage backend-list)"
+                           % clustername)
+    backend = Backend(clustername=clustername, port=port, username=username or "",
+                      password=password or "")
+    if certificate_file:
+        backend.certificate = read_certificate(certificate_file)
+    if check:
+        try:
+            refresh(backend)  # saves it
+        except RapiError as exc:
+            raise BackendError("%s; nothing was added (use --no-check to add it anyway)"
+                               % exc) from None
+    else:
+        backend.save()
+    return backend
+
+
+def remove_backend(backend):
+    with transaction.atomic():
+        live = backend.servers.filter(deleted=False).count()
+        if live:
+            raise BackendError("backend %s still hosts %d server(s): drain it "
+                               "(backend-modify --drained) and delete them first"
+                               % (backend.clustername, live))
+        backend.servers.all().update(backend=None)
+        backend.delete()

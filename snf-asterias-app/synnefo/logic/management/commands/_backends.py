@@ -1,0 +1,26 @@
+"""Shared by the backend-* commands."""
+
+from django.core.management.base import CommandError
+
+from synnefo.db.models import Backend
+
+COLUMNS = ["id", "clustername", "port", "username", "pinned", "drained", "offline",
+           "hypervisor", "disk_templates", "servers", "mfree", "mtotal", "ctotal",
+           "updated_capacity"]
+
+
+def backend_row(b):
+    return {"id": b.id, "clustername": b.clustername, "port": b.port, "username": b.username,
+            "pinned": bool(b.certificate.strip()), "drained": b.drained, "offline": b.offline,
+            "hypervisor": b.hypervisor, "disk_templates": b.disk_templates,
+            "servers": b.servers.filter(deleted=False).count(), "mfree": b.mfree,
+            "mtotal": b.mtotal, "ctotal": b.ctotal, "updated_capacity": b.updated_capacity}
+
+
+def get_backend(ident):
+    query = Backend.objects.filter(pk=int(ident)) if str(ident).isdigit() else \
+        Backend.objects.filter(clustername=ident)
+    backend = query.first()
+    if backend is None:
+        raise CommandError("no backend %r (see snf-manage backend-list)" % ident)
+    return backend

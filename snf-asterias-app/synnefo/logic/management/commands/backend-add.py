@@ -1,0 +1,42 @@
+"""snf-manage backend-add CLUSTERNAME [--port] [--username] [--password-file] [--certificate]"""
+
+from django.core.management.base import CommandError
+
+from synnefo.logic.backends import BackendError, add_backend
+
+from ._backends import COLUMNS, backend_row
+from ._output import AdminCommand
+
+
+class Command(AdminCommand):
+    help = ("Add a Ganeti cluster as a backend. Its RAPI is checked and its capacity read "
+            "unless --no-check.")
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("clustername", help="RAPI host name (the cluster's floating name)")
+        parser.add_argument("--port", type=int, default=5080)
+        parser.add_argument("--username", default="", help="RAPI user (needs write rights)")
+        parser.add_argument("--password-file",
+                            help="file whose first line is the RAPI password")
+        parser.add_argument("--certificate",
+                            help="PEM file of the cluster's RAPI certificate to pin "
+                                 "(e.g. a copy of /var/lib/ganeti/rapi.pem; keys are ignored)")
+        parser.add_argument("--no-check", action="store_true",
+                            help="add it without contacting the cluster")
+
+    def handle(self, *args, **options):
+        password = ""
+        if options["password_file"]:
+            try:
+                with open(options["password_file"]) as f:
+                    password = f.readline().rstrip("\n")
+            except OSError as exc:
+                raise CommandError("cannot read %s: %s" % (options["password_file"], exc))
+        try:
+            backend = add_backend(options["clustername"], options["port"],
+                                  options["username"], password, options["certificate"],
+                                  check=not options["no_check"])
+        except BackendError as exc:
+            raise CommandError(str(exc)) from None
+        self.emit([backend_row(backend)], COLUMNS, options, single=True)
