@@ -351,3 +351,40 @@ def test_eventd_refuses_to_run_off_the_master(pipeline):
                           timeout=30)
     assert proc.returncode == 1
     assert "is not the Ganeti master (node1.ganeti.test)" in proc.stderr
+
+
+def test_poison_goes_to_dead_letters_malformed_is_dropped_and_queue_retry(pipeline, world,
+                                                                         settings):
+    from django.core.management import call_command
+    import io
+    vm = new_vm(world)
+    topo = Topology(PREFIX)
+    key = topo.routing_keys["op"]
+    # jobId beyond PostgreSQL's bigint: an unexpected DB error -> dead letter
+    poison = {"type": "ganeti-op-status", "instance": vm.backend_vm_id,
+              "operation": "OP_INSTANCE_STARTUP", "status": "running", "jobId": 2 ** 70,
+              "logmsg": None, "event_time": [1000, 0], "cluster": "c"}
+    good = dict(poison, jobId=77, status="running")
+    with AMQPClient([env("SNF_TEST_AMQP_URL")]) as client:
+        client.publish(topo.exchange, key, b"{not json")
+        client.publish(topo.exchange, key, {"type": "ganeti-op-status", "instance": "x-1"})
+        client.publish(topo.exchange, key, poison)
+        client.publish(topo.exchange, key, good)
+    wait_for("the good message", lambda: db_vm(vm).backendjobid == 77)
+
+    def dead_count():
+        with AMQPClient([env("SNF_TEST_AMQP_URL")]) as c:
+            return c.channel.queue_declare(topo.queue_names["op"] + "-dl", passive=True)[1]
+    wait_for("the poison message in the dead-letter queue", lambda: dead_count() == 1)
+
+    settings.BACKEND_PREFIX_ID = PREFIX
+    settings.AMQP_HOSTS = [env("SNF_TEST_AMQP_URL")]
+    out = io.StringIO()
+    call_command("queue-retry", stdout=out, stderr=io.StringIO())
+    assert "%s: 1 retried" % topo.queue_names["op"] in out.getvalue()
+    wait_for("the retried poison to fail again", lambda: dead_count() == 1)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("queue-retry", stdout=out, stderr=err)
+    assert "1 dropped" in out.getvalue() and "failed again" in err.getvalue()
+    assert dead_count() == 0
+    assert pipeline.dispatcher.poll() is None
