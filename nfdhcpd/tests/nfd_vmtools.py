@@ -28,7 +28,6 @@ conf.checkIPaddr = False
 
 def main(cmd, iface, mac, *rest):
     if cmd == "fuzz":
-        from scapy.layers.dhcp6 import DHCP6_InfoRequest
         from scapy.layers.inet6 import ICMPv6ND_NS, ICMPv6ND_RS, ICMPv6NDOptSrcLLAddr
         from scapy.packet import fuzz
         chaddr = bytes.fromhex(mac.replace(":", ""))
