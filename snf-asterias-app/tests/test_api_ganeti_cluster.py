@@ -1,0 +1,105 @@
+"""The compute API's default (real) backend path against the real Ganeti test cluster.
+
+No fakes: POST /servers goes through logic.servers -> allocate_backend ->
+synnefo.backend.instances -> RAPI, and the job must succeed on the cluster (fake
+hypervisor, the snf-image stand-in OS of ci/ganeti.sh). The dispatcher is not running
+here (the pipeline's own tests cover it), so the test watches the Ganeti job itself.
+"""
+
+import os
+
+import pytest
+
+from api_fixtures import ApiClient, make_user
+from synnefo.backend import instances
+from synnefo.db import models as m
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+RAPI_PEM = "/var/lib/ganeti/rapi.pem"
+
+
+def env(name):
+    value = os.environ.get(name)
+    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
+    return value
+
+
+def real_backend(**kw):
+    with open(RAPI_PEM) as f:
+        certificate = instances.certificates_only(f.read())
+    args = dict(clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
+                username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
+                certificate=certificate, hypervisor="fake")
+    args.update(kw)
+    return m.Backend.objects.create(**args)
+
+
+@pytest.fixture
+def cloud(settings):
+    settings.BACKEND_PREFIX_ID = "snfapicl-"
+    settings.GANETI_CLUSTER_INFO = ("", 5080, "", "")
+    user, client = make_user("alice")
+    flavor = m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless")
+    image = m.Image.objects.create(name="debian", backend_id="debian-12", public=True)
+    m.Network.objects.create(name="public", public=True, state="ACTIVE", link="gnt-br0",
+                             type="PUBLIC_ROUTED")
+    return user, client, flavor, image
+
+
+def _create(client, flavor, image, name):
+    return client.post("/compute/v2.1/servers", {"server": {
+        "name": name, "imageRef": str(image.id), "flavorRef": str(flavor.id)}})
+
+
+def test_create_and_delete_through_the_api_on_real_ganeti(cloud):
+    user, client, flavor, image = cloud
+    backend = real_backend()
+    rapi = instances.client_for(backend)
+    r = _create(client, flavor, image, "real-vm")
+    assert r.status_code == 202, r.content
+    vm = m.VirtualMachine.objects.get(pk=int(r.json()["server"]["id"]))
+    assert vm.backend_id == backend.id and vm.task_job_id
+    try:
+        assert rapi.wait_for_job(vm.task_job_id, timeout=120)["status"] == "success"
+        info = rapi.get_instance(vm.backend_vm_id)
+        assert info["beparams"]["vcpus"] == 1 and info["nic.links"] == ["gnt-br0"]
+        assert info["os"] == "snf-image+default"
+        r = client.delete("/compute/v2.1/servers/%d" % vm.id)
+        assert r.status_code == 204
+        vm.refresh_from_db()
+        assert vm.action == "DESTROY" and vm.task_job_id
+        shown = client.get("/compute/v2.1/servers/%d" % vm.id).json()["server"]
+        assert shown["OS-EXT-STS:task_state"] == "deleting"
+        assert rapi.wait_for_job(vm.task_job_id, timeout=120)["status"] == "success"
+        assert vm.backend_vm_id not in [i["name"] if isinstance(i, dict) else i
+                                        for i in rapi.get_instances(bulk=False)]
+    finally:
+        names = [i["name"] if isinstance(i, dict) else i for i in rapi.get_instances(bulk=False)]
+        if vm.backend_vm_id in names:
+            rapi.wait_for_job(rapi.delete_instance(vm.backend_vm_id), timeout=120)
+
+
+def test_refused_submission_leaves_error_not_phantom_build(cloud):
+    user, client, flavor, image = cloud
+    real_backend(password="wrong-password")
+    r = _create(client, flavor, image, "refused")
+    assert r.status_code == 503
+    message = r.json()["serviceUnavailable"]["message"]
+    assert "ERROR" in message and "wrong-password" not in message
+    vm = m.VirtualMachine.objects.get(name="refused")
+    assert vm.operstate == "ERROR" and vm.task_job_id is None
+    shown = client.get("/compute/v2.1/servers/%d" % vm.id).json()["server"]
+    assert shown["status"] == "ERROR" and shown["fault"]["message"]
+    assert "wrong-password" not in str(shown)
+    assert client.delete("/compute/v2.1/servers/%d" % vm.id).status_code == 204
+    assert m.VirtualMachine.objects.get(pk=vm.id).deleted
+
+
+def test_no_usable_backend_is_503_and_error(cloud):
+    user, client, flavor, image = cloud
+    real_backend(drained=True)
+    r = _create(client, flavor, image, "nowhere")
+    assert r.status_code == 503
+    assert "Ganeti backends" in r.json()["serviceUnavailable"]["message"]
+    assert m.VirtualMachine.objects.get(name="nowhere").operstate == "ERROR"
