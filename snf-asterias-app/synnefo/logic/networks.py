@@ -644,3 +644,46 @@ def rename_port(user, port_id, name):
     nic = get_port(user, port_id)
     NetworkInterface.objects.filter(pk=nic.pk).update(name=name, updated=timezone.now())
     return get_port(user, port_id)
+
+
+# -- administration (snf-manage network-*) -------------------------------------------------
+
+def admin_user():
+    """A stand-in requester with every right, for the admin tools."""
+    return User(id=0, name="(snf-manage)", is_admin=True)
+
+
+def wait_for_backends(network, timeout=120):
+    """Wait for the pending Ganeti jobs of ``network`` and record their results the way
+    the dispatcher would (admin tools only: the service itself never polls).
+
+    Returns [(clustername, operstate, job status)] per backend.
+    """
+    from synnefo.backend.instances import client_for
+    from . import network_callbacks
+    out = []
+    for bn in BackendNetwork.objects.filter(network=network).select_related("backend",
+                                                                            "network"):
+        if bn.operstate == "PENDING" and bn.backendjobid is not None:
+            job = client_for(bn.backend).wait_for_job(bn.backendjobid, timeout=timeout)
+            network_callbacks.apply_job(bn, job)
+            bn.refresh_from_db()
+        out.append((bn.backend.clustername, bn.operstate, bn.backendjobstatus))
+    return out
+
+
+def ensure_on_backend(backend):
+    """Create every live network with a subnet on ``backend`` (a backend added later).
+    Returns the networks submitted."""
+    done = []
+    for network in Network.objects.filter(deleted=False).exclude(subnet="").order_by("pk"):
+        bn, _ = BackendNetwork.objects.get_or_create(network=network, backend=backend)
+        if bn.operstate in ("ACTIVE", "PENDING") and bn.backendjobid is not None:
+            continue
+        jobs = _backend().create_network(network, backend)
+        BackendNetwork.objects.filter(pk=bn.pk).update(
+            operstate="PENDING", backendjobid=jobs[-1], backendopcode="OP_NETWORK_CONNECT",
+            backendjobstatus="queued", backendlogmsg="", backendtime=None)
+        Network.objects.filter(pk=network.pk).update(state="PENDING")
+        done.append(network)
+    return done

@@ -1,0 +1,37 @@
+"""snf-manage network-remove ID [--no-wait]"""
+
+from synnefo.db.models import Network
+from synnefo.logic import networks
+
+from ._output import AdminCommand, fail_cleanly
+
+
+class Command(AdminCommand):
+    help = ("Delete a network that has no ports (detach its servers first) and remove its "
+            "Ganeti networks; waits for those jobs unless --no-wait. Run it again on a "
+            "deleted network whose removal failed on some backend to retry.")
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("network_id")
+        parser.add_argument("--no-wait", action="store_true")
+
+    @fail_cleanly
+    def handle(self, *args, **options):
+        admin = networks.admin_user()
+        network = Network.objects.filter(pk=networks._pk(options["network_id"],
+                                                         "Network")).first()
+        if network is None:
+            raise networks.NotFound("Network %s not found." % options["network_id"])
+        if network.deleted:
+            networks._remove_from_backends(network)  # a retry
+        else:
+            networks.delete_network(admin, network.id)
+        if not options["no_wait"]:
+            for cluster, state, status in networks.wait_for_backends(network):
+                self.stdout.write("%s: %s (%s)" % (cluster, state, status or "-"))
+            network.refresh_from_db()
+            from synnefo.logic.network_callbacks import network_state
+            state = network_state(network, network.backend_networks.all())
+            Network.objects.filter(pk=network.pk).update(state=state)
+        self.stdout.write("network %d deleted" % network.id)
