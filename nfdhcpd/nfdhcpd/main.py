@@ -80,8 +80,17 @@ def check_pidfile(path):
         pass
 
 
-def write_pidfile(path):
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+def write_pidfile(path, user):
+    piddir = os.path.dirname(path) or "."
+    if not os.path.isdir(piddir):
+        # A directory of our own (like /run/nfdhcpd) owned by the daemon's
+        # user, so that it can remove its pid file after dropping root.
+        os.makedirs(piddir, mode=0o755)
+        try:
+            pw = pwd.getpwnam(user)
+            os.chown(piddir, pw.pw_uid, pw.pw_gid)
+        except KeyError:
+            pass
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "w") as f:
         f.write("%d\n" % os.getpid())
@@ -127,7 +136,7 @@ def main(argv=None):
                                    detach_process=True)
         ctx.open()
     try:
-        write_pidfile(cfg.pidfile)
+        write_pidfile(cfg.pidfile, cfg.user)
     except OSError as exc:
         log.error("cannot write pid file %s: %s", cfg.pidfile, exc)
         server.close()

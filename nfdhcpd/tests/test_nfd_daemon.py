@@ -43,6 +43,7 @@ def test_daemon_mode_with_stale_pidfile(topo):
     conf = topo.write("nfdhcpd.conf", CONFIG.format(tmp=topo.tmp))
     pidfile = topo.path("run", "nfdhcpd.pid")
     topo.write("run/nfdhcpd.pid", "%d\n" % dead_pid())
+    os.chown(topo.path("run"), 65534, 65534)  # as the package would make /run/nfdhcpd
     res = nfdhcpd(topo, "-c", conf)
     assert res.returncode == 0, res.stderr
     pid = wait_for(lambda: _live_pid(pidfile), 10, "the daemon's pid file")
@@ -61,6 +62,7 @@ def test_daemon_mode_with_stale_pidfile(topo):
         os.kill(pid, 15)
         wait_for(lambda: not os.path.exists("/proc/%d" % pid), 10, "the daemon to exit")
     assert "nfdhcpd stopped" in open(log).read()
+    assert not os.path.exists(pidfile)  # removed even though it runs as nobody
 
 
 def _live_pid(path):
@@ -69,6 +71,22 @@ def _live_pid(path):
     except (OSError, ValueError):
         return None
     return pid if os.path.exists("/proc/%d" % pid) else None
+
+
+def test_foreground_creates_its_pid_dir_and_cleans_up(topo):
+    conf = topo.write("nfdhcpd.conf", CONFIG.format(tmp=topo.tmp))
+    pidfile = topo.path("run", "nfdhcpd.pid")
+    proc = subprocess.Popen(["ip", "netns", "exec", topo.host, sys.executable, "-m",
+                             "nfdhcpd.main", "-c", conf, "-f"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _live_pid(pidfile), 10, "the pid file")
+        assert os.stat(topo.path("run")).st_uid == 65534
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert proc.returncode == 0
+    assert not os.path.exists(pidfile)
 
 
 def test_bad_config_is_reported(topo):
