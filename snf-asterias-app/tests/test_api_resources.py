@@ -182,7 +182,7 @@ server_like = st.fixed_dictionaries({}, optional={
     "min_count": json_values, "adminPass": json_values})
 
 
-@hsettings(max_examples=150, deadline=None,
+@hsettings(max_examples=150, deadline=None, database=None,
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=st.one_of(json_values, st.fixed_dictionaries({"server": server_like}),
                       st.text(max_size=30)))
@@ -193,7 +193,7 @@ def test_fuzz_server_create_never_500(world, fake_backend, body):
     assert r.status_code in (202, 400, 413)
 
 
-@hsettings(max_examples=150, deadline=None,
+@hsettings(max_examples=150, deadline=None, database=None,
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(action=st.sampled_from(["reboot", "os-start", "os-stop", "start", "shutdown", "resize",
                                "console", "os-getVNCConsole", "firewallProfile", "confirmResize",
@@ -211,7 +211,7 @@ def test_fuzz_actions_never_500(world, fake_backend, action, args, extra):
     fake_backend.finish_all()
 
 
-@hsettings(max_examples=100, deadline=None,
+@hsettings(max_examples=100, deadline=None, database=None,
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=json_values, path=st.sampled_from([
     "/identity/v3/auth/tokens", "/identity/v2.0/tokens", "/compute/v2.1/os-keypairs"]))

@@ -285,3 +285,15 @@ def test_detail_query_count_is_constant(world, fake_backend, settings):
     for i in range(12):
         create_server(world.a, world, name="m%d" % i, metadata={"x": str(i)})
     assert count() == one
+
+
+def test_failed_delete_job_can_be_retried(world, fake_backend):
+    sid = int(create_server(world.a, world).json()["server"]["id"])
+    fake_backend.finish_all()
+    url = "/compute/v2.1/servers/%d" % sid
+    assert world.a.delete(url).status_code == 204
+    fake_backend.finish(fake_backend.last_job(), status="error")
+    s = world.a.get(url).json()["server"]
+    assert s["status"] == "ACTIVE" and s["OS-EXT-STS:task_state"] is None
+    assert world.a.delete(url).status_code == 204
+    assert [c[0] for c in fake_backend.calls].count("delete") == 2

@@ -503,7 +503,7 @@ def delete_server(user, server_id):
     dispatcher records the removal; a server that never reached Ganeti goes at once."""
     with transaction.atomic():
         vm = get_server(user, server_id, for_update=True)
-        if vm.action == "DESTROY" and (vm.task_job_id is not None or task_pending(vm)):
+        if vm.action == "DESTROY" and task_pending(vm):
             return None  # already being deleted: DELETE is idempotent
         never_submitted = vm.backend_id is None or (
             vm.operstate == "ERROR" and vm.backendjobid is None and vm.task_job_id is None)
