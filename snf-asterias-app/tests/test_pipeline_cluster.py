@@ -388,3 +388,32 @@ def test_poison_goes_to_dead_letters_malformed_is_dropped_and_queue_retry(pipeli
     assert "1 dropped" in out.getvalue() and "failed again" in err.getvalue()
     assert dead_count() == 0
     assert pipeline.dispatcher.poll() is None
+
+
+def pg_ready():
+    return subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"]).returncode == 0
+
+
+def test_postgresql_restart_under_the_dispatcher(pipeline, world):
+    vm = new_vm(world)
+    spec = instances.build_create_spec(vm, "pw")  # (this process needs the DB for it)
+    spec["pnode"] = env("SNF_TEST_GANETI_NODE")
+    connection.close()  # this process's own connection dies with the server too
+    subprocess.run(["/etc/init.d/postgresql", "stop"], check=True, capture_output=True,
+                   timeout=60)
+    try:
+        # Ganeti finishes the job while the DB is down: the dispatcher gets the
+        # messages, cannot apply them, and returns them to the queue.
+        job = world["client"].create_instance(spec)
+        assert world["client"].wait_for_job(job)["status"] == "success"
+        time.sleep(2)
+    finally:
+        subprocess.run(["/etc/init.d/postgresql", "start"], check=True, capture_output=True,
+                       timeout=60)
+        wait_for("PostgreSQL", pg_ready, timeout=60)
+    connection.close()
+    wait_state(pipeline, vm, "STARTED", timeout=60, backendjobid=job)
+    job = instances.shutdown_instance(vm)  # and it carries on afterwards
+    wait_state(pipeline, vm, "STOPPED", backendjobid=job)
+    assert pipeline.dispatcher.poll() is None
+    assert b"database unavailable" in open(pipeline.dispatcher_log.name, "rb").read()
