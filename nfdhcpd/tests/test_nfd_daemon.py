@@ -7,6 +7,8 @@ import pytest
 
 from nfd_netns import Topology, sh, wait_for
 
+pytestmark = pytest.mark.integration
+
 CONFIG = """\
 [general]
 datapath = {tmp}/state

@@ -15,6 +15,8 @@ import pytest
 
 from nfd_netns import Daemon, Topology, sh, wait_for
 
+pytestmark = pytest.mark.integration
+
 MAC = "aa:00:00:fb:d2:10"
 IP = "10.251.210.10"
 SUBNET6 = "fd00:251:210::/64"

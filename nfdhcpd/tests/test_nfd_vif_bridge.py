@@ -16,6 +16,8 @@ import pytest
 
 from nfd_netns import Daemon, Topology, sh, wait_for
 
+pytestmark = pytest.mark.integration
+
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib",
                       "ganeti-hooks", "kvm-vif-bridge")
 SCRIPT = os.path.abspath(SCRIPT)
