@@ -34,7 +34,7 @@ RESULTS = {"create": ("OP_INSTANCE_CREATE", "STARTED"),
            "firewall": ("OP_TAGS_SET", None)}
 
 
-def _apply(kind, vm_id, job_id):
+def _apply(kind, vm_id, job_id, new_flavor=None):
     try:
         opcode, state = RESULTS[kind]
         fields = {"backendjobid": job_id, "backendopcode": opcode,
@@ -43,6 +43,8 @@ def _apply(kind, vm_id, job_id):
             fields["operstate"] = state
         if state == "DESTROYED":
             fields["deleted"] = True
+        if new_flavor is not None:
+            fields["flavor_id"] = new_flavor.id
         if kind == "create":
             fields["buildpercentage"] = 100
             for nic in NetworkInterface.objects.filter(machine_id=vm_id):
@@ -58,7 +60,8 @@ def _apply(kind, vm_id, job_id):
 def _job(kind):
     def submit(vm, *args, **kwargs):
         job_id = next(_ids)
-        threading.Timer(DELAY, _apply, (kind, vm.id, job_id)).start()
+        new_flavor = args[0] if kind == "resize" else None
+        threading.Timer(DELAY, _apply, (kind, vm.id, job_id, new_flavor)).start()
         return job_id
     return submit
 

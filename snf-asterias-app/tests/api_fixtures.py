@@ -27,6 +27,7 @@ class FakeBackend:
     def __init__(self):
         self.calls = []
         self.jobs = {}
+        self.resized = {}
         self.fail = None  # a RapiError to raise on the next call
         self._ids = itertools.count(100)
         self.backend = Backend.objects.create(clustername="fake.ganeti.test")
@@ -37,6 +38,8 @@ class FakeBackend:
             raise exc
         job = next(self._ids)
         self.calls.append((kind, vm.id) + args)
+        if kind == "resize":
+            self.resized[job] = args[0]
         self.jobs[job] = (kind, vm.id)
         return job
 
@@ -51,6 +54,8 @@ class FakeBackend:
                 fields["deleted"] = True
         elif status == "error" and kind == "create":
             fields["operstate"] = "ERROR"
+        if status == "success" and kind == "resize":
+            fields["flavor_id"] = self.resized[job_id]
         VirtualMachine.objects.filter(pk=vm_id).update(**fields)
 
     def finish_all(self):

@@ -139,9 +139,10 @@ def test_lifecycle_actions_and_states(world, fake_backend):
     # resize while stopped: same disk, more CPU/RAM
     assert world.a.post(act, {"resize": {"flavorRef": str(world.big.id)}}).status_code == 202
     s = world.a.get(url).json()["server"]
-    assert s["status"] == "RESIZE" and s["flavor"]["id"] == str(world.big.id)
+    assert s["status"] == "RESIZE" and s["flavor"]["id"] == str(world.small.id)
     fake_backend.finish_all()
-    assert world.a.get(url).json()["server"]["status"] == "SHUTOFF"
+    s = world.a.get(url).json()["server"]
+    assert s["status"] == "SHUTOFF" and s["flavor"]["id"] == str(world.big.id)
     r = world.a.post(act, {"resize": {"flavorRef": str(world.huge.id)}})
     assert r.status_code == 400 and "disk" in r.json()["badRequest"]["message"]
     assert world.a.post(act, {"os-start": {}}).status_code == 202

@@ -450,14 +450,14 @@ def resize_server(user, server_id, flavor_id):
                                "disk than %s; choose one with %d GiB %s."
                                % (flavor.name, old.name, old.disk, old.disk_template))
         quotas.check_server_quota(owner, flavor, adding_server=False, old_flavor=old)
-        # The flavor recorded is the one asked for; a failed submission puts the old back.
-        VirtualMachine.objects.filter(pk=vm.pk).update(flavor=flavor, action="RESIZE",
-                                                       task_job_id=None)
+        # The flavor changes when the dispatcher sees the job succeed (callbacks read
+        # the new beparams), so a failed job leaves the old flavor in place.
+        VirtualMachine.objects.filter(pk=vm.pk).update(action="RESIZE", task_job_id=None)
     try:
         job_id = _backend().resize_instance(vm, flavor)
     except RapiError as exc:
         VirtualMachine.objects.filter(pk=vm.pk, action="RESIZE", task_job_id=None).update(
-            flavor=old, action="")
+            action="")
         raise BackendUnavailable("The compute cluster did not accept the resize of server %d "
                                  "(%s); try again later." % (vm.id, _rapi_reason(exc))) from None
     VirtualMachine.objects.filter(pk=vm.pk, action="RESIZE").update(task_job_id=job_id)
