@@ -18,6 +18,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 SUBNET = "10.251.100.0/24"
+# A prefix of its own: Ganeti names (instances, networks) never meet other tests'.
+PREFIX = "snftest-nb-"
 
 
 def env(name):
@@ -27,7 +29,8 @@ def env(name):
 
 
 @pytest.fixture
-def backend(db):
+def backend(db, settings):
+    settings.BACKEND_PREFIX_ID = PREFIX
     with open(RAPI_PEM) as f:
         certificate = instances.certificates_only(f.read())
     return m.Backend.objects.create(
@@ -43,7 +46,7 @@ def _ok(client, job):
 
 
 def _cleanup(client, instance_names, network_names):
-    names = [i["name"] for i in client.get_instances(bulk=False)]
+    names = [i["name"] for i in client.get_instances(bulk=True)]
     for name in instance_names:
         if name in names:
             client.wait_for_job(client.delete_instance(name))
