@@ -194,7 +194,8 @@ def rename_network(user, network_id, name):
 
 
 def delete_network(user, network_id):
-    """Delete a network without ports (409 otherwise); its Ganeti objects go too."""
+    """Delete a network without ports (409 otherwise); its Ganeti objects go too.
+    Returns the problems met submitting their removal (empty when all went well)."""
     with transaction.atomic():
         network = get_network(user, network_id, for_update=True)
         _may_change(user, network)
@@ -203,12 +204,14 @@ def delete_network(user, network_id):
             raise Conflict("Network %d has %d port(s) in use: detach the servers from it "
                            "first." % (network.id, ports))
         Network.objects.filter(pk=network.pk).update(deleted=True, updated=timezone.now())
-    _remove_from_backends(network)
+    errors = _remove_from_backends(network)
     with transaction.atomic():
         if not BackendNetwork.objects.filter(network=network).exclude(
                 operstate="DELETED").exists():
             Network.objects.filter(pk=network.pk).update(state="DELETED")
-    return None
+    # The user's network is gone either way; what Ganeti refused stays visible as
+    # ERROR on the BackendNetwork for the administrator (snf-manage network-remove).
+    return errors
 
 
 def _remove_from_backends(network):

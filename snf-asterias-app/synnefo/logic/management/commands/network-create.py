@@ -62,6 +62,11 @@ class Command(AdminCommand):
                 network = networks.add_subnet(admin, network.id, 4, options["subnet"],
                                               options["gateway"])
         if not options["no_wait"]:
-            networks.wait_for_backends(network)
+            failed = [c for c, state, _ in networks.wait_for_backends(network)
+                      if state != "ACTIVE"]
+            if failed:
+                raise CommandError("network %d was created but Ganeti did not set it up on %s "
+                                   "(see snf-manage network-list)." % (network.id,
+                                                                       ", ".join(failed)))
         network.refresh_from_db()
         self.emit([network_row(network)], COLUMNS, options, single=True)

@@ -1,5 +1,7 @@
 """snf-manage network-remove ID [--no-wait]"""
 
+from django.core.management.base import CommandError
+
 from synnefo.db.models import Network
 from synnefo.logic import networks
 
@@ -24,12 +26,22 @@ class Command(AdminCommand):
         if network is None:
             raise networks.NotFound("Network %s not found." % options["network_id"])
         if network.deleted:
-            networks._remove_from_backends(network)  # a retry
+            errors = networks._remove_from_backends(network)  # a retry
         else:
-            networks.delete_network(admin, network.id)
+            errors = networks.delete_network(admin, network.id)
+        if errors:
+            raise CommandError("network %d is deleted but its Ganeti network could not be "
+                               "removed everywhere: %s. Run this command again to retry."
+                               % (network.id, "; ".join(errors)))
         if not options["no_wait"]:
-            for cluster, state, status in networks.wait_for_backends(network):
+            results = networks.wait_for_backends(network)
+            for cluster, state, status in results:
                 self.stdout.write("%s: %s (%s)" % (cluster, state, status or "-"))
+            failed = [c for c, state, _ in results if state != "DELETED"]
+            if failed:
+                raise CommandError("Ganeti did not remove network %d on %s (see snf-manage "
+                                   "network-list --deleted); run this command again to retry."
+                                   % (network.id, ", ".join(failed)))
             network.refresh_from_db()
             from synnefo.logic.network_callbacks import network_state
             state = network_state(network, network.backend_networks.all())
