@@ -32,7 +32,8 @@ def test_v3_password_login_gives_token_and_catalog(world):
     urls = {c["type"]: c["endpoints"][0]["url"] for c in body["catalog"]}
     assert urls == {"compute": "http://cloud.example.org/compute/v2.1",
                     "image": "http://cloud.example.org/image",
-                    "identity": "http://cloud.example.org/identity/v3"}
+                    "identity": "http://cloud.example.org/identity/v3",
+                    "network": "http://cloud.example.org/network"}
     assert {"public", "internal", "admin"} == {e["interface"]
                                                for e in body["catalog"][0]["endpoints"]}
     assert ApiClient(token).get("/compute/v2.1/servers").status_code == 200
@@ -88,7 +89,7 @@ def test_v2_tokens(world):
     assert r.status_code == 200
     access = r.json()["access"]
     assert access["user"]["name"] == "alice"
-    assert {s["type"] for s in access["serviceCatalog"]} == {"compute", "image", "identity"}
+    assert {s["type"] for s in access["serviceCatalog"]} == {"compute", "image", "identity", "network"}
     assert ApiClient(access["token"]["id"]).get("/compute/v2.1/flavors").status_code == 200
     r = ApiClient().post("/identity/v2.0/tokens", {"auth": {"passwordCredentials": {
         "username": "alice", "password": "x"}}})

@@ -30,7 +30,8 @@ def _endpoints(request):
     base = base_url(request)
     return [("compute", "nova", base + "/compute/v2.1"),
             ("image", "glance", base + "/image"),
-            ("identity", "keystone", base + "/identity/v3")]
+            ("identity", "keystone", base + "/identity/v3"),
+            ("network", "neutron", base + "/network")]
 
 
 def _v3_catalog(request):
