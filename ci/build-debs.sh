@@ -3,6 +3,9 @@
 #
 #   ci/build-debs.sh [OUTDIR]     default OUTDIR: build/debs (ignored by git)
 #
+# SNF_DEBS_VERSION=V builds version V instead of debian/changelog's (a changelog
+# entry is added in the copy only; the package tests use it to test upgrades).
+#
 # Builds from a copy of the tree (tracked files plus new, not ignored ones) so
 # the work tree stays clean, with Debian's tools and python on a clean PATH
 # (pyenv's python3 on PATH would be picked up otherwise). The unit tests run
@@ -21,6 +24,14 @@ rm -f "$OUT"/*.deb "$OUT"/*.changes "$OUT"/*.buildinfo "$OUT"/build.log
 git ls-files -z --cached --others --exclude-standard |
   (cd "$TOP" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
   tar -C "$TOP" --null -T - -cf - | tar -C "$SRC" -xf -
+
+if [ -n "${SNF_DEBS_VERSION:-}" ]; then
+  { printf 'synnefo-asterias (%s) unstable; urgency=medium\n\n  * Build of version %s.\n\n' \
+      "$SNF_DEBS_VERSION" "$SNF_DEBS_VERSION"
+    printf ' -- Synnefo asterias maintainers <synnefo-devel@example.org>  %s\n\n' "$(date -R)"
+    cat "$SRC/debian/changelog"; } > "$WORK/changelog"
+  mv "$WORK/changelog" "$SRC/debian/changelog"
+fi
 
 start=$(date +%s)
 (cd "$SRC" && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$WORK" LANG=C.UTF-8 \
