@@ -53,11 +53,13 @@ run nfdhcpd nfdhcpd "${NODJANGO[@]}" "${MARK[@]}"
 run snf-ganeti-tools snf-ganeti-tools "${NODJANGO[@]}" "${MARK[@]}"
 run snf-vncauthproxy snf-vncauthproxy "${NODJANGO[@]}" "${MARK[@]}"
 run snf-webproject snf-webproject "${MARK[@]}"
-SNF_TEST_DB=sqlite run snf-asterias-app-sqlite snf-asterias-app "${MARK[@]}"
+# The compute app: unit tests on every database; the integration tests (real Ganeti,
+# RabbitMQ, gunicorn, OpenStack clients) once, on PostgreSQL.
+SNF_TEST_DB=sqlite run snf-asterias-app-sqlite snf-asterias-app -m "not integration"
 if [ "$MODE" = all ]; then
   run ci ci "${NODJANGO[@]}"
   SNF_TEST_DB=postgresql run snf-asterias-app-postgresql snf-asterias-app
-  SNF_TEST_DB=mysql run snf-asterias-app-mysql snf-asterias-app -m "db"
+  SNF_TEST_DB=mysql run snf-asterias-app-mysql snf-asterias-app -m "not integration"
   # The same code on the current Django LTS (PyPI) as on bookworm's Django 3.2.
   log "Django 5.2 venv"
   VENV=.venv-django52 ci/venv.sh
