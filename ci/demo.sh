@@ -36,7 +36,8 @@ write_settings() {
   cat > "$SETTINGS/50-demo.conf" <<EOF
 # Settings of the local demo (written by ci/demo.sh; edit 99-local.conf instead).
 BACKEND_PREFIX_ID = "snfdemo-"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "$DEMO/synnefo.sqlite3"}}
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "$DEMO/synnefo.sqlite3",
+                         "OPTIONS": {"timeout": 30}}}
 SECRET_KEY_FILE = "$DEMO/secret_key"
 AMQP_HOSTS = ["$amqp"]
 GANETI_MASTER_IP = "$SNF_TEST_RAPI_HOST"
@@ -46,6 +47,12 @@ LOG_DIR = "$LOGS"
 RUN_DIR = "$RUN"
 STATE_DIR = "$DEMO"
 STATIC_ROOT = "$DEMO/static"
+GANETI_OS = "snf-image+default"
+GANETI_EVENTS_SPOOL_DIR = "$DEMO/spool"
+EVENTD_PID_FILE = "$RUN/eventd.pid"
+DISPATCHER_PID_FILE = "$RUN/dispatcher.pid"
+API_REGION_NAME = "RegionOne"
+PUBLIC_NETWORK_LINK = "gnt-br0"
 WEBPROJECT_SERVE_STATIC = True
 DEBUG = False
 EOF
@@ -88,7 +95,80 @@ seed() {
     (umask 077; echo "demo $(head -c 12 /dev/urandom | base64 | tr -d '/+=')" > "$DEMO/credentials")
   fi
   read -r DEMO_USER DEMO_PASSWORD < "$DEMO/credentials"
-  DEMO_USER=$DEMO_USER DEMO_PASSWORD=$DEMO_PASSWORD "$VENV/bin/python" ci/demo_seed.py
+  if [ -n "$(json_ids user-list "name == '$DEMO_USER'")" ]; then
+    printf '%s\n' "$DEMO_PASSWORD" | manage user-modify "$DEMO_USER" --password-stdin >/dev/null
+  else
+    printf '%s\n' "$DEMO_PASSWORD" | manage user-create "$DEMO_USER" --email demo@example.org \
+      --password-stdin >/dev/null
+  fi
+  [ -n "$(json_ids flavor-list True)" ] || manage flavor-create 1,2 128,256,512 1 file >/dev/null
+  [ -n "$(json_ids image-list "backend_id == 'debian-12-demo'")" ] || manage image-register \
+    "Debian Bookworm (demo)" debian-12-demo --public --meta OS=debian >/dev/null
+  # The demo's Ganeti cluster, its self-signed RAPI certificate pinned.
+  (umask 077; printf '%s\n' "$SNF_TEST_RAPI_PASSWORD" > "$RUN/rapi-password")
+  if [ -z "$(json_ids backend-list "clustername == '$SNF_TEST_RAPI_HOST'")" ]; then
+    manage backend-add "$SNF_TEST_RAPI_HOST" --port "$SNF_TEST_RAPI_PORT" \
+      --username "$SNF_TEST_RAPI_USER" --password-file "$RUN/rapi-password" \
+      --certificate /var/lib/ganeti/rapi.pem >/dev/null
+  else
+    manage backend-modify "$SNF_TEST_RAPI_HOST" --password-file "$RUN/rapi-password" \
+      --certificate /var/lib/ganeti/rapi.pem --offline no >/dev/null
+  fi
+  rm -f "$RUN/rapi-password"
+  # The public network (routed, addresses from Ganeti's pool); a failed one is made anew.
+  local id
+  for id in $(json_ids network-list "public and state != 'ACTIVE'"); do
+    manage network-remove "$id" >/dev/null || true
+  done
+  [ -n "$(json_ids network-list "public and state == 'ACTIVE'")" ] || manage network-create \
+    public --public --subnet 10.251.50.0/24 --link gnt-br0 >/dev/null
+  log "demo data: user $DEMO_USER, flavors, image, backend $SNF_TEST_RAPI_HOST, public network"
+}
+
+# json_ids COMMAND CONDITION: ids of the `snf-manage COMMAND --json` rows matching CONDITION
+# (a Python expression over the row's fields).
+json_ids() {
+  manage "$1" --json | "$VENV/bin/python" -c '
+import json, sys
+for row in json.load(sys.stdin):
+    if eval(sys.argv[1], {}, dict(row)):
+        print(row["id"])' "$2"
+}
+
+# The Ganeti hook, as a wrapper without dots (Ganeti skips names with dots).
+HOOK_NAME=50-snf-asterias-demo
+install_hook() {
+  local d
+  for d in add modify reboot start stop remove; do
+    mkdir -p "/etc/ganeti/hooks/instance-$d-post.d"
+    printf '#!/bin/sh\nSYNNEFO_SETTINGS_DIR=%s exec %s -m synnefo.ganeti.hook\n' \
+      "$SETTINGS" "$VENV/bin/python" > "/etc/ganeti/hooks/instance-$d-post.d/$HOOK_NAME"
+    chmod 0755 "/etc/ganeti/hooks/instance-$d-post.d/$HOOK_NAME"
+  done
+}
+remove_hook() { rm -f /etc/ganeti/hooks/instance-*-post.d/$HOOK_NAME; }
+
+start_daemons() {
+  mkdir -p "$DEMO/spool"
+  if ! pid_alive "$RUN/eventd.pid"; then
+    rm -f "$RUN/eventd.pid"
+    # eventd runs only on the Ganeti master: it runs in the test cluster's UTS namespace.
+    nsenter --uts=/run/ganeti-test/uts env SYNNEFO_SETTINGS_DIR="$SETTINGS" \
+      "$VENV/bin/snf-ganeti-eventd"
+  fi
+  if ! pid_alive "$RUN/dispatcher.pid"; then
+    rm -f "$RUN/dispatcher.pid"
+    # one worker: the demo database is SQLite
+    "$VENV/bin/snf-dispatcher" -w 1 -p "$RUN/dispatcher.pid"
+  fi
+  local i
+  for i in $(seq 1 50); do
+    pid_alive "$RUN/eventd.pid" && pid_alive "$RUN/dispatcher.pid" && {
+      log "eventd (pid $(cat "$RUN/eventd.pid")) and dispatcher (pid $(cat "$RUN/dispatcher.pid")) run"
+      return; }
+    sleep 0.2
+  done
+  log "eventd or the dispatcher did not start; see $LOGS/"; exit 1
 }
 
 write_clouds_yaml() {
@@ -104,7 +184,7 @@ clouds:
       user_domain_name: Default
       project_domain_name: Default
     identity_api_version: 3
-    region_name: default
+    region_name: RegionOne
 EOF
   )
 }
@@ -117,7 +197,10 @@ cmd_start() {
   write_settings
   manage migrate --noinput -v 0
   manage link_static -v 0 >/dev/null
+  . ci/test-env.sh
   seed
+  install_hook
+  start_daemons
   start_server
   write_clouds_yaml
   cat <<EOF
@@ -138,6 +221,7 @@ cmd_stop() {
   for f in "$RUN"/*.pid; do
     [ -e "$f" ] && stop_pidfile "$f"
   done
+  remove_hook
   ci/ganeti.sh down || true
   ci/services.sh down rabbitmq || true
   log "stopped"
