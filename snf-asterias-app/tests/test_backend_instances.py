@@ -70,8 +70,12 @@ def test_create_builds_a_full_request(fake, settings):
     assert op.get("pnode") in (None, "")  # the cluster's iallocator places it
     nic0, nic1 = op["nics"]
     assert nic0["mode"] == "routed" and nic0["ip"] == "10.251.7.5"
-    assert nic0["link"] == "br-public" and nic0["mac"] == "generate"
+    assert nic0["link"] == "br-public" and "mac" not in nic0  # Ganeti generates it
     assert nic1["mode"] == "bridged" and nic1["link"] == "br-prv1" and "ip" not in nic1
+    # NICs are named after their rows (stable while indexes shift)
+    rows = list(vm.nics.order_by("index"))
+    assert [nic0["name"], nic1["name"]] == ["%snic-%d" % (settings.BACKEND_PREFIX_ID, r.id)
+                                            for r in rows]
     osp = op["osparams"]
     assert osp["img_id"] == "debian-12" and osp["img_format"] == "diskdump"
     assert osp["img_passwd"] == "s3cret"
@@ -80,6 +84,28 @@ def test_create_builds_a_full_request(fake, settings):
     assert files[0]["path"] == "/etc/motd"
     assert files[1]["path"] == "/root/.ssh/authorized_keys"
     assert base64.b64decode(files[1]["contents"]) == b"ssh-ed25519 AAAA test\n"
+
+
+def test_nics_on_pool_networks_ask_ganeti_for_a_pool_address(fake, settings):
+    """A NIC on a network with a subnet names the Ganeti network and takes a pool
+    address; mode and link come from the network's node-group connection."""
+    vm = make_vm(nics=0)
+    public = m.Network.objects.create(name="pub", public=True, type="PUBLIC_ROUTED",
+                                      link="br-public", state="ACTIVE",
+                                      subnet="10.251.9.0/24", gateway="10.251.9.1")
+    lan = m.Network.objects.create(name="lan", link="prv0", mac_prefix="aa:00:05",
+                                   state="ACTIVE", subnet="192.168.5.0/24")
+    bare = m.Network.objects.create(name="bare", public=True, type="PUBLIC_ROUTED",
+                                    link="br-x", state="ACTIVE")
+    for i, net in enumerate((public, lan, bare)):
+        m.NetworkInterface.objects.create(machine=vm, network=net, index=i)
+    instances.create_instance(vm, "pw")
+    nic0, nic1, nic2 = fake.last_op()["nics"]
+    assert nic0["network"] == public.backend_id and nic0["ip"] == "pool"
+    assert nic1["network"] == lan.backend_id and nic1["ip"] == "pool"
+    assert "mode" not in nic0 and "link" not in nic0
+    # no subnet, no address: a routed NIC would be refused, so it is bridged
+    assert nic2["mode"] == "bridged" and nic2["link"] == "br-x" and "network" not in nic2
 
 
 def test_one_node_cluster_gets_the_node_named(fake):
@@ -149,14 +175,14 @@ def test_resize_sets_beparams(fake):
     assert op["beparams"] == {"vcpus": 4, "maxmem": 1024, "minmem": 1024}
 
 
-def test_nic_add_and_remove(fake):
+def test_nic_add(fake, settings):
     vm = make_vm(nics=2)
     instances.add_nic(vm, vm.nics.get(index=1))
     op = fake.last_op()
     assert op["OP_ID"] == "OP_INSTANCE_SET_PARAMS"
     assert op["nics"][0][0] == "add" and op["nics"][0][2]["link"] == "br-prv1"
-    instances.remove_nic(vm, 1)
-    assert fake.last_op()["nics"] == [["remove", 1, {}]]
+    assert op["nics"][0][2]["name"] == "%snic-%d" % (settings.BACKEND_PREFIX_ID,
+                                                     vm.nics.get(index=1).id)
 
 
 def test_firewall_profile_replaces_only_present_tags(fake):

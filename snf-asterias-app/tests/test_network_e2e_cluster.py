@@ -42,16 +42,13 @@ def env(name):
 
 
 @pytest.fixture
-def cluster(db, settings, monkeypatch):
+def cluster(db, settings):
     # A prefix of its own: Ganeti names (instances, networks) never meet other tests'.
     settings.BACKEND_PREFIX_ID = PREFIX
     settings.GANETI_OS = "noop+default"
     settings.GANETI_NETWORK_GROUPS = ["default"]
     settings.PRIVATE_MAC_FILTERED_BRIDGE = "gnt-br0"  # a bridge that exists on the node
     settings.GANETI_CLUSTER_INFO = ()
-    # Integration step owned by the pipeline engineer: instances._nic_spec should build
-    # NICs with synnefo.backend.networks.nic_spec (Ganeti network + ip "pool").
-    monkeypatch.setattr(instances, "_nic_spec", gnet.nic_spec)
     with open(RAPI_PEM) as f:
         certificate = instances.certificates_only(f.read())
     backend = m.Backend.objects.create(

@@ -87,22 +87,15 @@ def _client(vm):
 # -- create ------------------------------------------------------------------------
 
 def _nic_spec(nic):
-    """One NIC of the create request from a NetworkInterface row."""
-    network = nic.network
-    spec = {"name": "%snic-%d-%d" % (settings.BACKEND_PREFIX_ID, nic.machine_id, nic.index)}
-    link = network.link or _setting("GANETI_DEFAULT_LINK", "")
-    if link:
-        spec["link"] = link
-    # Routed mode needs the address up front (Ganeti refuses a routed NIC without
-    # one), so a NIC whose address is not known yet is bridged.
-    if network.type == "PUBLIC_ROUTED" and nic.ipv4:
-        spec.update(mode="routed", ip=nic.ipv4)
-    else:
-        spec["mode"] = "bridged"
-        if nic.ipv4:
-            spec["ip"] = nic.ipv4
-    spec["mac"] = nic.mac or "generate"
-    return spec
+    """One NIC of the create (or NIC add) request from a NetworkInterface row.
+
+    ``synnefo.backend.networks.nic_spec`` decides: a NIC on a network with an IPv4
+    subnet names the Ganeti network and takes its address from Ganeti's pool (the
+    net-status report brings it back); one on a network without a subnet is a plain
+    NIC on the network's link.
+    """
+    from synnefo.backend import networks  # it imports this module (client_for)
+    return networks.nic_spec(nic)
 
 
 def _image_properties(image):
@@ -216,12 +209,15 @@ def resize_instance(vm, flavor):
 
 
 def add_nic(vm, nic):
-    """Hot-add NIC row ``nic`` to the instance (Ganeti NIC add modification)."""
-    return _client(vm).modify_instance(vm.backend_vm_id, nics=[["add", -1, _nic_spec(nic)]])
+    """Add NIC row ``nic`` to the instance (one instance-modify job)."""
+    from synnefo.backend import networks
+    return networks.add_nic(vm, nic)
 
 
-def remove_nic(vm, nic_index):
-    return _client(vm).modify_instance(vm.backend_vm_id, nics=[["remove", int(nic_index), {}]])
+def remove_nic(vm, nic):
+    """Remove NIC row ``nic`` from the instance; None when Ganeti has no such NIC."""
+    from synnefo.backend import networks
+    return networks.remove_nic(vm, nic)
 
 
 # -- firewall profiles (tags) ------------------------------------------------------

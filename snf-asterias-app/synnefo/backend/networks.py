@@ -152,14 +152,25 @@ def nic_spec(nic):
 
     On a network Ganeti knows (it has an IPv4 subnet) the NIC names the network and
     asks its pool for an address: mode and link come from the node-group connection.
-    Otherwise it is a plain NIC on the network's link, without an address.
+    Otherwise it is a plain NIC on the network's link (GANETI_DEFAULT_LINK when the
+    network has none), with the row's address if it has one.
     """
     network = nic.network
     spec = {"name": nic_name(nic)}
     if network.subnet:
         spec.update(network=network.backend_id, ip="pool")
     else:
-        spec.update(mode=mode_of(network), link=network.link)
+        # Ganeti refuses a routed NIC with neither an address nor a network, so a
+        # NIC whose address is not known is bridged on the network's link.
+        mode = mode_of(network)
+        if mode == "routed" and not nic.ipv4:
+            mode = "bridged"
+        spec["mode"] = mode
+        if nic.ipv4:
+            spec["ip"] = nic.ipv4
+        link = network.link or getattr(settings, "GANETI_DEFAULT_LINK", "")
+        if link:
+            spec["link"] = link
     if nic.mac:
         spec["mac"] = nic.mac
     return spec
