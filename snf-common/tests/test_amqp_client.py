@@ -63,10 +63,12 @@ from synnefo.common.amqp_client import Spool, SpoolingPublisher, Topology  # noq
 def test_topology_names_carry_the_prefix():
     t = Topology("snf-")
     assert t.routing_keys == {"op": "ganeti.snf.event.op", "net": "ganeti.snf.event.net",
-                              "progress": "ganeti.snf.event.progress"}
+                              "progress": "ganeti.snf.event.progress",
+                              "network": "ganeti.snf.event.network"}
     assert t.queues["snf-events-op"] == "ganeti.snf.event.op"
-    assert sorted(t.dead_letter_queues()) == ["snf-events-net-dl", "snf-events-op-dl",
-                                              "snf-events-progress-dl"]
+    assert t.queues["snf-events-network"] == "ganeti.snf.event.network"
+    assert sorted(t.dead_letter_queues()) == ["snf-events-net-dl", "snf-events-network-dl",
+                                              "snf-events-op-dl", "snf-events-progress-dl"]
     assert t.dead_letter_exchange == "ganeti-dl"
 
 

@@ -185,11 +185,13 @@ class Topology:
     """Names of the Ganeti event exchange, routing keys and queues of one deployment.
 
     The deployment prefix is BACKEND_PREFIX_ID without its dash ("snf-" -> "snf"), so
-    several deployments can share one broker: keys ganeti.<p>.event.op|net|progress,
-    queues <p>-events-op|net|progress, each with a <queue>-dl dead-letter twin.
+    several deployments can share one broker: keys ganeti.<p>.event.op|net|progress|network,
+    queues <p>-events-op|net|progress|network, each with a <queue>-dl dead-letter twin.
+    ("net" carries the hook's NIC reports of instances; "network" the status of
+    Ganeti network jobs, OP_NETWORK_*.)
     """
 
-    KINDS = ("op", "net", "progress")
+    KINDS = ("op", "net", "progress", "network")
 
     def __init__(self, backend_prefix_id, exchange="ganeti"):
         self.prefix = backend_prefix_id.rstrip("-")
