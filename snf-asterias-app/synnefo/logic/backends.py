@@ -27,13 +27,32 @@ def read_certificate(path):
     return pem
 
 
-def refresh(backend):
-    """Read the cluster's hypervisor, disk templates and node capacity over RAPI."""
+def _check_hypervisor(backend, info):
+    enabled = info.get("enabled_hypervisors") or []
+    if enabled and backend.hypervisor not in enabled:
+        raise BackendError("hypervisor %s is not enabled on %s (enabled: %s; "
+                           "gnt-cluster modify --enabled-hypervisors)"
+                           % (backend.hypervisor, backend.clustername, ", ".join(enabled)))
+
+
+def refresh(backend, hypervisor=None):
+    """Read the cluster's hypervisor, disk templates and node capacity over RAPI.
+
+    New servers get ``backend.hypervisor``: the administrator's choice among the
+    cluster's enabled hypervisors (``hypervisor``, e.g. kvm on a cluster whose
+    default is another one), kept across refreshes while the cluster still enables
+    it; otherwise the cluster's default.
+    """
     client = client_for(backend)
     info = client.get_info()
     nodes = client.get_nodes(bulk=True)
     usable = [n for n in nodes if n.get("vm_capable", True) and not n.get("offline")]
-    backend.hypervisor = info.get("default_hypervisor") or backend.hypervisor
+    enabled = info.get("enabled_hypervisors") or []
+    if hypervisor:
+        backend.hypervisor = hypervisor
+        _check_hypervisor(backend, info)
+    elif not backend.hypervisor or (enabled and backend.hypervisor not in enabled):
+        backend.hypervisor = info.get("default_hypervisor") or backend.hypervisor
     backend.disk_templates = ",".join(info.get("enabled_disk_templates") or [])
     for field in ("mfree", "mtotal", "dfree", "dtotal", "pinst_cnt", "ctotal"):
         setattr(backend, field, sum(int(n.get(field) or 0) for n in usable))
@@ -43,17 +62,18 @@ def refresh(backend):
 
 
 def add_backend(clustername, port=5080, username="", password="", certificate_file=None,
-                check=True):
+                check=True, hypervisor=None):
+    """Add a cluster; ``hypervisor`` (else the cluster's default) is used for new servers."""
     if Backend.objects.filter(clustername=clustername).exists():
         raise BackendError("backend %s already exists (see snf-manage backend-list)"
                            % clustername)
     backend = Backend(clustername=clustername, port=port, username=username or "",
-                      password=password or "")
+                      password=password or "", hypervisor=hypervisor or "")
     if certificate_file:
         backend.certificate = read_certificate(certificate_file)
     if check:
         try:
-            refresh(backend)  # saves it
+            refresh(backend, hypervisor)  # saves it
         except RapiError as exc:
             raise BackendError("%s; nothing was added (use --no-check to add it anyway)"
                                % exc) from None

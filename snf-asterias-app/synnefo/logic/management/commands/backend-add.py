@@ -1,4 +1,5 @@
-"""snf-manage backend-add CLUSTERNAME [--port] [--username] [--password-file] [--certificate]"""
+"""snf-manage backend-add CLUSTERNAME [--port] [--username] [--password-file] [--certificate]
+[--hypervisor]"""
 
 from django.core.management.base import CommandError
 
@@ -22,6 +23,9 @@ class Command(AdminCommand):
         parser.add_argument("--certificate",
                             help="PEM file of the cluster's RAPI certificate to pin "
                                  "(e.g. a copy of /var/lib/ganeti/rapi.pem; keys are ignored)")
+        parser.add_argument("--hypervisor",
+                            help="hypervisor of new servers on this cluster, one of its "
+                                 "enabled ones (default: the cluster's default hypervisor)")
         parser.add_argument("--no-check", action="store_true",
                             help="add it without contacting the cluster")
 
@@ -36,7 +40,8 @@ class Command(AdminCommand):
         try:
             backend = add_backend(options["clustername"], options["port"],
                                   options["username"], password, options["certificate"],
-                                  check=not options["no_check"])
+                                  check=not options["no_check"],
+                                  hypervisor=options["hypervisor"])
         except BackendError as exc:
             raise CommandError(str(exc)) from None
         self.emit([backend_row(backend)], COLUMNS, options, single=True)

@@ -31,6 +31,9 @@ class Command(AdminCommand):
         parser.add_argument("--certificate", help="PEM file of the RAPI certificate to pin")
         parser.add_argument("--no-certificate", action="store_true",
                             help="pin no certificate (GANETI_RAPI_VERIFY decides)")
+        parser.add_argument("--hypervisor",
+                            help="hypervisor of new servers, one the cluster enables "
+                                 "(checked over RAPI)")
         parser.add_argument("--refresh", action="store_true",
                             help="read hypervisor, disk templates and capacity from RAPI")
 
@@ -50,9 +53,9 @@ class Command(AdminCommand):
         except (OSError, BackendError) as exc:
             raise CommandError(str(exc)) from None
         backend.save()
-        if options["refresh"]:
+        if options["hypervisor"] or options["refresh"]:
             try:
-                refresh(backend)
-            except RapiError as exc:
+                refresh(backend, options["hypervisor"])
+            except (RapiError, BackendError) as exc:
                 raise CommandError(str(exc)) from None
         self.emit([backend_row(backend)], COLUMNS, options, single=True)
