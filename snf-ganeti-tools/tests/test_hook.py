@@ -13,6 +13,7 @@ ENV = {"GANETI_HOOKS_PHASE": "post", "GANETI_HOOKS_PATH": "instance-start",
        "GANETI_CLUSTER": "c1", "GANETI_INSTANCE_NIC_COUNT": "2",
        "GANETI_INSTANCE_NIC0_MAC": "aa:00:00:c3:94:8d", "GANETI_INSTANCE_NIC0_IP": "10.0.0.5",
        "GANETI_INSTANCE_NIC0_MODE": "routed", "GANETI_INSTANCE_NIC0_LINK": "snf_public",
+       "GANETI_INSTANCE_NIC0_NAME": "snf-nic-31",
        "GANETI_INSTANCE_NIC1_MAC": "aa:00:00:00:00:01", "GANETI_INSTANCE_NIC1_IP": "",
        "GANETI_INSTANCE_NIC1_BRIDGE": "prv1",
        "GANETI_INSTANCE_TAGS": "synnefo:network:0:limited other synnefo:network:1:bogus"}
@@ -26,6 +27,7 @@ def test_net_status_message():
     assert n0["link"] == "snf_public" and n0["firewall"] == "PROTECTED"
     assert n0["ipv6"] == "2001:db8:1:0:a800:ff:fec3:948d"
     assert n1["ip"] is None and n1["link"] == "prv1" and n1["firewall"] is None
+    assert n0["name"] == "snf-nic-31" and n1["name"] is None  # rows matched by name first
     assert "ipv6" not in n1
 
 

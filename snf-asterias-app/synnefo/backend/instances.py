@@ -132,6 +132,14 @@ def build_create_spec(vm, password, personality=None, public_key=None):
                   else [{"size": flavor.disk * 1024}]),  # GiB -> MiB
         "nics": [_nic_spec(nic) for nic in vm.nics.select_related("network").order_by("index")],
     })
+    # The NICs' firewall profiles travel as instance tags from the start, so the
+    # instance-add hook already reports what the database holds.
+    nic_rows = vm.nics.select_related("network").order_by("index")
+    tags = list(spec.get("tags") or [])
+    tags += [firewall_tag(nic.index, nic.firewall_profile) for nic in nic_rows
+             if nic.firewall_profile in FIREWALL_TAGS and nic.index is not None]
+    if tags:
+        spec["tags"] = tags
     spec.setdefault("ip_check", False)
     spec.setdefault("name_check", False)
     beparams = dict(spec.get("beparams") or {})
@@ -234,8 +242,10 @@ def set_firewall_profile(vm, nic_index, profile):
     """Replace the NIC's firewall tag; returns the job that adds the new tag.
 
     Ganeti refuses to delete a tag that is not set, so only the present ones are
-    removed. The net-status hook reports the profile from the tags on the next
-    instance operation; logic records the wanted profile itself.
+    removed. Logic records the wanted profile when the job is accepted; the tag
+    job's op-status (eventd sends its tags) confirms it, and the net-status hook
+    reports it from the tags at every later instance operation. No dummy instance
+    modification is needed.
     """
     wanted = firewall_tag(nic_index, profile)
     client = _client(vm)

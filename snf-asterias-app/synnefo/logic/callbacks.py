@@ -19,6 +19,7 @@ ours: acknowledge and log" — anything else raised is unexpected (dead-letter).
 import datetime
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,6 +36,10 @@ SUCCESS_STATE = {"OP_INSTANCE_CREATE": "STARTED", "OP_INSTANCE_STARTUP": "STARTE
                  "OP_INSTANCE_REBOOT": "STARTED", "OP_INSTANCE_SHUTDOWN": "STOPPED",
                  "OP_INSTANCE_REMOVE": "DESTROYED"}
 FIREWALL_PROFILES = ("ENABLED", "DISABLED", "PROTECTED")
+# Ganeti instance tag synnefo:network:<nic index>:<kind> -> API firewall profile
+FIREWALL_TAG_PREFIX = "synnefo:network:"
+FIREWALL_FROM_TAG = {"protected": "ENABLED", "unprotected": "DISABLED",
+                     "limited": "PROTECTED"}
 
 
 class MessageError(Exception):
@@ -120,6 +125,10 @@ def _apply_final(vm, opcode, status, logmsg, when, body):
             if flavor is not None and flavor.pk != vm.flavor_id:
                 vm.flavor = flavor
                 changed.append("flavor")
+        elif opcode == "OP_TAGS_SET" and _apply_firewall_tags(vm, body.get("tags")):
+            # Net reports older than this tag job carry the old profile: the
+            # watermark moves so that they are ignored.
+            changed.append("firewall")
     elif opcode == "OP_INSTANCE_CREATE":  # error or canceled
         vm.operstate = "ERROR"
         vm.fault_message = logmsg or "Ganeti could not create the server (job %s %s)" % (
@@ -134,7 +143,23 @@ def _apply_final(vm, opcode, status, logmsg, when, body):
     if changed:  # only what moved the state advances the watermark
         vm.backendtime = when
         changed.append("backendtime")
-    return changed
+    return [c for c in changed if c != "firewall"]
+
+
+def _apply_firewall_tags(vm, tags):
+    """Set NIC firewall profiles from the ``synnefo:network:<index>:<kind>`` tags a
+    finished tag job added; True when the tags named any profile."""
+    profiles = {}
+    for tag in tags if isinstance(tags, list) else []:
+        parts = tag.split(":") if isinstance(tag, str) else []
+        if (len(parts) == 4 and ":".join(parts[:2]) + ":" == FIREWALL_TAG_PREFIX
+                and parts[2].isdigit() and parts[3] in FIREWALL_FROM_TAG):
+            profiles[int(parts[2])] = FIREWALL_FROM_TAG[parts[3]]
+    for index, profile in profiles.items():
+        NetworkInterface.objects.filter(machine=vm, index=index).exclude(
+            firewall_profile=profile).update(firewall_profile=profile,
+                                             updated=timezone.now())
+    return bool(profiles)
 
 
 def _flavor_for(vm, beparams):
@@ -154,12 +179,25 @@ def update_net(body):
         vm = _locked_vm(body)
         if vm.deleted or (vm.backendtime is not None and when < vm.backendtime):
             return vm  # about a removed VM, or older than what we applied since
-        rows = {n.index: n for n in NetworkInterface.objects.filter(machine=vm)}
+        all_rows = list(NetworkInterface.objects.filter(machine=vm))
+        by_index = {n.index: n for n in all_rows}
+        by_name = {_nic_name(n): n for n in all_rows}
         for i, nic in enumerate(nics):
             if not isinstance(nic, dict):
                 raise MessageError("nic %d is not an object" % i)
+        # By the name logic gave the NIC first (indexes shift when a NIC before it is
+        # removed), then by index for NICs without one of our names; a row matched by
+        # name is not matched again by index.
+        named = {id(nic): by_name[nic.get("name")] for nic in nics
+                 if nic.get("name") in by_name}
+        taken = {row.pk for row in named.values()}
+        for i, nic in enumerate(nics):
             index = nic.get("index", i)
-            row = rows.get(index)
+            row = named.get(id(nic))
+            if row is None and not _is_our_nic_name(nic.get("name")):
+                row = by_index.get(index)
+                if row is not None and row.pk in taken:
+                    row = None
             if row is None:
                 continue  # a NIC logic does not know (yet): reconciliation decides
             fields = {"mac": nic.get("mac") or row.mac, "ipv4": nic.get("ip") or row.ipv4,
@@ -173,6 +211,16 @@ def update_net(body):
                 row.save(update_fields=dirty + ["updated"])
         vm.save(update_fields=["updated"])
     return vm
+
+
+def _nic_name(row):
+    """The Ganeti name logic gives NIC row ``row`` (synnefo.backend.networks.nic_name)."""
+    return "%snic-%d" % (settings.BACKEND_PREFIX_ID, row.id)
+
+
+def _is_our_nic_name(name):
+    prefix = settings.BACKEND_PREFIX_ID + "nic-"
+    return isinstance(name, str) and name.startswith(prefix) and name[len(prefix):].isdigit()
 
 
 def update_build_progress(body):

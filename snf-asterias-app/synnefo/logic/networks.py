@@ -551,9 +551,13 @@ def nics_for_new_server(user, requested_networks):
     it set ``nic.machine = vm`` and ``nic.save()`` for each. No address is set: Ganeti's
     pool allocates it and the net-status message brings it back.
     """
+    networks = resolve_networks(user, requested_networks)
+    if len(networks) > MAX_NICS:  # "auto" with more public networks than Ganeti allows
+        raise InvalidInput("A server can have at most %d networks; %d were chosen: give "
+                           "'networks' explicitly." % (MAX_NICS, len(networks)))
     return [NetworkInterface(network=network, index=index, state=PENDING_NIC,
                              firewall_profile=_firewall_default(network))
-            for index, network in enumerate(resolve_networks(user, requested_networks))]
+            for index, network in enumerate(networks)]
 
 
 def _servers():

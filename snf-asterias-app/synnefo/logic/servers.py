@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from synnefo.backend.rapi import RapiError
-from synnefo.db.models import (KeyPair, Network, NetworkInterface, User, VirtualMachine,
+from synnefo.db.models import (KeyPair, NetworkInterface, User, VirtualMachine,
                                VirtualMachineMetadata)
 
 from . import quotas
@@ -50,6 +50,11 @@ def _backend():
     # tests replace its functions with fakes.
     from synnefo.backend import instances
     return instances
+
+
+def _networks():
+    from synnefo.logic import networks
+    return networks
 
 
 def _allocator():
@@ -248,33 +253,6 @@ def validate_personality(personality):
     return files
 
 
-def _resolve_networks(user, networks):
-    """Network rows for the request's 'networks': "auto"/absent, "none" or [{"uuid"}]."""
-    if networks is None or networks == "auto":
-        return list(Network.objects.filter(public=True, deleted=False).order_by("id"))
-    if networks == "none":
-        return []
-    if not isinstance(networks, list):
-        raise InvalidInput("'networks' must be \"auto\", \"none\" or a list of {\"uuid\": id}.")
-    out = []
-    for i, item in enumerate(networks):
-        if not isinstance(item, dict) or "uuid" not in item:
-            raise InvalidInput("'networks[%d]' must be an object with 'uuid' (a network id)." % i)
-        unsupported = set(item) - {"uuid", "tag"}
-        if unsupported:
-            raise InvalidInput("'networks[%d]' has unsupported keys: %s (only 'uuid' is "
-                               "supported)." % (i, ", ".join(sorted(unsupported))))
-        net_id = _int_or_zero(item["uuid"])
-        query = Network.objects.filter(pk=net_id, deleted=False)
-        if not user.is_admin:
-            query = query.filter(Q(public=True) | Q(owner=user))
-        network = query.first()
-        if network is None:
-            raise InvalidInput("'networks[%d].uuid': network %r not found." % (i, item["uuid"]))
-        out.append(network)
-    return out
-
-
 def create_server(user, name, image_id, flavor_id, metadata=None, personality=None,
                   key_name=None, networks=None, password=None):
     """Insert the server (BUILD), choose a backend, submit the create job.
@@ -306,7 +284,10 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
             public_key = KeyPair.objects.get(owner=user, name=key_name).public_key
         except KeyPair.DoesNotExist:
             raise InvalidInput("'key_name': you have no key pair named %r." % key_name) from None
-    nets = _resolve_networks(user, networks)
+    # Validated before the transaction: only ACTIVE networks, at most MAX_NICS, public
+    # NICs with the default firewall profile. With "auto" and no public network yet
+    # the server gets no NIC at all (Ganeti creates an instance without NICs).
+    nics = _networks().nics_for_new_server(user, networks)
     password = password or generate_password()
 
     with transaction.atomic():
@@ -318,12 +299,9 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
                                            operstate="BUILD", action="CREATE")
         for key, value in metadata.items():
             VirtualMachineMetadata.objects.create(vm=vm, meta_key=key, meta_value=value)
-        for index, network in enumerate(nets):
-            profile = ""
-            if network.public:
-                profile = getattr(settings, "DEFAULT_FIREWALL_PROFILE", "DISABLED")
-            NetworkInterface.objects.create(machine=vm, network=network, index=index,
-                                            firewall_profile=profile, state="BUILD")
+        for nic in nics:
+            nic.machine = vm
+            nic.save()
 
     try:
         backend = _allocator().allocate_backend(flavor)
@@ -477,7 +455,13 @@ def set_firewall_profile(user, server_id, profile):
     def call(vm):
         return _backend().set_firewall_profile(vm, nic.index, profile)
     job_id = _submit(user, server_id, "MODIFY", call, record_action=False)
-    NetworkInterface.objects.filter(pk=nic.pk).update(firewall_profile=profile)
+    # The wanted profile is recorded as soon as Ganeti accepted the tag job: the
+    # DB does not wait for a hook run (no dummy instance modification). The tag
+    # job's op-status confirms it (callbacks), and the hook reports the same tag at
+    # every later instance operation.
+    now = timezone.now()
+    NetworkInterface.objects.filter(pk=nic.pk).update(firewall_profile=profile, updated=now)
+    VirtualMachine.objects.filter(pk=vm.pk).update(updated=now)
     return job_id
 
 

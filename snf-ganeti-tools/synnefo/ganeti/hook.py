@@ -64,6 +64,9 @@ def net_status_message(env, prefix, ipv6_prefix=None):
                "mode": env.get(key + "MODE") or None,
                "link": env.get(key + "LINK") or env.get(key + "BRIDGE") or None,
                "network": env.get(key + "NETWORK_NAME") or None,
+               # the name logic gave the NIC (<prefix>nic-<row id>): stable while
+               # indexes shift when a NIC before it is removed
+               "name": env.get(key + "NAME") or None,
                "firewall": profiles.get(i)}
         if i == 0 and ipv6_prefix and mac:
             try:

@@ -2,7 +2,9 @@
 
 from django.core.management.base import CommandError
 
+from synnefo.backend.rapi import RapiError
 from synnefo.db.models import Backend
+from synnefo.logic.networks import ensure_on_backend
 
 COLUMNS = ["id", "clustername", "port", "username", "pinned", "drained", "offline",
            "hypervisor", "disk_templates", "servers", "mfree", "mtotal", "ctotal",
@@ -24,3 +26,18 @@ def get_backend(ident):
     if backend is None:
         raise CommandError("no backend %r (see snf-manage backend-list)" % ident)
     return backend
+
+
+def create_networks(command, backend):
+    """Give a backend the networks that exist already (their Ganeti network objects);
+    the jobs' results reach the database through eventd and the dispatcher."""
+    try:
+        done = ensure_on_backend(backend)
+    except RapiError as exc:
+        raise CommandError("backend %s is recorded, but creating the existing networks on it "
+                           "failed: %s; fix the cluster, then run `snf-manage backend-modify "
+                           "%s --refresh`" % (backend.clustername, exc, backend.clustername)
+                           ) from None
+    if done:
+        command.stderr.write("networks submitted to %s: %s" % (
+            backend.clustername, ", ".join(n.backend_id for n in done)))

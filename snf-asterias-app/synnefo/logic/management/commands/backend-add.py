@@ -5,13 +5,13 @@ from django.core.management.base import CommandError
 
 from synnefo.logic.backends import BackendError, add_backend
 
-from ._backends import COLUMNS, backend_row
+from ._backends import COLUMNS, backend_row, create_networks
 from ._output import AdminCommand
 
 
 class Command(AdminCommand):
-    help = ("Add a Ganeti cluster as a backend. Its RAPI is checked and its capacity read "
-            "unless --no-check.")
+    help = ("Add a Ganeti cluster as a backend. Its RAPI is checked, its capacity read and "
+            "the existing networks created on it, unless --no-check.")
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -45,3 +45,10 @@ class Command(AdminCommand):
         except BackendError as exc:
             raise CommandError(str(exc)) from None
         self.emit([backend_row(backend)], COLUMNS, options, single=True)
+        if options["no_check"]:
+            self.stderr.write("networks were not created on %s (--no-check): run "
+                              "`snf-manage backend-modify %s --refresh` once it is reachable"
+                              % (backend.clustername, backend.clustername))
+            return
+        create_networks(self, backend)
+

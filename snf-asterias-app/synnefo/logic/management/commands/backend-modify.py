@@ -5,7 +5,7 @@ from django.core.management.base import CommandError
 from synnefo.backend.rapi import RapiError
 from synnefo.logic.backends import BackendError, read_certificate, refresh
 
-from ._backends import COLUMNS, backend_row, get_backend
+from ._backends import COLUMNS, backend_row, create_networks, get_backend
 from ._output import AdminCommand
 
 
@@ -35,7 +35,8 @@ class Command(AdminCommand):
                             help="hypervisor of new servers, one the cluster enables "
                                  "(checked over RAPI)")
         parser.add_argument("--refresh", action="store_true",
-                            help="read hypervisor, disk templates and capacity from RAPI")
+                            help="read hypervisor, disk templates and capacity from RAPI, "
+                                 "and create the networks it is missing")
 
     def handle(self, *args, **options):
         backend = get_backend(options["backend"])
@@ -59,3 +60,5 @@ class Command(AdminCommand):
             except (RapiError, BackendError) as exc:
                 raise CommandError(str(exc)) from None
         self.emit([backend_row(backend)], COLUMNS, options, single=True)
+        if options["refresh"] and not backend.offline:
+            create_networks(self, backend)  # those it is missing (backend-add --no-check)
