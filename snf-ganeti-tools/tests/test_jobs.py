@@ -2,7 +2,7 @@
 
 import json
 
-from synnefo.ganeti.jobs import op_event_time, op_messages, read_job
+from synnefo.ganeti.jobs import network_messages, op_event_time, op_messages, read_job
 
 
 def op(op_id, status, name="snf-1", **kw):
@@ -67,7 +67,38 @@ def test_tags_ops_on_an_instance_count_and_resize_carries_beparams():
     setp["input"]["beparams"] = {"vcpus": 2, "maxmem": 256}
     msgs = op_messages(job(tag, setp), "snf-", "c")
     assert msgs[0]["instance"] == "snf-3"
+    assert msgs[0]["tags"] == ["x"]  # firewall tags confirm the profile (callbacks)
     assert msgs[1]["beparams"] == {"vcpus": 2, "maxmem": 256}
+    assert "tags" not in msgs[1]
+
+
+def netop(op_id, status, name="snf-net-4", **kw):
+    d = op(op_id, status, **kw)
+    d["input"] = {"OP_ID": op_id, "network_name": name, "group_name": "default"}
+    return d
+
+
+def test_network_ops_of_our_networks_are_network_status_messages():
+    msgs = network_messages(job(netop("OP_NETWORK_CONNECT", "success"),
+                                netop("OP_NETWORK_ADD", "error", result=[
+                                    "OpPrereqError", ["network exists", "wrong_input"]])),
+                            "snf-", "c1")
+    assert msgs[0] == {"type": "ganeti-network-status", "operation": "OP_NETWORK_CONNECT",
+                       "network": "snf-net-4", "jobId": 7, "status": "success",
+                       "logmsg": None, "event_time": [103, 4], "cluster": "c1"}
+    assert msgs[1]["logmsg"] == "OpPrereqError: network exists"
+    # they are not instance messages
+    assert op_messages(job(netop("OP_NETWORK_CONNECT", "success")), "snf-", "c1") == []
+
+
+def test_network_ops_of_other_networks_and_other_ops_are_ignored():
+    for name in ("other-net-4", "snf-net-x", "snf-net-", "snfx-net-4", "snf-4", None):
+        assert network_messages(job(netop("OP_NETWORK_ADD", "success", name=name)),
+                                "snf-", "c") == []
+    assert network_messages(job(op("OP_INSTANCE_STARTUP", "success")), "snf-", "c") == []
+    # a longer prefix of another deployment that starts like ours
+    assert network_messages(job(netop("OP_NETWORK_ADD", "queued", name="snf-x-net-4")),
+                            "snf-", "c") == []
 
 
 def test_read_job_tolerates_vanished_and_partial_files(tmp_path):

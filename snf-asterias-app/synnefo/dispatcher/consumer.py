@@ -1,6 +1,7 @@
 """One dispatcher worker: consume the Ganeti event queues and apply them to the DB.
 
-decode -> synnefo.logic.callbacks -> ack / reject. The rules:
+decode -> synnefo.logic.callbacks (network job status, routing key
+ganeti.<p>.event.network: synnefo.logic.network_callbacks) -> ack / reject. The rules:
 * ack only after the DB transaction committed (the callbacks commit before returning);
 * malformed, foreign or unknown messages: ack and log (they must never jam a queue);
 * a lost DB connection: the message goes back to the queue (nack with requeue) and the
@@ -20,7 +21,7 @@ from django.db import close_old_connections, connection
 from django.db.utils import InterfaceError, OperationalError
 
 from synnefo.common.amqp_client import CONNECTION_ERRORS, AMQPClient, Topology
-from synnefo.logic import callbacks
+from synnefo.logic import callbacks, network_callbacks
 
 log = logging.getLogger("snf-dispatcher")
 
@@ -38,6 +39,9 @@ class Worker:
         self.prefetch = prefetch
         self.queue_type = queue_type or getattr(settings, "AMQP_QUEUE_TYPE", "quorum")
         self.topology = topology()
+        # Ganeti network job status goes to the network handlers; every other key to
+        # the server callbacks. Both raise callbacks.MessageError for "ack and log".
+        self.handlers = {self.topology.routing_keys["network"]: network_callbacks.handle}
         self.client = None
         self.stopping = False
         self.counts = {"applied": 0, "dropped": 0, "dead": 0, "requeued": 0}
@@ -53,8 +57,10 @@ class Worker:
             self.counts["dropped"] += 1
             channel.basic_ack(tag)
             return
+        handler = self.handlers.get(getattr(message, "delivery_info", {}).get("routing_key"),
+                                    callbacks.handle)
         try:
-            callbacks.handle(body)
+            handler(body)
         except callbacks.MessageError as exc:
             log.info("dropping %s message: %s", body.get("type") if isinstance(body, dict)
                      else "malformed", exc)

@@ -3,7 +3,9 @@
 Watches the job queue directory with inotify. Ganeti replaces ``job-N`` by an atomic
 rename on every change, so each IN_MOVED_TO (or IN_CLOSE_WRITE) of a job file means
 "read it again": one message per op that concerns a single instance of this
-deployment. Messages are spooled on disk and removed only once a broker confirmed
+deployment (ganeti-op-status, key ganeti.<p>.event.op), and one per OP_NETWORK_* op
+on a network of this deployment, ``<prefix>net-<id>`` (ganeti-network-status, key
+ganeti.<p>.event.network). Messages are spooled on disk and removed only once a broker confirmed
 them; the spool also collects what the hook and the progress monitor could not send
 themselves, and eventd sends it (after an outage, in order).
 
@@ -20,7 +22,7 @@ import pyinotify
 
 from synnefo.common import daemon
 from synnefo.ganeti.common import Config, master_problem
-from synnefo.ganeti.jobs import JOB_FILE_RE, op_messages, read_job
+from synnefo.ganeti.jobs import JOB_FILE_RE, network_messages, op_messages, read_job
 
 log = logging.getLogger("snf-ganeti-eventd")
 
@@ -40,12 +42,16 @@ class EventDaemon:
         job = read_job(path)
         if job is None:
             return
-        key = self.config.topology.routing_keys["op"]
-        for msg in op_messages(job, self.config.prefix, self.cluster):
-            log.debug("job %s %s %s: %s", msg["jobId"], msg["operation"], msg["instance"],
-                      msg["status"])
-            self.publisher.spool.add(self.config.topology.exchange, key, msg)
-            self.published += 1
+        topo = self.config.topology
+        for kind, messages, subject in (
+                ("op", op_messages(job, self.config.prefix, self.cluster), "instance"),
+                ("network", network_messages(job, self.config.prefix, self.cluster),
+                 "network")):
+            for msg in messages:
+                log.debug("job %s %s %s: %s", msg["jobId"], msg["operation"], msg[subject],
+                          msg["status"])
+                self.publisher.spool.add(topo.exchange, topo.routing_keys[kind], msg)
+                self.published += 1
         self.publisher.flush()
 
     def scan_queue(self):

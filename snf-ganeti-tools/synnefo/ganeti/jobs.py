@@ -1,4 +1,5 @@
-"""Ganeti job files -> ganeti-op-status messages (no I/O besides reading the file).
+"""Ganeti job files -> ganeti-op-status and ganeti-network-status messages (no I/O
+besides reading the file).
 
 A job file (``<queue>/job-N``) is JSON with ``id``, ``ops`` and job timestamps; it has
 no job status of its own. Every op has ``input`` (with ``OP_ID``), ``status``,
@@ -113,5 +114,35 @@ def op_messages(job, prefix, cluster):
                "event_time": op_event_time(op, job, status), "cluster": cluster}
         if op_input.get("OP_ID") == "OP_INSTANCE_SET_PARAMS" and op_input.get("beparams"):
             msg["beparams"] = op_input["beparams"]
+        if op_input.get("OP_ID", "").startswith("OP_TAGS_") and \
+                isinstance(op_input.get("tags"), list):
+            msg["tags"] = [t for t in op_input["tags"] if isinstance(t, str)]
         messages.append(msg)
+    return messages
+
+
+def _our_network(name, prefix):
+    """True for Ganeti network names of this deployment: ``<prefix>net-<id>``."""
+    return (isinstance(name, str) and name.startswith(prefix + "net-")
+            and name[len(prefix) + 4:].isdigit())
+
+
+def network_messages(job, prefix, cluster):
+    """One ganeti-network-status message per OP_NETWORK_* op of ``job`` on one of our
+    networks (``<prefix>net-<id>``)."""
+    messages = []
+    for op in job.get("ops") or []:
+        if not isinstance(op, dict):
+            continue
+        op_input = op.get("input") or {}
+        opcode = op_input.get("OP_ID")
+        network = op_input.get("network_name")
+        if not (isinstance(opcode, str) and opcode.startswith("OP_NETWORK_")
+                and _our_network(network, prefix)):
+            continue
+        status = op.get("status")
+        messages.append({"type": "ganeti-network-status", "operation": opcode,
+                         "network": network, "jobId": job.get("id"), "status": status,
+                         "logmsg": op_logmsg(op, status),
+                         "event_time": op_event_time(op, job, status), "cluster": cluster})
     return messages
