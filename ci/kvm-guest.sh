@@ -312,11 +312,11 @@ EOF
 }
 
 stop_nfdhcpd() {
-  local pid i
+  local pid
   pid=$(nfdhcpd_pid)
   [ -n "$pid" ] || return 0
   kill "$pid"
-  for i in $(seq 50); do
+  for _ in $(seq 50); do
     [ -e "/proc/$pid" ] || break
     sleep 0.1
   done
