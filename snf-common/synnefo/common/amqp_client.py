@@ -42,6 +42,12 @@ def parse_url(url):
             "virtual_host": vhost}
 
 
+def describe_error(exc):
+    """A log-ready description: some socket and py-amqp errors have an empty str()."""
+    text = str(exc).strip()
+    return "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
+
+
 def redact(url):
     """The URL without its password, for logs and error messages."""
     parts = urlsplit(url)
@@ -80,7 +86,7 @@ class AMQPClient:
                                        confirm_publish=self.confirms, **parse_url(url))
                 conn.connect()
             except (OSError, socket.timeout, amqp.exceptions.AMQPError) as exc:
-                errors.append("%s: %s" % (redact(url), exc or type(exc).__name__))
+                errors.append("%s: %s" % (redact(url), describe_error(exc)))
                 continue
             self.connection, self.url = conn, url
             self.channel = conn.channel()
@@ -307,7 +313,7 @@ class SpoolingPublisher:
             self.client.close()
             self.next_attempt = time.monotonic() + self._delay
             log.warning("AMQP publish failed (%s); %d message(s) kept in spool %s, "
-                        "retrying in %.0f s", exc or type(exc).__name__, len(self.spool),
+                        "retrying in %.1f s", describe_error(exc), len(self.spool),
                         self.spool.directory, self._delay)
             self._delay = min(self.max_retry_delay, self._delay * 2)
             return False

@@ -1,0 +1,251 @@
+"""AMQPClient against a real three-node RabbitMQ cluster (ci/rabbitmq-cluster.sh up).
+
+Publishers (SpoolingPublisher, as eventd and the hook use it) and consumers (AMQPClient in
+a loop like the dispatcher's) run against quorum queues while the node they are connected
+to is killed. Checked: every published id arrives (duplicates are allowed: delivery is at
+least once), publishers and consumers carry on through another node, and while no broker
+of a client's list answers, the client logs a bounded back-off and connects once one
+returns. The killed node is started again at the end (ci/rabbitmq-cluster.sh up).
+"""
+
+import collections
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+import amqp
+import pytest
+
+from synnefo.common.amqp_client import (CONNECTION_ERRORS, AMQPClient, AMQPError,
+                                        SpoolingPublisher, Topology)
+
+pytestmark = pytest.mark.integration
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLUSTER_SCRIPT = os.path.join(REPO, "ci", "rabbitmq-cluster.sh")
+STATE = os.environ.get("SNF_RMQ_CLUSTER_DIR", "/var/lib/snf-rmq-test")
+DEFAULT_URLS = " ".join("amqp://synnefo:synnefo-test@127.0.0.1:%d/synnefo-test" % p
+                        for p in (5681, 5682, 5683))
+LOGGER = "synnefo.common.amqp_client"
+
+PUBLISHERS, CONSUMERS = 2, 2
+BEFORE_KILL, AFTER_KILL = 3.0, 6.0   # seconds of load around the kill
+DRAIN_LIMIT = 40.0                   # bound for "every message arrived"
+
+
+def cluster_urls():
+    urls = os.environ.get("SNF_TEST_AMQP_CLUSTER_URLS", DEFAULT_URLS).replace(",", " ").split()
+    assert len(urls) == 3, "SNF_TEST_AMQP_CLUSTER_URLS must list the three cluster nodes"
+    return urls
+
+
+def node_of(url):
+    """amqp://...:5682/... -> 2 (node N listens on 5680+N, see ci/rabbitmq-cluster.sh)."""
+    return int(re.search(r":(\d+)/", url).group(1)) - 5680
+
+
+@pytest.fixture
+def cluster():
+    urls = cluster_urls()
+    for url in urls:
+        try:
+            AMQPClient([url], connect_timeout=3).connect().close()
+        except AMQPError as exc:
+            pytest.fail("the three-node RabbitMQ cluster is not running (start it with "
+                        "`ci/rabbitmq-cluster.sh up`): %s" % exc)
+    yield urls
+    # Start again whatever the test stopped, so the next run finds three nodes.
+    subprocess.run([CLUSTER_SCRIPT, "up"], check=True, timeout=120,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def kill_node(n):
+    """SIGKILL the node's Erlang VM: a crash, no goodbye to clients or peers."""
+    with open(os.path.join(STATE, "rmq%d" % n, "rmq%d.pid" % n)) as f:
+        pid = int(f.read().strip())
+    with open("/proc/%d/comm" % pid) as f:
+        assert f.read().strip() == "beam.smp", "pid file of rmq%d names another process" % n
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(100):
+        if not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split(
+                ") ")[1].startswith("Z"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("rmq%d (pid %d) did not die" % (n, pid))
+
+
+class Publisher(threading.Thread):
+    """Publishes ids <i>-<seq> as fast as confirms allow until told to stop."""
+
+    def __init__(self, i, urls, spool_dir, topo, stop):
+        super().__init__(daemon=True)
+        self.i, self.topo, self.stop = i, topo, stop
+        self.pub = SpoolingPublisher(urls, spool_dir, topology=topo, retry_delay=0.2,
+                                     max_retry_delay=2.0)
+        self.ids = []
+        self.confirmed = []  # (monotonic time, broker url) of each publish the broker acked
+        self.error = None
+
+    def run(self):
+        try:
+            while not self.stop.is_set():
+                msg_id = "%d-%d" % (self.i, len(self.ids))
+                self.ids.append(msg_id)
+                if self.pub.publish(self.topo.exchange, self.topo.routing_keys["op"],
+                                    {"id": msg_id}):
+                    self.confirmed.append((time.monotonic(), self.pub.client.url))
+                else:
+                    time.sleep(0.05)  # broker lost: keep spooling, like eventd
+            deadline = time.monotonic() + DRAIN_LIMIT
+            while not self.pub.flush(force=True):
+                assert time.monotonic() < deadline, "spool not sent within the limit"
+                time.sleep(0.2)
+        except Exception as exc:  # reported by the test thread
+            self.error = exc
+        finally:
+            self.pub.close()
+
+
+class Consumer(threading.Thread):
+    """Consumes and acks, reconnecting like the dispatcher on any broker failure."""
+
+    def __init__(self, urls, queue, stop):
+        super().__init__(daemon=True)
+        self.urls, self.queue, self.stop = urls, queue, stop
+        self.client = AMQPClient(urls, confirms=False)
+        self.got = []        # (monotonic time, id, broker url)
+        self.connections = []
+        self.error = None
+
+    def on_message(self, message):
+        self.got.append((time.monotonic(), json.loads(message.body)["id"], self.client.url))
+        message.channel.basic_ack(message.delivery_tag)
+
+    def run(self):
+        try:
+            while not self.stop.is_set():
+                try:
+                    if not self.client.connect_retrying(self.stop.is_set, max_delay=2):
+                        break
+                    self.connections.append(self.client.url)
+                    self.client.consume(self.queue, self.on_message, prefetch=50)
+                    while not self.stop.is_set():
+                        self.client.drain(timeout=0.5)
+                except CONNECTION_ERRORS + (amqp.exceptions.AMQPError,) as exc:
+                    logging.getLogger(LOGGER).warning("test consumer lost the broker: %r", exc)
+                    time.sleep(0.2)
+                finally:
+                    self.client.close()
+        except Exception as exc:
+            self.error = exc
+
+
+def test_no_message_lost_when_the_connected_node_dies_under_load(cluster, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    urls = cluster
+    prefix = "tc%s-" % uuid.uuid4().hex[:6]
+    topo = Topology(prefix, exchange="test-cluster-%s" % prefix.rstrip("-"))
+    queue = topo.queue_names["op"]
+    with AMQPClient([urls[0]]) as admin:  # queue leaders start on node 1: the one killed
+        admin.declare_topology(topo, "quorum")
+
+    stop_pub, stop_cons = threading.Event(), threading.Event()
+    publishers = [Publisher(i, urls, str(tmp_path / ("spool%d" % i)), topo, stop_pub)
+                  for i in range(PUBLISHERS)]
+    consumers = [Consumer(urls, queue, stop_cons) for _ in range(CONSUMERS)]
+    dead = None
+    try:
+        for t in consumers + publishers:
+            t.start()
+        time.sleep(BEFORE_KILL)
+        assert all(p.confirmed for p in publishers), "publishers made no progress before the kill"
+        assert all(c.got for c in consumers), "consumers got nothing before the kill"
+        dead_url = publishers[0].pub.client.url
+        assert all(t.connections[-1] == dead_url for t in consumers) and \
+            all(p.pub.client.url == dead_url for p in publishers), \
+            "every client should start on the first node of AMQP_HOSTS"
+        dead = node_of(dead_url)
+        killed_at = time.monotonic()
+        kill_node(dead)
+        time.sleep(AFTER_KILL)
+        stop_pub.set()
+        for p in publishers:
+            p.join(DRAIN_LIMIT + 10)
+            assert not p.is_alive() and p.error is None, p.error
+
+        published = {i for p in publishers for i in p.ids}
+        deadline = time.monotonic() + DRAIN_LIMIT
+        while time.monotonic() < deadline:
+            if published <= {i for c in consumers for _, i, _ in c.got}:
+                break
+            time.sleep(0.2)
+    finally:
+        stop_pub.set()
+        stop_cons.set()
+        for t in consumers + publishers:
+            t.join(15)
+
+    for c in consumers:
+        assert c.error is None, c.error
+    received = collections.Counter(i for c in consumers for _, i, _ in c.got)
+    lost = published - set(received)
+    dupes = sum(n - 1 for n in received.values())
+    print("published %d, received %d (%d duplicates), lost %d; node rmq%d killed"
+          % (len(published), sum(received.values()), dupes, len(lost), dead))
+    print("first confirm after the kill: %s s; first delivery after the kill: %s s" % (
+        ["%.1f" % (min([t for t, _ in p.confirmed if t > killed_at] or [0]) - killed_at)
+         for p in publishers],
+        ["%.1f" % (min([t for t, _, _ in c.got if t > killed_at] or [0]) - killed_at)
+         for c in consumers]))
+    assert not lost, "%d message(s) lost, e.g. %s" % (len(lost), sorted(lost)[:5])
+    assert set(received) <= published, "received ids nobody published"
+    assert len(published) > 200, "too little load to mean anything"
+
+    # Both sides carried on through a surviving node.
+    for p in publishers:
+        # (a confirm may race the kill: count only those through a surviving node)
+        after = [url for t, url in p.confirmed if t > killed_at and node_of(url) != dead]
+        assert after, "publisher %d did not carry on after the fail-over" % p.i
+        assert node_of(p.confirmed[-1][1]) != dead
+    for c in consumers:
+        after = [url for t, _, url in c.got if t > killed_at and node_of(url) != dead]
+        assert after, "a consumer did not carry on after the fail-over"
+    # Nothing left behind: every message acked.
+    with AMQPClient([u for u in urls if node_of(u) != dead]) as admin:
+        _, ready, _ = admin.channel.queue_declare(queue, passive=True)
+        assert ready == 0
+
+    # While no broker of its list answers, a client backs off (bounded) and says so.
+    # Its only broker is the dead node; it connects once the node is started again.
+    caplog.clear()
+    lonely = AMQPClient([u for u in urls if node_of(u) == dead], connect_timeout=2)
+    result = {}
+    waiter = threading.Thread(target=lambda: result.setdefault(
+        "ok", lonely.connect_retrying(max_delay=2)), daemon=True)
+    waiter.start()
+    time.sleep(4)  # a few attempts against the dead node
+    t0 = time.monotonic()
+    subprocess.run([CLUSTER_SCRIPT, "up"], check=True, timeout=120,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    waiter.join(15)
+    print("rmq%d restarted in %.1f s" % (dead, time.monotonic() - t0))
+    assert result.get("ok") is True, "the client did not connect after its broker returned"
+    lonely.close()
+    delays = [int(d) for d in re.findall(r"retrying in (\d+) s", caplog.text)]
+    assert len(delays) >= 3, caplog.text
+    assert delays[:2] == [1, 2] and max(delays) == 2, delays  # doubling, capped
+    assert "cannot connect to any AMQP broker" in caplog.text
+    assert "synnefo-test" in caplog.text and ":***@" in caplog.text  # names it, no password
+    assert "connected to AMQP broker" in caplog.messages[-1]
+    # (deleting a quorum queue while one of its members is down blocks for ~40 s)
+    with AMQPClient(urls) as admin:  # quorum queues are deleted quickly with all members up
+        for q in list(topo.queues) + topo.dead_letter_queues():
+            admin.channel.queue_delete(q)
+        admin.channel.exchange_delete(topo.exchange)
+        admin.channel.exchange_delete(topo.dead_letter_exchange)
