@@ -1,0 +1,144 @@
+"""snf-manage queue-inspect [--peek N --queue Q] [--json]"""
+
+import json
+
+import amqp
+from django.conf import settings
+from django.core.management.base import CommandError
+
+from synnefo.common.amqp_client import (CONNECTION_ERRORS, AMQPClient, AMQPError, Topology,
+                                        describe_error, redact)
+from synnefo.logic.management.commands._output import AdminCommand
+
+
+class Command(AdminCommand):
+    help = ("Show this deployment's Ganeti event queues: messages waiting, consumers and "
+            "dead letters. With --peek N --queue Q, show the first N messages of Q (an "
+            "event queue or its -dl twin) without consuming them: they are fetched and "
+            "returned to the queue at once (they count as redelivered). Read-only: "
+            "declares nothing.")
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--queue", help="an event queue or dead-letter queue "
+                                            "(e.g. snf-events-op or snf-events-op-dl)")
+        parser.add_argument("--peek", type=int, metavar="N", default=0,
+                            help="show the first N messages of --queue")
+
+    def handle(self, *args, **options):
+        topo = Topology(settings.BACKEND_PREFIX_ID,
+                        exchange=getattr(settings, "EXCHANGE_GANETI", "ganeti"))
+        known = list(topo.queues) + topo.dead_letter_queues()
+        queue = options["queue"]
+        if queue and queue not in known:
+            raise CommandError("%s is not a queue of this deployment (%s)"
+                               % (queue, ", ".join(sorted(known))))
+        if options["peek"] < 0:
+            raise CommandError("--peek needs a positive number of messages")
+        if options["peek"] and not queue:
+            raise CommandError("--peek needs --queue")
+        client = AMQPClient(settings.AMQP_HOSTS, confirms=False)
+        try:
+            client.connect()
+        except AMQPError as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            if options["peek"]:
+                self.emit_messages(peek(client, queue, options["peek"]), options)
+            else:
+                names = [queue] if queue else list(topo.queues)
+                self.emit([queue_row(client, q, dead_letters=q in topo.queues)
+                           for q in names],
+                          ["queue", "messages", "consumers", "dead_letters"], options)
+        except CONNECTION_ERRORS + (amqp.exceptions.AMQPError,) as exc:
+            raise CommandError("AMQP broker %s: %s" % (redact(client.url or "?"),
+                                                       describe_error(exc))) from None
+        finally:
+            client.close()
+
+    def emit_messages(self, messages, options):
+        if options.get("json"):
+            self.stdout.write(json.dumps(messages, indent=2, sort_keys=True, default=str))
+            return
+        if not messages:
+            self.stdout.write("no messages")
+        for m in messages:
+            extra = ""
+            if m.get("death"):
+                extra = "  (dead-lettered: %s from %s)" % (m["death"].get("reason"),
+                                                           m["death"].get("queue"))
+            self.stdout.write("#%d%s%s" % (m["position"], " redelivered" if m["redelivered"]
+                                           else "", extra))
+            self.stdout.write("  " + json.dumps(m["body"], sort_keys=True)
+                              if not isinstance(m["body"], str) else "  " + m["body"])
+
+
+def _counts(client, queue):
+    """(messages, consumers), or None when the queue does not exist.
+
+    A passive declare of a missing queue closes the channel (404): open a new one.
+    """
+    try:
+        _, messages, consumers = client.channel.queue_declare(queue, passive=True)
+        return messages, consumers
+    except amqp.exceptions.NotFound:
+        client.channel = client.connection.channel()
+        return None
+
+
+def queue_row(client, queue, dead_letters=True):
+    counts = _counts(client, queue)
+    row = {"queue": queue, "messages": None, "consumers": None, "exists": counts is not None}
+    if counts is not None:
+        row["messages"], row["consumers"] = counts
+    if dead_letters:
+        dl = _counts(client, queue + "-dl")
+        row["dead_letter_queue"] = queue + "-dl"
+        row["dead_letters"] = dl[0] if dl is not None else None
+    return row
+
+
+def peek(client, queue, count):
+    """The first ``count`` messages of ``queue``, all returned to it afterwards.
+
+    Every message is held unacknowledged until the end (so the same one is not fetched
+    twice) and then rejected with requeue; if anything goes wrong on the way, closing
+    the channel returns them as well.
+    """
+    if _counts(client, queue) is None:
+        raise CommandError("queue %s does not exist (yet): nothing published to it" % queue)
+    held, out = [], []
+    try:
+        for position in range(1, count + 1):
+            msg = client.channel.basic_get(queue, no_ack=False)
+            if msg is None:
+                break
+            held.append(msg.delivery_tag)
+            out.append(describe_message(position, msg))
+    finally:
+        for tag in held:
+            client.channel.basic_reject(tag, requeue=True)
+    return out
+
+
+def describe_message(position, msg):
+    body = msg.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        body = json.loads(body)
+    except ValueError:
+        pass  # shown as text
+    headers = dict(msg.properties.get("application_headers") or {})
+    info = {"position": position, "redelivered": bool(msg.delivery_info.get("redelivered")),
+            "routing_key": msg.delivery_info.get("routing_key"), "body": body}
+    deaths = headers.pop("x-death", None)
+    if deaths:
+        first = deaths[0]
+        info["death"] = {k: _text(first.get(k)) for k in ("reason", "queue", "count")}
+    info["headers"] = {k: _text(v) for k, v in headers.items()}
+    return info
+
+
+def _text(value):
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
