@@ -11,6 +11,14 @@ from synnefo.db import models as m
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 RAPI_PEM = "/var/lib/ganeti/rapi.pem"
+# A prefix of this module and run on the shared cluster: no other prefix starts with it,
+# and a concurrent run of the same module (ids from 1 again) has its own pid.
+PREFIX = "snfbic%d-" % os.getpid()
+
+
+@pytest.fixture(autouse=True)
+def own_prefix(settings):
+    settings.BACKEND_PREFIX_ID = PREFIX
 
 
 def env(name):

@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 SUBNET = "10.251.100.0/24"
 # A prefix of its own: Ganeti names (instances, networks) never meet other tests'.
-PREFIX = "snftest-nb-"
+# A prefix of this module and run on the shared cluster: no other prefix starts with
+# it, and a concurrent run of the same module (ids from 1 again) has its own pid.
+PREFIX = "snfnb%d-" % os.getpid()
 
 
 def env(name):

@@ -32,7 +32,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 PUBLIC = "10.251.103.0/24"
 PRIVATE = "192.168.79.0/24"
-PREFIX = "snftest-ne-"
+# A prefix of this module and run on the shared cluster: no other prefix starts with
+# it, and a concurrent run of the same module (ids from 1 again) has its own pid.
+PREFIX = "snfne%d-" % os.getpid()
 
 
 def env(name):
