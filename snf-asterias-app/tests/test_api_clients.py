@@ -12,25 +12,17 @@ python) with a clouds.yaml written here.
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
+
+from live_service import (Gunicorn, openstack_cli, openstack_cli_json, sdk_connect,
+                          sdk_password, snf_manage, write_clouds_yaml)
 
 pytestmark = pytest.mark.integration
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VENV_BIN = os.path.dirname(sys.executable)
 PASSWORD = "alice-pass-" + "1"
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Live:
@@ -55,10 +47,7 @@ def live(tmp_path_factory):
     env.pop("OS_CLOUD", None)
 
     def manage(*args, stdin=None):
-        proc = subprocess.run([os.path.join(VENV_BIN, "snf-manage")] + list(args), env=env,
-                              input=stdin, capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+        return snf_manage(env, *args, stdin=stdin)
 
     manage("migrate", "-v0")
     manage("user-create", "alice", "--password-stdin", stdin=PASSWORD + "\n")
@@ -69,47 +58,19 @@ def live(tmp_path_factory):
            "name='public', public=True, state='ACTIVE', type='PUBLIC_ROUTED', link='br0')")
     w = Live()
     w.admin_token = manage("token-create", "alice").strip()
-    port = _free_port()
-    w.base = "http://127.0.0.1:%d" % port
-    log = open(tmp / "gunicorn.log", "w")
-    w.server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:%d" % port, "--workers", "1",
-         "--threads", "8", "--timeout", "60", "--pythonpath", HERE,
-         "api_fake_ganeti_wsgi:application"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(w.base + "/compute/", timeout=2).read()
-            break
-        except OSError:
-            if time.time() > deadline or w.server.poll() is not None:
-                w.server.kill()
-                raise AssertionError("gunicorn did not start: %s"
-                                     % (tmp / "gunicorn.log").read_text()[-3000:])
-            time.sleep(0.2)
-    w.clouds = tmp / "clouds.yaml"
-    w.clouds.write_text(
-        "clouds:\n  asterias:\n    auth:\n      auth_url: %s/identity/v3\n"
-        "      username: alice\n      password: %s\n      project_name: alice\n"
-        "      user_domain_name: Default\n      project_domain_name: Default\n"
-        "    identity_api_version: 3\n    region_name: RegionOne\n" % (w.base, PASSWORD))
+    w.gunicorn = Gunicorn("api_fake_ganeti_wsgi:application", env, str(tmp / "gunicorn.log"),
+                          pythonpath=HERE)
+    w.base = w.gunicorn.base
+    w.clouds = write_clouds_yaml(tmp / "clouds.yaml", w.base, "alice", PASSWORD)
     w.tmp = tmp
     yield w
-    w.server.terminate()
-    try:
-        w.server.wait(10)
-    except subprocess.TimeoutExpired:
-        w.server.kill()
-    log.close()
+    w.gunicorn.stop()
 
 
 def _sdk(live, **auth):
-    import openstack
     if not auth:
-        auth = dict(auth_url=live.base + "/identity/v3", username="alice", password=PASSWORD,
-                    project_name="alice", user_domain_name="Default",
-                    project_domain_name="Default")
-    return openstack.connect(region_name="RegionOne", **auth)
+        return sdk_password(live.base, "alice", PASSWORD)
+    return sdk_connect(**auth)
 
 
 def _wait_status(get, wanted, timeout=20):
@@ -204,18 +165,11 @@ def test_novaclient(live):
 
 
 def _cli(live, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(OS_CLIENT_CONFIG_FILE=str(live.clouds), HOME=str(live.tmp),
-               PATH="/usr/bin:/bin")
-    proc = subprocess.run(["/usr/bin/openstack", "--os-cloud", "asterias"] + list(args),
-                          env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, "openstack %s failed:\n%s%s" % (" ".join(args), proc.stdout,
-                                                                  proc.stderr)
-    return proc.stdout
+    return openstack_cli(live.clouds, live.tmp, *args)
 
 
 def _cli_json(live, *args):
-    return json.loads(_cli(live, *args, "-f", "json"))
+    return openstack_cli_json(live.clouds, live.tmp, *args)
 
 
 def test_openstack_cli(live):

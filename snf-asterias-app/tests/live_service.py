@@ -1,0 +1,264 @@
+"""Harness for the tests that run the service's real processes.
+
+Shared by test_api_clients.py (gunicorn + OpenStack clients), test_pipeline_cluster.py
+(eventd + hook + dispatcher on the real Ganeti cluster and RabbitMQ) and
+test_e2e_openstacksdk.py (all of them at once). Every process is started by PID and
+stopped by PID; the hook is installed under a name given by the caller and removed
+again.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.dirname(sys.executable)
+UTS = "/run/ganeti-test/uts"   # the cluster's UTS namespace (ci/ganeti.sh)
+HOOK_DIRS = ["instance-add", "instance-modify", "instance-reboot", "instance-start",
+             "instance-stop", "instance-remove"]
+RAPI_PEM = "/var/lib/ganeti/rapi.pem"
+OPENSTACK_CLI = "/usr/bin/openstack"
+
+
+def env(name):
+    value = os.environ.get(name)
+    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
+    return value
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, check, timeout=30, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def tail(path, size=3000):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-size:]
+    except OSError:
+        return ""
+
+
+def stop_process(proc, group=False, timeout=10):
+    """SIGTERM (to the process group when ``group``), SIGKILL after ``timeout`` s."""
+    if proc is None or proc.poll() is not None:
+        return
+    send = (lambda sig: os.killpg(proc.pid, sig)) if group else proc.send_signal
+    send(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        send(signal.SIGKILL)
+        proc.wait()
+
+
+def snf_manage(environ, *args, stdin=None, check=True, timeout=120):
+    """Run snf-manage with ``environ``; its stdout (or the CompletedProcess if not check)."""
+    proc = subprocess.run([os.path.join(VENV_BIN, "snf-manage")] + list(args), env=environ,
+                          input=stdin, capture_output=True, text=True, timeout=timeout)
+    if not check:
+        return proc
+    assert proc.returncode == 0, "snf-manage %s failed:\n%s%s" % (" ".join(args), proc.stdout,
+                                                                   proc.stderr)
+    return proc.stdout
+
+
+class Gunicorn:
+    """The web project under gunicorn (Debian's python3-gunicorn) on a free loopback port."""
+
+    def __init__(self, app, environ, log_path, pythonpath=None, threads=8):
+        self.port = free_port()
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.log_path = log_path
+        args = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:%d" % self.port,
+                "--workers", "1", "--threads", str(threads), "--timeout", "60"]
+        if pythonpath:
+            args += ["--pythonpath", pythonpath]
+        self._log = open(log_path, "w")
+        self.proc = subprocess.Popen(args + [app], env=environ, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(self.base + "/compute/", timeout=2).read()
+                break
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise AssertionError("gunicorn did not start: %s" % tail(log_path))
+                time.sleep(0.2)
+
+    def stop(self):
+        stop_process(self.proc)
+        self._log.close()
+
+
+# -- OpenStack clients ---------------------------------------------------------------
+
+def write_clouds_yaml(path, base, username, password, cloud="asterias"):
+    with open(path, "w") as f:
+        f.write("clouds:\n  %s:\n    auth:\n      auth_url: %s/identity/v3\n"
+                "      username: %s\n      password: %s\n      project_name: %s\n"
+                "      user_domain_name: Default\n      project_domain_name: Default\n"
+                "    identity_api_version: 3\n    region_name: RegionOne\n"
+                % (cloud, base, username, password, username))
+    return path
+
+
+def sdk_connect(**auth):
+    """openstacksdk with the given auth arguments (e.g. auth_type="admin_token")."""
+    import openstack
+    return openstack.connect(region_name="RegionOne", **auth)
+
+
+def sdk_password(base, username, password):
+    """openstacksdk with password auth through our Keystone v3 endpoint."""
+    return sdk_connect(auth_url=base + "/identity/v3", username=username, password=password,
+                       project_name=username, user_domain_name="Default",
+                       project_domain_name="Default")
+
+
+def openstack_cli(clouds, home, *args, cloud="asterias", timeout=120):
+    """Debian's /usr/bin/openstack (its own python3) with our clouds.yaml; its stdout."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    environ.update(OS_CLIENT_CONFIG_FILE=str(clouds), HOME=str(home), PATH="/usr/bin:/bin")
+    proc = subprocess.run([OPENSTACK_CLI, "--os-cloud", cloud] + list(args), env=environ,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, "openstack %s failed:\n%s%s" % (" ".join(args), proc.stdout,
+                                                                  proc.stderr)
+    return proc.stdout
+
+
+def openstack_cli_json(clouds, home, *args, **kw):
+    return json.loads(openstack_cli(clouds, home, *args, "-f", "json", **kw))
+
+
+# -- the Ganeti pipeline: eventd, hook, dispatcher -----------------------------------------
+
+def pipeline_settings(prefix, workdir, amqp_url):
+    """Settings-file text for eventd, the hook and the dispatcher of one deployment."""
+    return ("BACKEND_PREFIX_ID = %r\nAMQP_HOSTS = [%r]\n"
+            "GANETI_EVENTS_SPOOL_DIR = %r\nLOG_DIR = %r\n"
+            "EVENTD_PID_FILE = %r\nEVENTD_MASTER_CHECK_INTERVAL = 5\n"
+            % (prefix, amqp_url, os.path.join(workdir, "spool"), workdir,
+               os.path.join(workdir, "eventd.pid")))
+
+
+class Pipeline:
+    """Starts and stops eventd, the hook and the dispatcher of one deployment.
+
+    ``conf_dir`` holds the settings of eventd and the hook (pipeline_settings());
+    ``dispatcher_env`` is the environment of snf-dispatcher (its Django settings);
+    ``hook_name`` must be unique to the test and contain no dots (Ganeti skips those).
+    """
+
+    def __init__(self, workdir, conf_dir, hook_name, dispatcher_env):
+        assert "." not in hook_name
+        self.workdir = workdir
+        self.conf_dir = conf_dir
+        self.spool = os.path.join(workdir, "spool")
+        self.hook_name = hook_name
+        self._dispatcher_env = dispatcher_env
+        self.eventd = None
+        self.dispatcher = None
+
+    # -- hook ---------------------------------------------------------------------
+    def install_hook(self):
+        script = ("#!/bin/sh\n# installed by snf-asterias-app/tests (live_service.py)\n"
+                  "SYNNEFO_SETTINGS_DIR=%s exec %s -m synnefo.ganeti.hook\n"
+                  % (self.conf_dir, os.path.join(VENV_BIN, "python")))
+        for d in HOOK_DIRS:
+            path = "/etc/ganeti/hooks/%s-post.d" % d
+            os.makedirs(path, exist_ok=True)
+            with open(os.path.join(path, self.hook_name), "w") as f:
+                f.write(script)
+            os.chmod(os.path.join(path, self.hook_name), 0o755)
+
+    def remove_hook(self):
+        for d in HOOK_DIRS:
+            try:
+                os.unlink("/etc/ganeti/hooks/%s-post.d/%s" % (d, self.hook_name))
+            except FileNotFoundError:
+                pass
+
+    # -- daemons --------------------------------------------------------------------
+    def tools_env(self):
+        return dict(os.environ, SYNNEFO_SETTINGS_DIR=self.conf_dir)
+
+    def dispatcher_env(self):
+        return dict(self._dispatcher_env)
+
+    def start_eventd(self):
+        self.eventd_log = open(os.path.join(self.workdir, "eventd.out"), "ab")
+        start = self.eventd_log.tell()
+        # eventd must see itself as the master: the cluster's UTS namespace
+        self.eventd = subprocess.Popen(
+            ["nsenter", "--uts=" + UTS, os.path.join(VENV_BIN, "snf-ganeti-eventd"),
+             "--debug"], env=self.tools_env(), stdout=self.eventd_log,
+            stderr=subprocess.STDOUT)
+        wait_for("eventd to watch the queue",
+                 lambda: b"watching" in open(self.eventd_log.name, "rb").read()[start:]
+                 or self.eventd.poll() is not None)
+        assert self.eventd.poll() is None, tail(self.eventd_log.name)
+
+    def stop_eventd(self):
+        stop_process(self.eventd)
+
+    def start_dispatcher(self, workers=2):
+        self.dispatcher_log = open(os.path.join(self.workdir, "dispatcher.out"), "ab")
+        start = self.dispatcher_log.tell()
+        self.dispatcher = subprocess.Popen(
+            [os.path.join(VENV_BIN, "snf-dispatcher"), "--debug", "-w", str(workers),
+             "-p", os.path.join(self.workdir, "dispatcher.pid")],
+            env=self.dispatcher_env(), stdout=self.dispatcher_log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        wait_for("dispatcher to consume",
+                 lambda: open(self.dispatcher_log.name, "rb").read()[start:].count(b"consuming")
+                 >= workers or self.dispatcher.poll() is not None)
+        assert self.dispatcher.poll() is None, tail(self.dispatcher_log.name)
+
+    def kill9_dispatcher(self):
+        os.killpg(self.dispatcher.pid, signal.SIGKILL)  # parent and workers
+        self.dispatcher.wait()
+
+    def stop_all(self):
+        stop_process(self.eventd)
+        stop_process(self.dispatcher, group=True, timeout=15)
+
+    def logs(self):
+        out = []
+        for name in ("eventd.out", "dispatcher.out"):
+            path = os.path.join(self.workdir, name)
+            if os.path.exists(path):
+                out.append("--- %s (tail)\n%s" % (name, tail(path)))
+        return "\n".join(out)
+
+
+def purge_queues(prefix, amqp_url):
+    """Empty the deployment's queues and their dead-letter twins (leftovers of a past run)."""
+    from synnefo.common.amqp_client import AMQPClient, Topology
+    topo = Topology(prefix)
+    with AMQPClient([amqp_url]) as client:
+        for q in list(topo.queues) + topo.dead_letter_queues():
+            try:
+                client.channel.queue_purge(q)
+            except Exception:  # not declared yet: the channel is closed, reopen
+                client.close()
+                client.connect()

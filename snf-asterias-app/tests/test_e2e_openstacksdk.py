@@ -1,0 +1,319 @@
+"""The whole service for real, driven only through its API by real OpenStack clients.
+
+Every part is the real one, each in its own process: the web project under Debian's
+gunicorn on a free loopback port; snf-ganeti-eventd in the test cluster's UTS namespace;
+snf-ganeti-hook installed in the cluster's instance-*-post.d hook directories (a wrapper
+named 90-snfe2e-hook, removed afterwards); snf-dispatcher with two workers; a database
+of its own on the real PostgreSQL (snfe2e, created and dropped here); the real RabbitMQ
+(queues of prefix snfe2e); the real Ganeti test cluster (fake hypervisor, snf-image
+stand-in OS), added with `snf-manage backend-add --certificate` so its RAPI certificate is
+pinned. Setup uses snf-manage like an administrator would; after that everything goes
+through the API with openstacksdk (password auth through our identity endpoint, and
+admin_token) and the `openstack` CLI (Debian's /usr/bin/openstack), and the results are
+checked against Ganeti itself (RAPI).
+
+Build progress: the snf-image stand-in of ci/ganeti.sh reports no progress, so the test
+sees 0 while BUILD and 100 once ACTIVE; intermediate figures from snf-progress-monitor
+are covered by test_pipeline_cluster.py.
+
+Needs PostgreSQL, RabbitMQ and the Ganeti cluster (ci/services.sh up, ci/ganeti.sh up):
+    source ci/test-env.sh; cd snf-asterias-app
+    SNF_TEST_DB=postgresql ../.venv/bin/python -m pytest tests/test_e2e_openstacksdk.py
+"""
+
+import datetime
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from live_service import (RAPI_PEM, REPO, Gunicorn, Pipeline, env, openstack_cli,
+                          openstack_cli_json, pipeline_settings, purge_queues, sdk_connect,
+                          sdk_password, snf_manage, wait_for, write_clouds_yaml)
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "snfe2e-"
+DB_NAME = "snfe2e"
+HOOK_NAME = "90-snfe2e-hook"
+PASSWORD = "e2e-pass-" + "7"
+# More memory than any test machine has, within the cluster's instance policy (1 TiB):
+# Ganeti itself refuses to start the instance it was asked to create.
+HUGE_RAM = 512 * 1024
+
+
+def _pg(sql, dbname="postgres"):
+    import psycopg2
+    conn = psycopg2.connect(host=env("SNF_TEST_PG_HOST"), port=env("SNF_TEST_PG_PORT"),
+                            user=env("SNF_TEST_PG_USER"), password=env("SNF_TEST_PG_PASSWORD"),
+                            dbname=dbname)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def _rapi():
+    from synnefo.backend.rapi import RapiClient
+    return RapiClient(env("SNF_TEST_RAPI_HOST"), env("SNF_TEST_RAPI_PORT"),
+                      env("SNF_TEST_RAPI_USER"), env("SNF_TEST_RAPI_PASSWORD"))
+
+
+def _our_instances(rapi):
+    return {i["name"]: i for i in rapi.get_instances(bulk=True)
+            if i["name"].startswith(PREFIX)}
+
+
+def _remove_our_instances(rapi):
+    for name in _our_instances(rapi):
+        rapi.wait_for_job(rapi.delete_instance(name))
+
+
+def ganeti(*args):
+    """A command inside the cluster's namespaces (ci/ganeti.sh exec); its output."""
+    proc = subprocess.run([os.path.join(REPO, "ci", "ganeti.sh"), "exec"] + list(args),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, "%s failed:\n%s%s" % (" ".join(args), proc.stdout,
+                                                        proc.stderr)
+    return proc.stdout + proc.stderr
+
+
+class Service:
+    pass
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    workdir = str(tmp)
+    conf = tmp / "etc"
+    conf.mkdir()
+    (conf / "50-e2e.conf").write_text(
+        "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'NAME': %r, "
+        "'HOST': %r, 'PORT': %r, 'USER': %r, 'PASSWORD': %r}}\n"
+        "SECRET_KEY = 'e2e-test-only'\n"
+        "GANETI_OS = 'snf-image+default'\n"
+        "GANETI_CLUSTER_INFO = ('', 5080, '', '')\n"
+        "STATIC_ROOT = %r\n"
+        % (DB_NAME, env("SNF_TEST_PG_HOST"), env("SNF_TEST_PG_PORT"), env("SNF_TEST_PG_USER"),
+           env("SNF_TEST_PG_PASSWORD"), str(tmp / "static"))
+        + pipeline_settings(PREFIX, workdir, env("SNF_TEST_AMQP_URL")))
+    environ = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf),
+                   DJANGO_SETTINGS_MODULE="synnefo.webproject.settings")
+    environ.pop("OS_CLOUD", None)
+    environ.pop("PYTHONPATH", None)
+
+    rapi = _rapi()
+    _remove_our_instances(rapi)  # a past run that died half-way
+    _pg("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB_NAME)
+    _pg("CREATE DATABASE %s" % DB_NAME)
+    purge_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
+
+    def manage(*args, **kw):
+        return snf_manage(environ, *args, **kw)
+
+    manage("migrate", "-v0")
+    # Server ids go on from past runs': Ganeti's job queue still holds their jobs about
+    # snfe2e-<id>, and eventd republishes them when it starts. A fresh row must never
+    # share its instance name with one of those (a stale REMOVE would delete it).
+    _pg("SELECT setval(pg_get_serial_sequence('db_virtualmachine', 'id'), %d)"
+        % int(time.time()), dbname=DB_NAME)
+    manage("user-create", "alice", "--password-stdin", "--max-ram", str(HUGE_RAM + 4096),
+           stdin=PASSWORD + "\n")
+    manage("flavor-create", "1,2", "128,256", "1", "diskless")
+    manage("flavor-create", "1", str(HUGE_RAM), "1", "diskless")
+    manage("image-register", "debian-12", "debian-12-diskdump", "--public", "--meta", "OS=debian")
+    manage("shell", "-c", "from synnefo.db.models import Network; Network.objects.create("
+           "name='public', public=True, state='ACTIVE', type='PUBLIC_ROUTED', link='gnt-br0')")
+    (tmp / "rapi-password").write_text(env("SNF_TEST_RAPI_PASSWORD") + "\n")
+    added = json.loads(manage("backend-add", env("SNF_TEST_RAPI_HOST"), "--port",
+                              env("SNF_TEST_RAPI_PORT"), "--username", env("SNF_TEST_RAPI_USER"),
+                              "--password-file", str(tmp / "rapi-password"),
+                              "--certificate", RAPI_PEM, "--json"))
+
+    s = Service()
+    s.backend = added
+    assert added["pinned"], added  # the RAPI certificate is pinned in the backend row
+    s.manage = manage
+    s.rapi = rapi
+    s.tmp = tmp
+    s.admin_token = manage("token-create", "alice").strip()
+    s.pipeline = Pipeline(workdir, str(conf), HOOK_NAME, environ)
+    s.gunicorn = None
+    s.pipeline.install_hook()
+    try:
+        s.pipeline.start_eventd()
+        s.pipeline.start_dispatcher(workers=2)
+        s.gunicorn = Gunicorn("synnefo.webproject.wsgi:application", environ,
+                              str(tmp / "gunicorn.log"))
+        s.base = s.gunicorn.base
+        s.clouds = write_clouds_yaml(tmp / "clouds.yaml", s.base, "alice", PASSWORD)
+        yield s
+    finally:
+        if s.gunicorn is not None:
+            s.gunicorn.stop()
+        s.pipeline.stop_all()
+        s.pipeline.remove_hook()
+        _remove_our_instances(rapi)
+        _pg("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB_NAME)
+
+
+@pytest.fixture(scope="module")
+def conn(service):
+    return sdk_password(service.base, "alice", PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def admin(service):
+    return sdk_connect(auth_type="admin_token",
+                       auth={"token": service.admin_token,
+                             "endpoint": service.base + "/compute/v2.1"})
+
+
+@pytest.fixture(scope="module")
+def flavors(conn):
+    return {(f.vcpus, f.ram): f for f in conn.compute.flavors()}
+
+
+@pytest.fixture(scope="module")
+def image(conn):
+    return conn.image.find_image("debian-12")
+
+
+def watch(service, conn, server_id, until, timeout=60):
+    """Poll the server until its status is ``until``; the (status, progress) pairs seen."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while True:
+        s = conn.compute.get_server(server_id)
+        if not seen or seen[-1] != (s.status, s.progress):
+            seen.append((s.status, s.progress))
+        if s.status == until:
+            return seen
+        if time.monotonic() > deadline:
+            raise AssertionError("server %s: statuses %s, never %s\n%s"
+                                 % (server_id, seen, until, service.pipeline.logs()))
+        time.sleep(0.1)
+
+
+def test_lifecycle_on_real_ganeti(service, conn, admin, flavors, image):
+    small, big = flavors[(1, 128)], flavors[(2, 256)]
+    server = conn.compute.create_server(name="e2e-vm", image_id=image.id, flavor_id=small.id,
+                                        networks="auto", metadata={"purpose": "e2e"})
+    assert server.admin_password
+    seen = watch(service, conn, server.id, "ACTIVE")
+    assert seen[0][0] == "BUILD", seen
+    assert all(p < 100 for st, p in seen if st == "BUILD") and seen[-1] == ("ACTIVE", 100)
+    name = PREFIX + server.id
+    inst = service.rapi.get_instance(name)
+    assert inst["oper_state"] and inst["os"] == "snf-image+default"
+    assert inst["beparams"]["maxmem"] == 128 and inst["nic.links"] == ["gnt-br0"]
+    # the hook reported the NIC Ganeti made (its MAC), through eventd's spool and RabbitMQ
+    wait_for("the hook's NIC report", lambda: _attachments(conn, server.id))
+    assert [a["mac_address"] for a in _attachments(conn, server.id)] == inst["nic.macs"]
+
+    # admin_token sees it too; stop and start through it
+    assert [s.id for s in admin.compute.servers()] == [server.id]
+    admin.compute.stop_server(server)
+    watch(service, admin, server.id, "SHUTOFF")
+    assert not service.rapi.get_instance(name)["oper_state"]
+    admin.compute.start_server(server)
+    watch(service, conn, server.id, "ACTIVE")
+    assert service.rapi.get_instance(name)["oper_state"]
+
+    conn.compute.reboot_server(server, "HARD")
+    seen = watch(service, conn, server.id, "ACTIVE")
+    assert seen[0][0] == "REBOOT", seen
+
+    conn.compute.resize_server(server, big.id)
+    seen = watch(service, conn, server.id, "ACTIVE")
+    wait_for("the new flavor", lambda: conn.compute.get_server(server.id).flavor.id == big.id)
+    assert seen[0][0] == "RESIZE", seen
+    assert service.rapi.get_instance(name)["beparams"]["maxmem"] == 256
+    limits = conn.compute.get_limits().absolute
+    assert limits.instances_used == 1 and limits.total_cores_used == 2
+
+    since = (datetime.datetime.utcnow() - datetime.timedelta(seconds=2)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, interval=0.2, wait=60)
+    assert list(conn.compute.servers()) == [] and list(admin.compute.servers()) == []
+    changed = conn.compute.get("/servers/detail?changes-since=" + since).json()["servers"]
+    assert [(s["id"], s["status"]) for s in changed] == [(server.id, "DELETED")]
+    assert name not in _our_instances(service.rapi)
+
+
+def _attachments(conn, server_id):
+    body = conn.compute.get("/servers/%s" % server_id).json()["server"]
+    return [a for a in body["SNF:attachments"] if a["mac_address"]]
+
+
+def test_create_that_ganeti_refuses_is_error_with_its_reason(service, conn, flavors, image):
+    huge = flavors[(1, HUGE_RAM)]
+    server = conn.compute.create_server(name="too-big", image_id=image.id, flavor_id=huge.id)
+    seen = watch(service, conn, server.id, "ERROR")
+    assert seen[0][0] == "BUILD", seen
+    # (bookworm's openstacksdk has no Server.fault: read the body the SDK received)
+    fault = conn.compute.get("/servers/%s" % server.id).json()["server"]["fault"]
+    # Ganeti's own words, e.g. "Not enough memory on node node1...: needed 524288 MiB"
+    assert "memory" in fault["message"].lower() and str(HUGE_RAM) in fault["message"], fault
+    assert PREFIX + server.id not in _our_instances(service.rapi)
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, interval=0.2, wait=60)
+    assert list(conn.compute.servers()) == []
+
+
+def test_instance_removed_behind_our_back_is_fixed_by_reconciliation(service, conn, flavors,
+                                                                     image):
+    server = conn.compute.create_server(name="gone", image_id=image.id,
+                                        flavor_id=flavors[(1, 128)].id)
+    watch(service, conn, server.id, "ACTIVE")
+    name = PREFIX + server.id
+    # Behind our back: eventd is down while an administrator removes the instance, and
+    # the job is archived before eventd returns, so no event ever tells us.
+    service.pipeline.stop_eventd()
+    try:
+        out = ganeti("gnt-instance", "remove", "--submit", "-f", name)
+        job = re.search(r"JobID: (\d+)", out).group(1)
+        ganeti("gnt-job", "wait", job)
+        ganeti("gnt-job", "archive", job)
+    finally:
+        service.pipeline.start_eventd()
+    assert name not in _our_instances(service.rapi)
+    time.sleep(1)
+    assert conn.compute.get_server(server.id).status == "ACTIVE"  # the DB still believes
+
+    found = service.manage("reconcile-servers", "--detect-stale")
+    assert "stale: %s on %s" % (name, service.backend["clustername"]) in found, found
+    assert conn.compute.get_server(server.id).status == "ACTIVE"  # detect changes nothing
+    fixed = service.manage("reconcile-servers", "--fix-stale")
+    assert "stale: %s" % name in fixed and "(fixed)" in fixed, fixed
+    conn.compute.wait_for_delete(server, interval=0.2, wait=30)
+    assert list(conn.compute.servers()) == []
+    assert service.manage("reconcile-servers").strip() == "nothing found"
+
+
+def test_openstack_cli(service):
+    def cli(*args):
+        return openstack_cli_json(service.clouds, service.tmp, *args)
+    created = cli("server", "create", "--image", "debian-12", "--flavor", "C1R128D1diskless",
+                  "--wait", "cli-vm")
+    assert created["status"] == "ACTIVE" and created["name"] == "cli-vm"
+    assert [(s["Name"], s["Status"]) for s in cli("server", "list")] == [("cli-vm", "ACTIVE")]
+    shown = cli("server", "show", "cli-vm")
+    assert shown["status"] == "ACTIVE" and shown["id"] == created["id"]
+    assert PREFIX + created["id"] in _our_instances(service.rapi)
+    openstack_cli(service.clouds, service.tmp, "server", "delete", "--wait", "cli-vm")
+    assert cli("server", "list") == []
+    assert PREFIX + created["id"] not in _our_instances(service.rapi)
+
+
+def test_processes_survived(service):
+    assert service.pipeline.eventd.poll() is None
+    assert service.pipeline.dispatcher.poll() is None
+    assert service.gunicorn.proc.poll() is None
