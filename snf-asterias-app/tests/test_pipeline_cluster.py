@@ -13,14 +13,14 @@ mix with other tests'.
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from django.db import connection
 
+from live_service import REPO, VENV_BIN, Pipeline, env, pipeline_settings, wait_for
+from live_service import purge_queues as _purge_queues
 from synnefo.backend import instances
 from synnefo.common.amqp_client import AMQPClient, Topology
 from synnefo.db import models as m
@@ -28,145 +28,26 @@ from synnefo.db import models as m
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 PREFIX = "snfpipe-"
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV_BIN = os.path.join(REPO, ".venv", "bin")
-UTS = "/run/ganeti-test/uts"
-HOOK_DIRS = ["instance-add", "instance-modify", "instance-reboot", "instance-start",
-             "instance-stop", "instance-remove"]
 HOOK_NAME = "90-snfpipe-hook"
 RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 RABBIT_INIT = "/etc/init.d/rabbitmq-server"
 
 
-def env(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
-
-
-def wait_for(what, check, timeout=30, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
-        time.sleep(interval)
-
-
-class Pipeline:
-    """Starts and stops eventd, the hook and the dispatcher for these tests."""
-
-    def __init__(self, workdir, db_name):
-        self.workdir = workdir
-        self.db_name = db_name
-        self.conf_dir = os.path.join(workdir, "conf")
-        self.spool = os.path.join(workdir, "spool")
-        os.makedirs(self.conf_dir, exist_ok=True)
-        with open(os.path.join(self.conf_dir, "10-pipeline.conf"), "w") as f:
-            f.write("BACKEND_PREFIX_ID = %r\nAMQP_HOSTS = [%r]\n"
-                    "GANETI_EVENTS_SPOOL_DIR = %r\nLOG_DIR = %r\n"
-                    "EVENTD_PID_FILE = %r\nEVENTD_MASTER_CHECK_INTERVAL = 5\n"
-                    % (PREFIX, env("SNF_TEST_AMQP_URL"), self.spool, workdir,
-                       os.path.join(workdir, "eventd.pid")))
-        self.eventd = None
-        self.dispatcher = None
-
-    # -- hook ---------------------------------------------------------------------
-    def install_hook(self):
-        script = ("#!/bin/sh\n# installed by snf-asterias-app/tests/test_pipeline_cluster.py\n"
-                  "SYNNEFO_SETTINGS_DIR=%s exec %s -m synnefo.ganeti.hook\n"
-                  % (self.conf_dir, os.path.join(VENV_BIN, "python")))
-        for d in HOOK_DIRS:
-            path = "/etc/ganeti/hooks/%s-post.d" % d
-            os.makedirs(path, exist_ok=True)
-            with open(os.path.join(path, HOOK_NAME), "w") as f:
-                f.write(script)
-            os.chmod(os.path.join(path, HOOK_NAME), 0o755)
-
-    def remove_hook(self):
-        for d in HOOK_DIRS:
-            try:
-                os.unlink("/etc/ganeti/hooks/%s-post.d/%s" % (d, HOOK_NAME))
-            except FileNotFoundError:
-                pass
-
-    # -- daemons --------------------------------------------------------------------
-    def tools_env(self):
-        return dict(os.environ, SYNNEFO_SETTINGS_DIR=self.conf_dir)
-
-    def start_eventd(self):
-        self.eventd_log = open(os.path.join(self.workdir, "eventd.out"), "ab")
-        self.eventd = subprocess.Popen(
-            ["nsenter", "--uts=" + UTS, os.path.join(VENV_BIN, "snf-ganeti-eventd"),
-             "--debug"], env=self.tools_env(), stdout=self.eventd_log,
-            stderr=subprocess.STDOUT)
-        wait_for("eventd to watch the queue",
-                 lambda: b"watching" in open(self.eventd_log.name, "rb").read()
-                 or self.eventd.poll() is not None)
-        assert self.eventd.poll() is None, open(self.eventd_log.name).read()
-
-    def dispatcher_env(self):
-        e = dict(os.environ, SNF_TEST_DB="postgresql", SNF_TEST_PG_NAME=self.db_name,
-                 SNF_TEST_PREFIX=PREFIX, DJANGO_SETTINGS_MODULE="test_django_settings",
-                 PYTHONPATH=os.path.join(REPO, "ci"))
-        e.pop("SYNNEFO_SETTINGS_DIR", None)
-        return e
-
-    def start_dispatcher(self, workers=2):
-        self.dispatcher_log = open(os.path.join(self.workdir, "dispatcher.out"), "ab")
-        self.dispatcher = subprocess.Popen(
-            [os.path.join(VENV_BIN, "snf-dispatcher"), "--debug", "-w", str(workers),
-             "-p", os.path.join(self.workdir, "dispatcher.pid")],
-            env=self.dispatcher_env(), stdout=self.dispatcher_log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        wait_for("dispatcher to consume",
-                 lambda: open(self.dispatcher_log.name, "rb").read().count(b"consuming")
-                 >= workers or self.dispatcher.poll() is not None)
-        assert self.dispatcher.poll() is None, open(self.dispatcher_log.name).read()
-
-    def kill9_dispatcher(self):
-        os.killpg(self.dispatcher.pid, signal.SIGKILL)  # parent and workers
-        self.dispatcher.wait()
-
-    def stop(self, proc):
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def stop_all(self):
-        self.stop(self.eventd)
-        if self.dispatcher is not None and self.dispatcher.poll() is None:
-            os.killpg(self.dispatcher.pid, signal.SIGTERM)
-            try:
-                self.dispatcher.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.dispatcher.pid, signal.SIGKILL)
-                self.dispatcher.wait()
-
-    def logs(self):
-        out = []
-        for name in ("eventd.out", "dispatcher.out"):
-            path = os.path.join(self.workdir, name)
-            if os.path.exists(path):
-                out.append("--- %s (tail)\n%s" % (name, open(path).read()[-3000:]))
-        return "\n".join(out)
+def make_pipeline(workdir, db_name):
+    """eventd and the hook read conf/; the dispatcher uses the test DB's settings."""
+    conf_dir = os.path.join(workdir, "conf")
+    os.makedirs(conf_dir, exist_ok=True)
+    with open(os.path.join(conf_dir, "10-pipeline.conf"), "w") as f:
+        f.write(pipeline_settings(PREFIX, workdir, env("SNF_TEST_AMQP_URL")))
+    dispatcher_env = dict(os.environ, SNF_TEST_DB="postgresql", SNF_TEST_PG_NAME=db_name,
+                          SNF_TEST_PREFIX=PREFIX, DJANGO_SETTINGS_MODULE="test_django_settings",
+                          PYTHONPATH=os.path.join(REPO, "ci"))
+    dispatcher_env.pop("SYNNEFO_SETTINGS_DIR", None)
+    return Pipeline(workdir, conf_dir, HOOK_NAME, dispatcher_env)
 
 
 def purge_queues():
-    topo = Topology(PREFIX)
-    with AMQPClient([env("SNF_TEST_AMQP_URL")]) as client:
-        for q in list(topo.queues) + topo.dead_letter_queues():
-            try:
-                client.channel.queue_purge(q)
-            except Exception:
-                client.close()
-                client.connect()
+    _purge_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
 
 
 def remove_leftover_instances(client):
@@ -195,7 +76,7 @@ def pipeline(tmp_path_factory, django_db_setup, django_db_blocker):
     workdir = str(tmp_path_factory.mktemp("pipeline"))
     with django_db_blocker.unblock():
         db_name = connection.settings_dict["NAME"]
-    p = Pipeline(workdir, db_name)
+    p = make_pipeline(workdir, db_name)
     if not rabbitmq_up():
         rabbitmq("start")
     purge_queues()
