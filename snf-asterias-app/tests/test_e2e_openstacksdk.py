@@ -5,16 +5,16 @@ gunicorn on a free loopback port; snf-ganeti-eventd in the test cluster's UTS na
 snf-ganeti-hook installed in the cluster's instance-*-post.d hook directories (a wrapper
 named 90-snfe2e-hook, removed afterwards); snf-dispatcher with two workers; a database
 of its own on the real PostgreSQL (snfe2e, created and dropped here); the real RabbitMQ
-(queues of prefix snfe2e); the real Ganeti test cluster (fake hypervisor, snf-image
-stand-in OS), added with `snf-manage backend-add --certificate` so its RAPI certificate is
-pinned. Setup uses snf-manage like an administrator would; after that everything goes
+(queues of prefix snfe2e); the real Ganeti test cluster (fake hypervisor; a test OS
+that reports progress), added with `snf-manage backend-add --certificate` so its RAPI
+certificate is pinned. Setup uses snf-manage like an administrator would; after that everything goes
 through the API with openstacksdk (password auth through our identity endpoint, and
 admin_token) and the `openstack` CLI (Debian's /usr/bin/openstack), and the results are
 checked against Ganeti itself (RAPI).
 
-Build progress: the snf-image stand-in of ci/ganeti.sh reports no progress, so the test
-sees 0 while BUILD and 100 once ACTIVE; intermediate figures from snf-progress-monitor
-are covered by test_pipeline_cluster.py.
+Build progress: ci/ganeti.sh's snf-image stand-in reports none, so this test installs its
+own OS definition (snfe2e-image, removed afterwards) whose create step feeds
+image-copy-progress lines to the real snf-progress-monitor, as snf-image does.
 
 Needs PostgreSQL, RabbitMQ and the Ganeti cluster (ci/services.sh up, ci/ganeti.sh up):
     source ci/test-env.sh; cd snf-asterias-app
@@ -25,12 +25,13 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 
 import pytest
 
-from live_service import (RAPI_PEM, REPO, Gunicorn, Pipeline, env, openstack_cli,
+from live_service import (RAPI_PEM, REPO, VENV_BIN, Gunicorn, Pipeline, env, openstack_cli,
                           openstack_cli_json, pipeline_settings, purge_queues, sdk_connect,
                           sdk_password, snf_manage, wait_for, write_clouds_yaml)
 
@@ -39,10 +40,43 @@ pytestmark = pytest.mark.integration
 PREFIX = "snfe2e-"
 DB_NAME = "snfe2e"
 HOOK_NAME = "90-snfe2e-hook"
+OS_DIR = "/srv/ganeti/os/snfe2e-image"  # first directory of Ganeti's OS search path
+GANETI_OS = "snfe2e-image+default"
 PASSWORD = "e2e-pass-" + "7"
 # More memory than any test machine has, within the cluster's instance policy (1 TiB):
 # Ganeti itself refuses to start the instance it was asked to create.
 HUGE_RAM = 512 * 1024
+
+
+def install_os(path, conf_dir):
+    """A Ganeti OS definition that deploys nothing and reports progress as snf-image does.
+
+    Like ci/ganeti.sh's snf-image stand-in (same OS parameters), but its create step
+    writes image-copy-progress lines into the real snf-progress-monitor, with pauses,
+    so the progress goes hook-spool -> eventd -> RabbitMQ -> dispatcher -> API.
+    """
+    os.makedirs(path, exist_ok=True)
+    files = {
+        "ganeti_api_version": "20\n",
+        "variants.list": "default\n",
+        "parameters.list": "".join("%s %s (test OS: ignored)\n" % (p, p) for p in (
+            "img_id", "img_format", "img_passwd", "img_properties", "img_personality",
+            "config_url")),
+        "create": "#!/bin/sh\n# installed by snf-asterias-app/tests/test_e2e_openstacksdk.py\n"
+                  "for p in 20 50 80; do\n"
+                  "  printf '{\"type\": \"image-copy-progress\", \"progress\": %%d}\\n' $p\n"
+                  "  sleep 0.7\n"
+                  "done | SYNNEFO_SETTINGS_DIR=%s %s \"$INSTANCE_NAME\"\nexit 0\n"
+                  % (conf_dir, os.path.join(VENV_BIN, "snf-progress-monitor")),
+        "export": "#!/bin/sh\nexit 0\n",
+        "import": "#!/bin/sh\nexec cat > /dev/null\n",
+        "rename": "#!/bin/sh\nexit 0\n",
+        "verify": "#!/bin/sh\nexit 0\n",
+    }
+    for name, text in files.items():
+        with open(os.path.join(path, name), "w") as f:
+            f.write(text)
+        os.chmod(os.path.join(path, name), 0o755 if text.startswith("#!") else 0o644)
 
 
 def _pg(sql, dbname="postgres"):
@@ -97,11 +131,11 @@ def service(tmp_path_factory):
         "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'NAME': %r, "
         "'HOST': %r, 'PORT': %r, 'USER': %r, 'PASSWORD': %r}}\n"
         "SECRET_KEY = 'e2e-test-only'\n"
-        "GANETI_OS = 'snf-image+default'\n"
+        "GANETI_OS = %r\n"
         "GANETI_CLUSTER_INFO = ('', 5080, '', '')\n"
         "STATIC_ROOT = %r\n"
-        % (DB_NAME, env("SNF_TEST_PG_HOST"), env("SNF_TEST_PG_PORT"), env("SNF_TEST_PG_USER"),
-           env("SNF_TEST_PG_PASSWORD"), str(tmp / "static"))
+        % (DB_NAME, env("SNF_TEST_PG_HOST"), env("SNF_TEST_PG_PORT"),
+           env("SNF_TEST_PG_USER"), env("SNF_TEST_PG_PASSWORD"), GANETI_OS, str(tmp / "static"))
         + pipeline_settings(PREFIX, workdir, env("SNF_TEST_AMQP_URL")))
     environ = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf),
                    DJANGO_SETTINGS_MODULE="synnefo.webproject.settings")
@@ -125,7 +159,8 @@ def service(tmp_path_factory):
         % int(time.time()), dbname=DB_NAME)
     manage("user-create", "alice", "--password-stdin", "--max-ram", str(HUGE_RAM + 4096),
            stdin=PASSWORD + "\n")
-    manage("flavor-create", "1,2", "128,256", "1", "diskless")
+    # file disks: Ganeti runs no OS create step for diskless instances
+    manage("flavor-create", "1,2", "128,256", "1", "file")
     manage("flavor-create", "1", str(HUGE_RAM), "1", "diskless")
     manage("image-register", "debian-12", "debian-12-diskdump", "--public", "--meta", "OS=debian")
     manage("shell", "-c", "from synnefo.db.models import Network; Network.objects.create("
@@ -146,6 +181,7 @@ def service(tmp_path_factory):
     s.pipeline = Pipeline(workdir, str(conf), HOOK_NAME, environ)
     s.gunicorn = None
     s.pipeline.install_hook()
+    install_os(OS_DIR, str(conf))
     try:
         s.pipeline.start_eventd()
         s.pipeline.start_dispatcher(workers=2)
@@ -160,6 +196,7 @@ def service(tmp_path_factory):
         s.pipeline.stop_all()
         s.pipeline.remove_hook()
         _remove_our_instances(rapi)
+        shutil.rmtree(OS_DIR, ignore_errors=True)
         _pg("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB_NAME)
 
 
@@ -208,10 +245,13 @@ def test_lifecycle_on_real_ganeti(service, conn, admin, flavors, image):
     assert server.admin_password
     seen = watch(service, conn, server.id, "ACTIVE")
     assert seen[0][0] == "BUILD", seen
-    assert all(p < 100 for st, p in seen if st == "BUILD") and seen[-1] == ("ACTIVE", 100)
+    assert seen[-1] == ("ACTIVE", 100)
+    # the OS's progress reports, through snf-progress-monitor, eventd, RabbitMQ, dispatcher
+    build = [p for st, p in seen if st == "BUILD"]
+    assert build == sorted(build) and set(build) & {20, 50, 80}, seen
     name = PREFIX + server.id
     inst = service.rapi.get_instance(name)
-    assert inst["oper_state"] and inst["os"] == "snf-image+default"
+    assert inst["oper_state"] and inst["os"] == GANETI_OS
     assert inst["beparams"]["maxmem"] == 128 and inst["nic.links"] == ["gnt-br0"]
     # the hook reported the NIC Ganeti made (its MAC), through eventd's spool and RabbitMQ
     wait_for("the hook's NIC report", lambda: _attachments(conn, server.id))
@@ -301,7 +341,7 @@ def test_instance_removed_behind_our_back_is_fixed_by_reconciliation(service, co
 def test_openstack_cli(service):
     def cli(*args):
         return openstack_cli_json(service.clouds, service.tmp, *args)
-    created = cli("server", "create", "--image", "debian-12", "--flavor", "C1R128D1diskless",
+    created = cli("server", "create", "--image", "debian-12", "--flavor", "C1R128D1file",
                   "--wait", "cli-vm")
     assert created["status"] == "ACTIVE" and created["name"] == "cli-vm"
     assert [(s["Name"], s["Status"]) for s in cli("server", "list")] == [("cli-vm", "ACTIVE")]
