@@ -35,9 +35,14 @@ def real_backend(**kw):
     return m.Backend.objects.create(**args)
 
 
+# A prefix of this module and run on the shared cluster: no other prefix starts with it,
+# and a concurrent run of the same module (ids from 1 again) has its own pid.
+PREFIX = "snfapicl%d-" % os.getpid()
+
+
 @pytest.fixture
 def cloud(settings):
-    settings.BACKEND_PREFIX_ID = "snfapicl-"
+    settings.BACKEND_PREFIX_ID = PREFIX
     settings.GANETI_CLUSTER_INFO = ("", 5080, "", "")
     user, client = make_user("alice")
     flavor = m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless")

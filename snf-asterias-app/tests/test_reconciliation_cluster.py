@@ -13,7 +13,9 @@ from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-PREFIX = "snfrec-"
+# A prefix of this module and run on the shared cluster: no other prefix starts with it,
+# and a concurrent run of the same module (ids from 1 again) has its own pid.
+PREFIX = "snfrec%d-" % os.getpid()
 
 
 def env(name):
