@@ -22,8 +22,8 @@ mkdir -p "$SRC" "$OUT"
 # Never leave packages of an earlier build beside a failed one.
 rm -f "$OUT"/*.deb "$OUT"/*.changes "$OUT"/*.buildinfo "$OUT"/build.log
 git ls-files -z --cached --others --exclude-standard |
-  (cd "$TOP" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
-  tar -C "$TOP" --null -T - -cf - | tar -C "$SRC" -xf -
+  xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh > "$WORK/files"
+tar -C "$TOP" --null -T "$WORK/files" -cf - | tar -C "$SRC" -xf -
 
 if [ -n "${SNF_DEBS_VERSION:-}" ]; then
   { printf 'synnefo-asterias (%s) unstable; urgency=medium\n\n  * Build of version %s.\n\n' \
@@ -43,5 +43,7 @@ start=$(date +%s)
 }
 mv "$WORK"/*.deb "$WORK"/*.changes "$WORK"/*.buildinfo "$OUT"/
 cp "$WORK/build.log" "$OUT/build.log"
+# The files the packages were built from (the tree may change while tests run).
+tr '\0' '\n' < "$WORK/files" > "$OUT/source-files.txt"
 echo "ci/build-debs.sh: built in $(( $(date +%s) - start )) s into $OUT:" >&2
 ls -1 "$OUT"/*.deb

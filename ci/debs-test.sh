@@ -33,7 +33,7 @@ purge_ours() {
   if [ -n "$installed" ]; then
     echo "ci/debs-test.sh: purging $installed" >&2
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get purge -y -q $installed >/dev/null || true
+    DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=300 $installed >/dev/null || true
   fi
 }
 trap 'purge_ours; echo "ci/debs-test.sh: package stage took $(( $(date +%s) - start )) s" >&2' EXIT

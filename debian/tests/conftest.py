@@ -30,8 +30,7 @@ NODE_TYPES = {
     "GANETI-NODE": ["snf-ganeti-tools", "nfdhcpd", "snf-image"],
 }
 
-# The Ganeti test cluster of ci/ganeti.sh: its node's network and UTS namespaces.
-GANETI_NS = os.environ.get("SNF_TEST_GANETI_NETNS", "gnt")
+# The Ganeti test cluster of ci/ganeti.sh: the UTS namespace with its node's name.
 GANETI_UTS = "/run/ganeti-test/uts"
 
 
@@ -96,8 +95,8 @@ def stop_all_services():
         if os.path.exists("/etc/init.d/%s" % name):
             run(["/etc/init.d/%s" % name, "stop"], check=False, timeout=60)
             if os.path.exists(GANETI_UTS):
-                run(["ip", "netns", "exec", GANETI_NS, "nsenter", "--uts=" + GANETI_UTS,
-                     "/etc/init.d/%s" % name, "stop"], check=False, timeout=60)
+                run(["nsenter", "--uts=" + GANETI_UTS, "/etc/init.d/%s" % name, "stop"],
+                    check=False, timeout=60)
 
 
 def purge_all():
@@ -105,7 +104,7 @@ def purge_all():
     stop_all_services()
     ours = installed_ours()
     if ours:
-        run(["apt-get", "purge", "-y", "-q"] + ours, timeout=300)
+        run(["apt-get", "purge", "-y", "-q", "-o", "DPkg::Lock::Timeout=300"] + ours, timeout=300)
 
 
 def build(outdir, version=None, nocheck=False):

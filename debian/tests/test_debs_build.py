@@ -63,10 +63,10 @@ def test_console_scripts_and_modules_are_in_their_own_package(debs, package):
     src = TOP / package
     find = meta.get("tool", {}).get("setuptools", {}).get("packages", {}).get("find", {})
     tops = {pat.split(".")[0].rstrip("*") for pat in find.get("include", ["*"])}
-    want = set()
-    for top in tops:
-        for path in (src / top).rglob("*.py"):
-            want.add("/usr/lib/python3/dist-packages/" + str(path.relative_to(src)))
+    built_from = (debs.dirs["current"] / "source-files.txt").read_text().splitlines()
+    want = {"/usr/lib/python3/dist-packages/" + f[len(package) + 1:] for f in built_from
+            if f.startswith(package + "/") and f.endswith(".py")
+            and f[len(package) + 1:].split("/")[0] in tops}
     have = {f for f in files if f.startswith("/usr/lib/python3/dist-packages/")
             and f.endswith(".py")}
     assert have == want, "extra: %s; missing: %s" % (sorted(have - want), sorted(want - have))
