@@ -78,7 +78,8 @@ def test_create_builds_a_full_request(fake, settings):
                                             for r in rows]
     osp = op["osparams"]
     assert osp["img_id"] == "debian-12" and osp["img_format"] == "diskdump"
-    assert osp["img_passwd"] == "s3cret"
+    # the password is a secret parameter: Ganeti keeps it out of its config and jobs
+    assert "img_passwd" not in osp and op["osparams_secret"]["img_passwd"] == "s3cret"
     assert json.loads(osp["img_properties"]) == {"OSFAMILY": "linux"}
     files = json.loads(osp["img_personality"])
     assert files[0]["path"] == "/etc/motd"
@@ -128,7 +129,8 @@ def test_create_template_is_copied_per_request(fake, settings):
     assert json.dumps(settings.GANETI_CREATEINSTANCE_KWARGS, sort_keys=True) == before
     op = fake.last_op()
     assert op["beparams"]["auto_balance"] is True and op["beparams"]["vcpus"] == 2
-    assert op["osparams"]["img_passwd"] == "two" and op["osparams"]["config_url"] == "http://x"
+    assert op["osparams_secret"]["img_passwd"] == "two"
+    assert op["osparams"]["config_url"] == "http://x"
 
 
 def test_diskless_flavor_has_no_disks_and_fake_hv_no_kvm_params(fake):

@@ -153,7 +153,6 @@ def build_create_spec(vm, password, personality=None, public_key=None):
     osparams = dict(spec.get("osparams") or {})
     osparams.update({
         "img_id": image.backend_id if image is not None else "",
-        "img_passwd": password,
         "img_format": image.format if image is not None else "",
         "img_properties": json.dumps(_image_properties(image), sort_keys=True),
     })
@@ -161,6 +160,12 @@ def build_create_spec(vm, password, personality=None, public_key=None):
     if files:
         osparams["img_personality"] = json.dumps(files)
     spec["osparams"] = osparams
+    # The root password as a secret OS parameter: Ganeti hands it to the OS scripts
+    # (OSP_IMG_PASSWD) but never writes it to its config or job files, nor shows it
+    # in job info over RAPI, as it would an ordinary osparam.
+    secret = dict(spec.get("osparams_secret") or {})
+    secret["img_passwd"] = password
+    spec["osparams_secret"] = secret
     return spec
 
 
