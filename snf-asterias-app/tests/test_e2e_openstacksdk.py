@@ -48,12 +48,13 @@ PASSWORD = "e2e-pass-" + "7"
 HUGE_RAM = 512 * 1024
 
 
-def install_os(path, conf_dir):
+def install_os(path, conf_dir, record_dir):
     """A Ganeti OS definition that deploys nothing and reports progress as snf-image does.
 
     Like ci/ganeti.sh's snf-image stand-in (same OS parameters), but its create step
     writes image-copy-progress lines into the real snf-progress-monitor, with pauses,
-    so the progress goes hook-spool -> eventd -> RabbitMQ -> dispatcher -> API.
+    so the progress goes hook-spool -> eventd -> RabbitMQ -> dispatcher -> API. It
+    also records the root password it was given in ``record_dir``/<instance>.passwd.
     """
     os.makedirs(path, exist_ok=True)
     files = {
@@ -63,11 +64,12 @@ def install_os(path, conf_dir):
             "img_id", "img_format", "img_passwd", "img_properties", "img_personality",
             "config_url")),
         "create": "#!/bin/sh\n# installed by snf-asterias-app/tests/test_e2e_openstacksdk.py\n"
+                  "printf %%s \"$OSP_IMG_PASSWD\" > %s/\"$INSTANCE_NAME\".passwd\n"
                   "for p in 20 50 80; do\n"
                   "  printf '{\"type\": \"image-copy-progress\", \"progress\": %%d}\\n' $p\n"
                   "  sleep 0.7\n"
                   "done | SYNNEFO_SETTINGS_DIR=%s %s \"$INSTANCE_NAME\"\nexit 0\n"
-                  % (conf_dir, os.path.join(VENV_BIN, "snf-progress-monitor")),
+                  % (record_dir, conf_dir, os.path.join(VENV_BIN, "snf-progress-monitor")),
         "export": "#!/bin/sh\nexit 0\n",
         "import": "#!/bin/sh\nexec cat > /dev/null\n",
         "rename": "#!/bin/sh\nexit 0\n",
@@ -181,7 +183,7 @@ def service(tmp_path_factory):
     s.pipeline = Pipeline(workdir, str(conf), HOOK_NAME, environ)
     s.gunicorn = None
     s.pipeline.install_hook()
-    install_os(OS_DIR, str(conf))
+    install_os(OS_DIR, str(conf), workdir)
     try:
         s.pipeline.start_eventd()
         s.pipeline.start_dispatcher(workers=2)
@@ -253,6 +255,12 @@ def test_lifecycle_on_real_ganeti(service, conn, admin, flavors, image):
     inst = service.rapi.get_instance(name)
     assert inst["oper_state"] and inst["os"] == GANETI_OS
     assert inst["beparams"]["maxmem"] == 128 and inst["nic.links"] == ["gnt-br0"]
+    # the OS got the root password; Ganeti shows it to no one (a secret OS parameter)
+    with open(os.path.join(str(service.tmp), name + ".passwd")) as f:
+        assert f.read() == server.admin_password
+    job = service.rapi.request("GET", "/2/jobs/%d" % _last_job_id(service, server.id))
+    assert job["ops"][0]["OP_ID"] == "OP_INSTANCE_CREATE"
+    assert server.admin_password not in json.dumps(job)
     # the hook reported the NIC Ganeti made (its MAC), through eventd's spool and RabbitMQ
     wait_for("the hook's NIC report", lambda: _attachments(conn, server.id))
     assert [a["mac_address"] for a in _attachments(conn, server.id)] == inst["nic.macs"]
@@ -286,6 +294,12 @@ def test_lifecycle_on_real_ganeti(service, conn, admin, flavors, image):
     changed = conn.compute.get("/servers/detail?changes-since=" + since).json()["servers"]
     assert [(s["id"], s["status"]) for s in changed] == [(server.id, "DELETED")]
     assert name not in _our_instances(service.rapi)
+
+
+def _last_job_id(service, server_id):
+    """The newest Ganeti job the dispatcher recorded for the server (snf-manage server-show)."""
+    shown = json.loads(service.manage("server-show", str(server_id), "--json"))
+    return int(shown["backendjobid"])
 
 
 def _attachments(conn, server_id):
