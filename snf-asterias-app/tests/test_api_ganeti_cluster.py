@@ -52,6 +52,13 @@ def cloud(settings):
     return user, client, flavor, image
 
 
+def instance_names(rapi):
+    """Every instance on the shared cluster (other runs' too: non-bulk RAPI lists them as
+    {"id": name, "uri": ...})."""
+    return [i.get("id") or i.get("name") if isinstance(i, dict) else i
+            for i in rapi.get_instances(bulk=False)]
+
+
 def _create(client, flavor, image, name):
     return client.post("/compute/v2.1/servers", {"server": {
         "name": name, "imageRef": str(image.id), "flavorRef": str(flavor.id)}})
@@ -77,10 +84,9 @@ def test_create_and_delete_through_the_api_on_real_ganeti(cloud):
         shown = client.get("/compute/v2.1/servers/%d" % vm.id).json()["server"]
         assert shown["OS-EXT-STS:task_state"] == "deleting"
         assert rapi.wait_for_job(vm.task_job_id, timeout=120)["status"] == "success"
-        assert vm.backend_vm_id not in [i["name"] if isinstance(i, dict) else i
-                                        for i in rapi.get_instances(bulk=False)]
+        assert vm.backend_vm_id not in instance_names(rapi)
     finally:
-        names = [i["name"] if isinstance(i, dict) else i for i in rapi.get_instances(bulk=False)]
+        names = instance_names(rapi)
         if vm.backend_vm_id in names:
             rapi.wait_for_job(rapi.delete_instance(vm.backend_vm_id), timeout=120)
 
