@@ -2,7 +2,7 @@
 # ci/rabbitmq-cluster.sh - a three-node RabbitMQ cluster on this machine, for the
 # AMQP fail-over test (snf-common/tests/test_amqp_cluster.py).
 #
-# Usage: ci/rabbitmq-cluster.sh up|down|status
+# Usage: ci/rabbitmq-cluster.sh up|down|status|stop-node N
 #
 #   up      start the nodes that are not running and join nodes 2 and 3 to rmq1.
 #           Idempotent: after a node was stopped (as the test does) `up` restarts
@@ -10,6 +10,8 @@
 #   down    stop only these three nodes, by their pid files, and delete their state
 #           directory.  The normal RabbitMQ on 5672 (ci/services.sh) is never touched.
 #   status  one line per node; exit 1 if one does not answer.
+#   stop-node N  stop node N gracefully (rabbitmqctl stop), keeping its data: the
+#           fail-over test uses it; `up` starts it again.
 #
 # Nodes: rmq1..3@localhost, AMQP on 127.0.0.1:5681..5683, Erlang distribution on
 # 25681..25683, everything (config, mnesia, logs, pid files) under $STATE (default
@@ -211,5 +213,8 @@ case ${1:-} in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  stop-node)
+    [[ ${2:-} =~ ^[123]$ ]] || die "stop-node needs a node number: 1, 2 or 3"
+    stop_node "$2" ;;
+  *) echo "usage: $0 up|down|status|stop-node N" >&2; exit 2 ;;
 esac
