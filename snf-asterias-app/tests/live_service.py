@@ -147,7 +147,10 @@ def openstack_cli(clouds, home, *args, cloud="asterias", timeout=120):
 
 
 def openstack_cli_json(clouds, home, *args, **kw):
-    return json.loads(openstack_cli(clouds, home, *args, "-f", "json", **kw))
+    out = openstack_cli(clouds, home, *args, "-f", "json", **kw)
+    # `server create --wait` writes "Progress: N" lines before the document
+    start = min((out.find(c) for c in "{[" if c in out), default=0)
+    return json.loads(out[start:])
 
 
 # -- the Ganeti pipeline: eventd, hook, dispatcher -----------------------------------------
@@ -262,3 +265,12 @@ def purge_queues(prefix, amqp_url):
             except Exception:  # not declared yet: the channel is closed, reopen
                 client.close()
                 client.connect()
+
+
+def delete_queues(prefix, amqp_url):
+    """Delete the deployment's queues and dead-letter twins (a per-run prefix leaves none)."""
+    from synnefo.common.amqp_client import AMQPClient, Topology
+    topo = Topology(prefix)
+    with AMQPClient([amqp_url]) as client:
+        for q in list(topo.queues) + topo.dead_letter_queues():
+            client.channel.queue_delete(q)

@@ -3,17 +3,18 @@
 Every part is the real one, each in its own process: the web project under Debian's
 gunicorn on a free loopback port; snf-ganeti-eventd in the test cluster's UTS namespace;
 snf-ganeti-hook installed in the cluster's instance-*-post.d hook directories (a wrapper
-named 90-snfe2e-hook, removed afterwards); snf-dispatcher with two workers; a database
-of its own on the real PostgreSQL (snfe2e, created and dropped here); the real RabbitMQ
-(queues of prefix snfe2e); the real Ganeti test cluster (fake hypervisor; a test OS
-that reports progress), added with `snf-manage backend-add --certificate` so its RAPI
-certificate is pinned. Setup uses snf-manage like an administrator would; after that everything goes
-through the API with openstacksdk (password auth through our identity endpoint, and
-admin_token) and the `openstack` CLI (Debian's /usr/bin/openstack), and the results are
-checked against Ganeti itself (RAPI).
+named 90-snfe2e<pid>-hook, removed afterwards); snf-dispatcher with two workers; a
+database of its own on the real PostgreSQL (snfe2e<pid>, created and dropped here); the
+real RabbitMQ (prefix snfe2e<pid>-: queues of its own, deleted afterwards); the real
+Ganeti test cluster (fake hypervisor; a test OS that reports progress), added with
+`snf-manage backend-add --certificate` so its RAPI certificate is pinned. Setup uses
+snf-manage like an administrator would; after that everything goes through the API with
+openstacksdk (password auth through our identity endpoint, and admin_token) and the
+`openstack` CLI (Debian's /usr/bin/openstack), and the results are checked against
+Ganeti itself (RAPI).
 
 Build progress: ci/ganeti.sh's snf-image stand-in reports none, so this test installs its
-own OS definition (snfe2e-image, removed afterwards) whose create step feeds
+own OS definition (snfe2e<pid>-image, removed afterwards) whose create step feeds
 image-copy-progress lines to the real snf-progress-monitor, as snf-image does.
 
 Needs PostgreSQL, RabbitMQ and the Ganeti cluster (ci/services.sh up, ci/ganeti.sh up):
@@ -22,6 +23,7 @@ Needs PostgreSQL, RabbitMQ and the Ganeti cluster (ci/services.sh up, ci/ganeti.
 """
 
 import datetime
+import glob
 import json
 import os
 import re
@@ -31,17 +33,22 @@ import time
 
 import pytest
 
-from live_service import (RAPI_PEM, REPO, VENV_BIN, Gunicorn, Pipeline, env, openstack_cli,
-                          openstack_cli_json, pipeline_settings, purge_queues, sdk_connect,
-                          sdk_password, snf_manage, wait_for, write_clouds_yaml)
+from live_service import (RAPI_PEM, REPO, VENV_BIN, Gunicorn, Pipeline, delete_queues, env,
+                          openstack_cli, openstack_cli_json, pipeline_settings, purge_queues,
+                          sdk_connect, sdk_password, snf_manage, wait_for, write_clouds_yaml)
 
 pytestmark = pytest.mark.integration
 
-PREFIX = "snfe2e-"
-DB_NAME = "snfe2e"
-HOOK_NAME = "90-snfe2e-hook"
-OS_DIR = "/srv/ganeti/os/snfe2e-image"  # first directory of Ganeti's OS search path
-GANETI_OS = "snfe2e-image+default"
+# Names of this run (several runs may share the machine: CI and developers): the
+# deployment prefix (Ganeti instance names, RabbitMQ queues), database, hook, OS.
+RUN = "snfe2e%d" % os.getpid()
+RUN_RE = re.compile(r"^(?:90-)?snfe2e(\d+)[-_]")
+PREFIX = RUN + "-"
+DB_NAME = RUN
+HOOK_NAME = "90-%s-hook" % RUN
+OS_ROOT = "/srv/ganeti/os"  # first directory of Ganeti's OS search path
+OS_DIR = os.path.join(OS_ROOT, RUN + "-image")
+GANETI_OS = RUN + "-image+default"
 PASSWORD = "e2e-pass-" + "7"
 # More memory than any test machine has, within the cluster's instance policy (1 TiB):
 # Ganeti itself refuses to start the instance it was asked to create.
@@ -90,6 +97,7 @@ def _pg(sql, dbname="postgres"):
     try:
         with conn.cursor() as cur:
             cur.execute(sql)
+            return [row[0] for row in cur.fetchall()] if cur.description else []
     finally:
         conn.close()
 
@@ -108,6 +116,29 @@ def _our_instances(rapi):
 def _remove_our_instances(rapi):
     for name in _our_instances(rapi):
         rapi.wait_for_job(rapi.delete_instance(name))
+
+
+def _dead_run(name):
+    """True for the name of something a run of this test left behind when it died."""
+    match = RUN_RE.match(name)
+    return bool(match) and not os.path.exists("/proc/%s" % match.group(1))
+
+
+def _clean_up_after_dead_runs(rapi):
+    for inst in rapi.get_instances(bulk=True):
+        name = inst["name"]
+        if _dead_run(name):
+            rapi.wait_for_job(rapi.delete_instance(name))
+    for hook_dir in glob.glob("/etc/ganeti/hooks/instance-*-post.d"):
+        for name in os.listdir(hook_dir):
+            if _dead_run(name):
+                os.unlink(os.path.join(hook_dir, name))
+    for name in os.listdir(OS_ROOT):
+        if _dead_run(name):
+            shutil.rmtree(os.path.join(OS_ROOT, name), ignore_errors=True)
+    for name in _pg("SELECT datname FROM pg_database WHERE datname LIKE 'snfe2e%%'"):
+        if _dead_run(name + "_"):
+            _pg("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
 
 
 def ganeti(*args):
@@ -145,8 +176,7 @@ def service(tmp_path_factory):
     environ.pop("PYTHONPATH", None)
 
     rapi = _rapi()
-    _remove_our_instances(rapi)  # a past run that died half-way
-    _pg("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB_NAME)
+    _clean_up_after_dead_runs(rapi)
     _pg("CREATE DATABASE %s" % DB_NAME)
     purge_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
 
@@ -155,8 +185,9 @@ def service(tmp_path_factory):
 
     manage("migrate", "-v0")
     # Server ids go on from past runs': Ganeti's job queue still holds their jobs about
-    # snfe2e-<id>, and eventd republishes them when it starts. A fresh row must never
-    # share its instance name with one of those (a stale REMOVE would delete it).
+    # <prefix><id>, and eventd republishes them when it starts. A fresh row must never
+    # share its instance name with one of those (a stale REMOVE would delete it), even
+    # when a PID comes back.
     _pg("SELECT setval(pg_get_serial_sequence('db_virtualmachine', 'id'), %d)"
         % int(time.time()), dbname=DB_NAME)
     manage("user-create", "alice", "--password-stdin", "--max-ram", str(HUGE_RAM + 4096),
@@ -199,6 +230,7 @@ def service(tmp_path_factory):
         s.pipeline.remove_hook()
         _remove_our_instances(rapi)
         shutil.rmtree(OS_DIR, ignore_errors=True)
+        delete_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
         _pg("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB_NAME)
 
 
