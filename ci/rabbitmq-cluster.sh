@@ -148,6 +148,12 @@ up() {
   command -v runuser >/dev/null || die "runuser (util-linux) is missing"
   [ -x "$RMQ_BIN/rabbitmq-server" ] || die "rabbitmq-server is not installed (ci/services.sh up installs it)"
   install -d -m 0755 "$STATE"
+  # On a machine where RabbitMQ never ran, the first node to boot writes the Erlang
+  # cookie the others need: let node 1 do that alone.
+  if [ ! -s /var/lib/rabbitmq/.erlang.cookie ] && ! pid_live 1; then
+    start_node 1
+    wait_node 1
+  fi
   # Start every missing node at once: nodes of an existing cluster wait for each other.
   for n in "${NODES[@]}"; do
     if pid_live "$n"; then continue; fi
