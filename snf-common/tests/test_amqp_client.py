@@ -129,3 +129,18 @@ def test_spooled_messages_reach_real_rabbitmq_in_order_after_the_outage(tmp_path
         up.client.channel.exchange_delete(topo.exchange)
         up.client.channel.exchange_delete(topo.dead_letter_exchange)
         up.close()
+
+
+def test_publisher_back_off_doubles_up_to_its_bound_and_says_so(tmp_path, caplog):
+    import logging
+    import re
+    caplog.set_level(logging.WARNING, logger="synnefo.common.amqp_client")
+    pub = SpoolingPublisher(["amqp://u:secret@127.0.0.1:1/v"], str(tmp_path / "s"),
+                            connect_timeout=1, retry_delay=1, max_retry_delay=4)
+    pub.publish("ganeti", "k", {"n": 1})
+    for _ in range(4):
+        assert pub.flush(force=True) is False  # force: no waiting for the back-off here
+    delays = [float(d) for d in re.findall(r"retrying in ([0-9.]+) s", caplog.text)]
+    assert delays == [1.0, 2.0, 4.0, 4.0, 4.0]
+    assert "127.0.0.1:1" in caplog.text and "ConnectionRefusedError" in caplog.text
+    assert "secret" not in caplog.text and "1 message(s) kept in spool" in caplog.text
