@@ -89,8 +89,13 @@ def create_network(network, backend):
 
 def connect_network(network, backend, group, depends_on=None, client=None):
     client = client or client_for(backend)
+    # No conflicts_check: with it Ganeti locks every instance of the group and fails the
+    # connect ("Instances in node group ... changed since locks were acquired; retry")
+    # whenever an instance is created or removed meanwhile, which on a busy cluster is
+    # always. It guards against instances holding addresses of the new range outside
+    # Ganeti's pool; ours take addresses only from the pool.
     body = {"group_name": group, "network_mode": mode_of(network),
-            "network_link": network.link, "conflicts_check": True}
+            "network_link": network.link, "conflicts_check": False}
     deps = _after(depends_on)
     if deps:
         body["depends"] = deps
