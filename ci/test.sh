@@ -42,6 +42,7 @@ if [ "$MODE" = all ]; then
   log "services"
   ci/services.sh up
   ci/ganeti.sh up
+  ci/rabbitmq-cluster.sh up   # three-node cluster for the broker fail-over test
   MARK=()
 else
   MARK=(-m "not integration")
