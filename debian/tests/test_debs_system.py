@@ -10,6 +10,7 @@ import json
 import os
 import pwd
 import re
+import secrets
 import signal
 import stat
 import subprocess
@@ -70,14 +71,14 @@ def set_vars(path, **values):
     Path(path).write_text(text)
 
 
-def configure_synnefo(extra=""):
+def configure_synnefo(extra="", prefix=PREFIX):
     """Point the installed packages at the test broker through 99-local.conf."""
     conf = Path("/etc/synnefo/99-local.conf")
     text = conf.read_text()
     marker = "## package tests\n"
     if marker in text:
         text = text[:text.index(marker)]
-    text += marker + ('BACKEND_PREFIX_ID = "%s"\nAMQP_HOSTS = [%r]\n' % (PREFIX, AMQP_URL)) + extra
+    text += marker + ('BACKEND_PREFIX_ID = "%s"\nAMQP_HOSTS = [%r]\n' % (prefix, AMQP_URL)) + extra
     conf.write_text(text)
 
 
@@ -85,11 +86,11 @@ def as_synnefo(*cmd):
     return run(["runuser", "-u", "synnefo", "--"] + list(cmd), timeout=300)
 
 
-def delete_test_queues():
+def delete_test_queues(prefix=PREFIX):
     vhost = AMQP_URL.rsplit("/", 1)[1] or "/"
     res = run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name"], check=False)
     for name in res.stdout.split():
-        if name.startswith(PREFIX.rstrip("-") + "-"):
+        if name.startswith(prefix.rstrip("-") + "-"):
             run(["rabbitmqctl", "-q", "delete_queue", "-p", vhost, name], check=False)
 
 
@@ -361,10 +362,10 @@ def rapi(method, path):
         return json.load(resp)
 
 
-def remove_test_instances():
+def remove_test_instances(prefix):
     for inst in rapi("GET", "/2/instances"):
         name = inst["id"] if isinstance(inst, dict) else inst
-        if name.startswith(PREFIX):
+        if name.startswith(prefix):
             job = rapi("DELETE", "/2/instances/%s" % name)
             end = time.monotonic() + 120
             while rapi("GET", "/2/jobs/%s" % job)["status"] not in ("success", "error",
@@ -384,7 +385,10 @@ def test_installed_packages_run_a_whole_deployment(debs):
     assert os.path.exists(GANETI_UTS), "the Ganeti test cluster is down: run ci/ganeti.sh up"
     psql("DROP DATABASE IF EXISTS %s" % E2E_DB)
     psql("CREATE DATABASE %s" % E2E_DB)
-    configure_synnefo(
+    # A prefix of this run's own: the cluster's job history still holds the events of
+    # earlier runs' instances, whose names (prefix + VM id) a fresh database would reuse.
+    prefix = "snfdeb%s-" % secrets.token_hex(3)
+    configure_synnefo(prefix=prefix, extra=
         'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": %r,\n'
         '    "USER": %r, "PASSWORD": %r, "HOST": %r, "PORT": %r}}\n'
         'SECRET_KEY = "package-test-only"\n'
@@ -428,7 +432,7 @@ def test_installed_packages_run_a_whole_deployment(debs):
         assert server.status == "ACTIVE"
         # ACTIVE came from Ganeti's own job, through eventd and the dispatcher.
         names = [i["id"] if isinstance(i, dict) else i for i in rapi("GET", "/2/instances")]
-        assert [n for n in names if n.startswith(PREFIX)], names
+        assert [n for n in names if n.startswith(prefix)], names
         conn.compute.delete_server(server)
         conn.compute.wait_for_delete(server, wait=240, interval=1)
     except BaseException:
@@ -439,8 +443,8 @@ def test_installed_packages_run_a_whole_deployment(debs):
         raise
     finally:
         stop_all_services()
-        remove_test_instances()
-        delete_test_queues()
+        remove_test_instances(prefix)
+        delete_test_queues(prefix)
         configure_synnefo()
         psql("DROP DATABASE IF EXISTS %s" % E2E_DB)
 
@@ -473,6 +477,10 @@ def test_upgrade_keeps_local_edits_and_running_services(debs):
     assert "dhcp_queue = %d" % NFQUEUE_BASE in nfconf.read_text()
     assert 'NFDHCPD_ENABLE="true"' in Path("/etc/default/nfdhcpd").read_text()
     check_common_layout()
+    for service in services():
+        res = run(["systemd-analyze", "verify", "/lib/systemd/system/%s.service" % service],
+                  check=False)
+        assert res.returncode == 0 and not res.stderr.strip(), (service, res.stderr)
     leftovers = [str(p) for d in ("/etc/synnefo", "/etc/nfdhcpd", "/etc/default", "/etc/ganeti")
                  for p in Path(d).glob("*.dpkg-*")]
     assert leftovers == []
