@@ -79,6 +79,10 @@ PRIVATE_BRIDGE_COUNT = 20
 DISPATCHER_WORKERS = 2
 # Pid file of snf-dispatcher.
 DISPATCHER_PID_FILE = "/run/synnefo/snf-dispatcher.pid"
+# Seconds a dispatcher worker keeps its DB connection (Django's CONN_MAX_AGE, for the
+# dispatcher only): None = no limit, 0 = a new connection for every message (slow).
+# A connection the server dropped is replaced whatever this says.
+DISPATCHER_CONN_MAX_AGE = 300
 # RabbitMQ queue type of the event queues: "quorum" (replicated) or "classic".
 AMQP_QUEUE_TYPE = "quorum"
 # Seconds a building VM's create job may stay unknown to Ganeti before

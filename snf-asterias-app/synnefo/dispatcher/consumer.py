@@ -4,8 +4,11 @@ decode -> synnefo.logic.callbacks (network job status, routing key
 ganeti.<p>.event.network: synnefo.logic.network_callbacks) -> ack / reject. The rules:
 * ack only after the DB transaction committed (the callbacks commit before returning);
 * malformed, foreign or unknown messages: ack and log (they must never jam a queue);
-* a lost DB connection: the message goes back to the queue (nack with requeue) and the
-  connection is reopened for the next one;
+* one persistent DB connection per worker (DISPATCHER_CONN_MAX_AGE, see
+  use_persistent_db_connections): a new connection per message costs more than the
+  transaction itself;
+* a lost DB connection (server restarted, network): the message goes back to the queue
+  (nack with requeue) and the connection is reopened for the next one;
 * anything unexpected: reject without requeue, so the queue's dead-letter exchange
   parks it in <queue>-dl for `snf-manage queue-retry`;
 * a lost broker: reconnect (next broker of AMQP_HOSTS first) with a bounded back-off.
@@ -26,6 +29,31 @@ from synnefo.logic import callbacks, network_callbacks
 log = logging.getLogger("snf-dispatcher")
 
 DB_ERRORS = (OperationalError, InterfaceError)
+
+
+_FROM_SETTINGS = object()
+
+
+def use_persistent_db_connections(max_age=_FROM_SETTINGS):
+    """Keep the worker's DB connections open across messages.
+
+    Django closes a connection at the end of a "request" (close_old_connections) once
+    it is older than the database's CONN_MAX_AGE; the web settings keep Django's
+    default 0, which for the dispatcher means a new PostgreSQL connection (backend fork,
+    authentication) for every message. The dispatcher uses DISPATCHER_CONN_MAX_AGE
+    instead (seconds; None = no age limit; 0 = a connection per message). A connection
+    the server dropped is still replaced: the first query on it fails, the message is
+    requeued and the connection closed (on_message), and close_old_connections drops a
+    connection that had errors and is no longer usable.
+    """
+    from django.db import connections
+    if max_age is _FROM_SETTINGS:
+        max_age = getattr(settings, "DISPATCHER_CONN_MAX_AGE", 300)
+    for alias in connections:
+        connections.settings[alias]["CONN_MAX_AGE"] = max_age
+        # the wrapper of this thread may already hold its own copy of the options
+        connections[alias].settings_dict["CONN_MAX_AGE"] = max_age
+    return max_age
 
 
 def topology():

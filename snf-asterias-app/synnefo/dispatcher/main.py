@@ -23,7 +23,8 @@ def _setup_django():
 
 
 def _worker_main():
-    from synnefo.dispatcher.consumer import Worker
+    from synnefo.dispatcher.consumer import Worker, use_persistent_db_connections
+    use_persistent_db_connections()
     worker = Worker()
 
     def stop(signum, frame):
