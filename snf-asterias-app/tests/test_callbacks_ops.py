@@ -1,6 +1,7 @@
 """synnefo.logic.callbacks: Ganeti's notifications applied to the DB, order-safe."""
 
 import pytest
+from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from synnefo.db import models as m
@@ -131,6 +132,57 @@ def test_net_status_updates_known_nics():
         "aa:00:00:00:00:01", "10.0.0.2", "2001:db8::1", "PROTECTED", "ACTIVE")
 
 
+def test_net_report_after_the_op_status_of_its_own_job_still_applies():
+    """The hook runs before its op ends: its report is stamped earlier than the op's
+    success, which may be applied first (separate queues)."""
+    vm = make_vm()
+    net = m.Network.objects.create(name="n")
+    nic = m.NetworkInterface.objects.create(machine=vm, network=net, index=0)
+    handle(op(vm, "OP_INSTANCE_CREATE", "success", 5, 101))
+    handle({"type": "ganeti-net-status", "instance": vm.backend_vm_id,
+            "event_time": [100, 500000],
+            "nics": [{"index": 0, "mac": "aa:00:00:00:00:01", "ip": "10.0.0.2"}]})
+    nic.refresh_from_db()
+    assert (nic.mac, nic.ipv4, nic.state) == ("aa:00:00:00:00:01", "10.0.0.2", "ACTIVE")
+    assert reload(vm).operstate == "STARTED"
+
+
+def test_an_older_net_report_never_overwrites_a_newer_one():
+    vm = make_vm(operstate="STARTED")
+    net = m.Network.objects.create(name="n")
+    nic = m.NetworkInterface.objects.create(machine=vm, network=net, index=0)
+    new = {"type": "ganeti-net-status", "instance": vm.backend_vm_id, "event_time": [200, 0],
+           "nics": [{"index": 0, "mac": "aa:00:00:00:00:01", "ip": "10.0.0.9",
+                     "firewall": "ENABLED"}]}
+    old = dict(new, event_time=[150, 0], nics=[{"index": 0, "mac": "aa:00:00:00:00:01",
+                                                "ip": "10.0.0.2", "firewall": "DISABLED"}])
+    handle(new)
+    handle(old)
+    nic.refresh_from_db()
+    assert (nic.ipv4, nic.firewall_profile) == ("10.0.0.9", "ENABLED")
+    assert reload(vm).nictime.timestamp() == 200
+
+
+def test_report_older_than_the_tag_job_sets_addresses_but_not_the_old_profile():
+    vm = make_vm(operstate="STARTED")
+    net = m.Network.objects.create(name="n")
+    nic = m.NetworkInterface.objects.create(machine=vm, network=net, index=0,
+                                            firewall_profile="DISABLED")
+    handle(op(vm, "OP_TAGS_SET", "success", 9, 200, tags=["synnefo:network:0:protected"]))
+    handle({"type": "ganeti-net-status", "instance": vm.backend_vm_id, "event_time": [150, 0],
+            "nics": [{"index": 0, "mac": "aa:00:00:00:00:01", "ip": "10.0.0.2",
+                      "firewall": "DISABLED"}]})
+    nic.refresh_from_db()
+    assert (nic.mac, nic.ipv4, nic.firewall_profile) == ("aa:00:00:00:00:01", "10.0.0.2",
+                                                         "ENABLED")
+    # an older tag job arriving late does not undo a newer report's profile
+    handle({"type": "ganeti-net-status", "instance": vm.backend_vm_id, "event_time": [300, 0],
+            "nics": [{"index": 0, "mac": "aa:00:00:00:00:01", "firewall": "PROTECTED"}]})
+    handle(op(vm, "OP_TAGS_SET", "success", 8, 250, tags=["synnefo:network:0:unprotected"]))
+    nic.refresh_from_db()
+    assert nic.firewall_profile == "PROTECTED"
+
+
 @pytest.mark.parametrize("body", [
     None, [], {"type": "nonsense"}, {"type": "ganeti-op-status"},
     {"type": "ganeti-op-status", "instance": "foreign-1", "operation": "OP_X",
@@ -149,23 +201,50 @@ def test_malformed_or_foreign_messages_are_message_errors(body):
 
 # -- property: any duplication and reordering gives the in-order result -------------
 
+# Hook reports per job: what Ganeti's post-hook saw (hook time: after "running",
+# before the op's end). None: the job runs no reporting hook.
+NIC_REPORTS = {
+    "OP_INSTANCE_CREATE": ("aa:00:00:00:00:01", "10.0.0.2", "DISABLED"),
+    "OP_INSTANCE_STARTUP": ("aa:00:00:00:00:01", "10.0.0.2", "DISABLED"),
+    "OP_INSTANCE_REBOOT": ("aa:00:00:00:00:01", "10.0.0.2", "ENABLED"),  # after the tags
+    "OP_INSTANCE_SET_PARAMS": ("aa:00:00:00:00:01", "10.0.0.9", "ENABLED"),  # new address
+}
+
+
+def net_report(vm, t, mac, ip, firewall, nic_id=None):
+    nic = {"index": 0, "mac": mac, "ip": ip, "firewall": firewall}
+    if nic_id is not None:
+        nic["name"] = "%snic-%d" % (django_settings.BACKEND_PREFIX_ID, nic_id)
+    return {"type": "ganeti-net-status", "instance": vm.backend_vm_id, "nics": [nic],
+            "event_time": [t, 500000]}
+
+
 def lifecycle(vm):
-    """A realistic message stream: create (with progress), stop, start, reboot, remove."""
+    """A realistic message stream: create (with progress and the hook's NIC report),
+    stop, start, a firewall tag job, reboot, a NIC change, each with its NIC report."""
     msgs, t = [], 1000
     jobs = [("OP_INSTANCE_CREATE", ["queued", "running", "success"]),
             ("OP_INSTANCE_SHUTDOWN", ["queued", "running", "success"]),
             ("OP_INSTANCE_STARTUP", ["queued", "running", "error"]),
             ("OP_INSTANCE_STARTUP", ["queued", "running", "success"]),
+            ("OP_TAGS_SET", ["queued", "running", "success"]),
             ("OP_INSTANCE_REBOOT", ["queued", "waiting", "running", "success"]),
-            ("OP_INSTANCE_SET_PARAMS", ["queued", "success"])]
+            ("OP_INSTANCE_SET_PARAMS", ["queued", "running", "success"])]
+    nic = vm.nics.first()
     for job_id, (opcode, statuses) in enumerate(jobs, start=10):
         for status in statuses:
             t += 1
-            msgs.append(op(vm, opcode, status, job_id, t))
+            extra = {"tags": ["synnefo:network:0:protected"]} if opcode == "OP_TAGS_SET" \
+                else {}
+            msgs.append(op(vm, opcode, status, job_id, t, **extra))
             if opcode == "OP_INSTANCE_CREATE" and status == "running":
                 for p in (10, 50, 90):
                     msgs.append({"type": "ganeti-create-progress", "instance": vm.backend_vm_id,
                                  "progress": p, "event_time": [t, p]})
+            if status == "running" and opcode in NIC_REPORTS and nic is not None \
+                    and job_id != 12:  # (job 12, the failed start, runs no post-hook)
+                msgs.append(net_report(vm, t, *NIC_REPORTS[opcode],
+                                       nic_id=nic.pk if job_id % 2 else None))
     return msgs
 
 
@@ -173,12 +252,19 @@ FIELDS = ("operstate", "deleted", "backendjobid", "backendopcode", "backendjobst
           "backendtime", "buildpercentage", "fault_message")
 
 
+NIC_FIELDS = ("mac", "ipv4", "firewall_profile", "state")
+
+
 def final_state(stream):
     vm = make_vm()
+    m.NetworkInterface.objects.create(machine=vm, network=m.Network.objects.create(name="n"),
+                                      index=0)
     for msg in stream(vm):
         handle(msg)
     vm = reload(vm)
-    return tuple(getattr(vm, f) for f in FIELDS)
+    nic = vm.nics.get()
+    return (tuple(getattr(vm, f) for f in FIELDS)
+            + tuple(getattr(nic, f) for f in NIC_FIELDS))
 
 
 @hsettings(max_examples=60, deadline=None,
@@ -186,7 +272,8 @@ def final_state(stream):
 @given(data=st.data())
 def test_duplicates_and_reordering_give_the_in_order_result(data):
     expected = final_state(lifecycle)
-    assert expected[0] == "STARTED" and expected[2] == 15
+    assert expected[0] == "STARTED" and expected[2] == 16
+    assert expected[len(FIELDS):] == ("aa:00:00:00:00:01", "10.0.0.9", "ENABLED", "ACTIVE")
 
     def shuffled(vm):
         msgs = lifecycle(vm)

@@ -180,6 +180,13 @@ class VirtualMachine(models.Model):
     backendlogmsg = models.TextField(blank=True, default="")
     # Ganeti time of the newest applied finished job (order-safety watermark).
     backendtime = models.DateTimeField(null=True, blank=True)
+    # Hook time of the newest applied NIC report (ganeti-net-status). Separate from
+    # backendtime: the hook runs before its op ends, so its report is always "older"
+    # than the op-status of the same job, which may be applied first.
+    nictime = models.DateTimeField(null=True, blank=True)
+    # Ganeti time of the newest applied firewall tag job: NIC reports from before it
+    # carry the old profiles.
+    firewalltime = models.DateTimeField(null=True, blank=True)
     buildpercentage = models.IntegerField(default=0)
     fault_message = models.TextField(blank=True, default="")
     fault_details = models.TextField(blank=True, default="")

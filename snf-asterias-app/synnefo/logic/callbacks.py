@@ -10,6 +10,12 @@ one locks the VM row and follows these rules:
 * The job fields (backendjobid/opcode/jobstatus/logmsg) show the newest job: a message
   of an older job, or an earlier status of the same job, does not overwrite them.
 * Progress only rises, and only while the VM is in BUILD.
+* NIC reports (the hook's ganeti-net-status) have watermarks of their own: ``nictime``
+  (the newest applied report; an older one changes nothing) and ``firewalltime`` (the
+  newest applied firewall information, from a tag job or a report). They are not
+  compared with ``backendtime``: the hook runs before its op ends, so its report is
+  always "older" than the op-status of the same job, and the two travel on different
+  queues; whichever comes first, the NICs end up as the newest report says.
 * Unknown opcodes update the job fields only.
 
 Every handler takes the decoded message body; ``MessageError`` means "malformed or not
@@ -95,6 +101,12 @@ def update_db(body):
             changed += ["backendjobid", "backendopcode", "backendjobstatus", "backendlogmsg"]
         if status in FINAL and (vm.backendtime is None or when > vm.backendtime):
             changed += _apply_final(vm, opcode, status, logmsg, when, body)
+        if (opcode == "OP_TAGS_SET" and status == "success"
+                and (vm.firewalltime is None or when > vm.firewalltime)
+                and _apply_firewall_tags(vm, body.get("tags"))):
+            # NIC reports from before this tag job carry the old profiles
+            vm.firewalltime = when
+            changed.append("firewalltime")
         if opcode == "OP_INSTANCE_CREATE" and status == "success" and vm.buildpercentage != 100:
             # Even when stale for the state (a later job already applied), the build
             # is known to be complete.
@@ -125,9 +137,9 @@ def _apply_final(vm, opcode, status, logmsg, when, body):
             if flavor is not None and flavor.pk != vm.flavor_id:
                 vm.flavor = flavor
                 changed.append("flavor")
-        elif opcode == "OP_TAGS_SET" and _apply_firewall_tags(vm, body.get("tags")):
-            # Net reports older than this tag job carry the old profile: the
-            # watermark moves so that they are ignored.
+        elif opcode == "OP_TAGS_SET" and _firewall_profiles(body.get("tags")):
+            # a newer finished job (its profiles are applied by update_db under the
+            # firewall watermark): older op-statuses are stale
             changed.append("firewall")
     elif opcode == "OP_INSTANCE_CREATE":  # error or canceled
         vm.operstate = "ERROR"
@@ -146,15 +158,21 @@ def _apply_final(vm, opcode, status, logmsg, when, body):
     return [c for c in changed if c != "firewall"]
 
 
-def _apply_firewall_tags(vm, tags):
-    """Set NIC firewall profiles from the ``synnefo:network:<index>:<kind>`` tags a
-    finished tag job added; True when the tags named any profile."""
+def _firewall_profiles(tags):
+    """{NIC index: profile} named by ``synnefo:network:<index>:<kind>`` tags."""
     profiles = {}
     for tag in tags if isinstance(tags, list) else []:
         parts = tag.split(":") if isinstance(tag, str) else []
         if (len(parts) == 4 and ":".join(parts[:2]) + ":" == FIREWALL_TAG_PREFIX
                 and parts[2].isdigit() and parts[3] in FIREWALL_FROM_TAG):
             profiles[int(parts[2])] = FIREWALL_FROM_TAG[parts[3]]
+    return profiles
+
+
+def _apply_firewall_tags(vm, tags):
+    """Set NIC firewall profiles from the tags a finished tag job added; True when the
+    tags named any profile."""
+    profiles = _firewall_profiles(tags)
     for index, profile in profiles.items():
         NetworkInterface.objects.filter(machine=vm, index=index).exclude(
             firewall_profile=profile).update(firewall_profile=profile,
@@ -177,8 +195,12 @@ def update_net(body):
     when = _event_time(body)
     with transaction.atomic():
         vm = _locked_vm(body)
-        if vm.deleted or (vm.backendtime is not None and when < vm.backendtime):
-            return vm  # about a removed VM, or older than what we applied since
+        if vm.deleted or (vm.nictime is not None and when < vm.nictime):
+            return vm  # about a removed VM, or older than the report applied last
+        # Firewall profiles from a report older than the newest applied tag job (or
+        # report) are the old ones.
+        firewall_ok = vm.firewalltime is None or when >= vm.firewalltime
+        firewall_seen = False
         all_rows = list(NetworkInterface.objects.filter(machine=vm))
         by_index = {n.index: n for n in all_rows}
         by_name = {_nic_name(n): n for n in all_rows}
@@ -202,14 +224,20 @@ def update_net(body):
                 continue  # a NIC logic does not know (yet): reconciliation decides
             fields = {"mac": nic.get("mac") or row.mac, "ipv4": nic.get("ip") or row.ipv4,
                       "ipv6": nic.get("ipv6") or row.ipv6, "state": "ACTIVE"}
-            if nic.get("firewall") in FIREWALL_PROFILES:
+            if firewall_ok and nic.get("firewall") in FIREWALL_PROFILES:
                 fields["firewall_profile"] = nic["firewall"]
+                firewall_seen = True
             dirty = [k for k, v in fields.items() if getattr(row, k) != v]
             if dirty:
                 for k in dirty:
                     setattr(row, k, fields[k])
                 row.save(update_fields=dirty + ["updated"])
-        vm.save(update_fields=["updated"])
+        vm.nictime = when
+        fields = ["nictime", "updated"]
+        if firewall_seen:
+            vm.firewalltime = when
+            fields.append("firewalltime")
+        vm.save(update_fields=fields)
     return vm
 
 
