@@ -7,8 +7,9 @@ directories, reports NICs -> RabbitMQ -> the real snf-dispatcher process -> Post
 
 The dispatcher is a separate process, so it needs a database server: under SQLite
 (in memory, per process) these tests skip; ci/test.sh runs them in its PostgreSQL pass.
-This module uses its own prefix (snfpipe-) so that its queues and instances never
-mix with other tests'.
+This module uses its own prefix per run (snfpipe<pid>-) so that its queues and instances
+never mix with other tests' nor with another run on the same machine; its queues are
+deleted at the end.
 """
 
 import json
@@ -19,7 +20,8 @@ import time
 import pytest
 from django.db import connection
 
-from live_service import REPO, VENV_BIN, Pipeline, env, pipeline_settings, wait_for
+from live_service import (REPO, VENV_BIN, Pipeline, delete_queues, env, pipeline_settings,
+                          wait_for)
 from live_service import purge_queues as _purge_queues
 from synnefo.backend import instances
 from synnefo.common.amqp_client import AMQPClient, Topology
@@ -27,8 +29,8 @@ from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-PREFIX = "snfpipe-"
-HOOK_NAME = "90-snfpipe-hook"
+PREFIX = "snfpipe%d-" % os.getpid()  # per run: runs on one machine never mix
+HOOK_NAME = "90-%shook" % PREFIX
 RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 RABBIT_INIT = "/etc/init.d/rabbitmq-server"
 
@@ -90,6 +92,7 @@ def pipeline(tmp_path_factory, django_db_setup, django_db_blocker):
         p.remove_hook()
         if not rabbitmq_up():
             rabbitmq("start")
+        delete_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
 
 
 @pytest.fixture
