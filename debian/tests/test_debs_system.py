@@ -235,6 +235,42 @@ def exercise_service(service, ns=(), check_up=None):
     assert not pidfile(service).exists()
     ok(init(service, "stop", ns))                  # stopping a stopped service is fine
 
+    # The *_OPTS variable reaches the daemon (the original's defaults file once set a
+    # variable its init script never read).
+    if service in OPTS_PROBES:
+        opts_var, value, check = OPTS_PROBES[service]
+        before = Path(default).read_text()
+        set_vars(default, **{opts_var: value})
+        try:
+            ok(init(service, "start", ns))
+            pid = running_pid(service)
+            assert value in cmdline(pid), cmdline(pid)
+            if check:
+                check(pid)
+        finally:
+            init(service, "stop", ns)
+            Path(default).write_text(before)
+
+
+def three_workers(pid):
+    end = time.monotonic() + 20
+    while len(children(pid)) != 3 and time.monotonic() < end:
+        time.sleep(0.2)
+    assert len(children(pid)) == 3, children(pid)
+
+
+def children(pid):
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and ppid(int(p)) == pid
+            and state(int(p)) not in (None, "Z")]
+
+
+# service: (variable, value, extra check of the running daemon's pid)
+OPTS_PROBES = {
+    "snf-dispatcher": ("SNF_DISPATCHER_OPTS", "--workers 3", three_workers),
+    "snf-ganeti-eventd": ("SNF_EVENTD_OPTS", "--no-master-check", None),
+    "nfdhcpd": ("NFDHCPD_OPTS", "--debug", None),
+}
+
 
 def mode_owner(path):
     st = os.stat(path)
