@@ -92,3 +92,92 @@ def test_apply_job_from_rapi(bn):
     nc.apply_job(BackendNetwork.objects.select_related("network", "backend").get(pk=bn.pk),
                  job)
     assert state(bn) == ("ACTIVE", "ACTIVE")
+
+
+# -- transient Ganeti failures are resubmitted ----------------------------------------
+
+LOCKS = ("OpPrereqError: Instances in node group 'default' changed since locks were "
+         "acquired, wanted 'a, b', have 'a'; retry the operation")
+
+
+@pytest.fixture
+def ganeti(monkeypatch):
+    """synnefo.backend.networks' submitting functions, recorded (unit tests only)."""
+    from synnefo.backend import networks as gnet
+    calls, next_id = [], [100]
+
+    def jobs(kind, n):
+        def submit(network, backend):
+            ids = list(range(next_id[0], next_id[0] + n))
+            next_id[0] += n
+            calls.append((kind, network.id, ids))
+            return ids
+        return submit
+    monkeypatch.setattr(gnet, "delete_network", jobs("delete", 2))
+    monkeypatch.setattr(gnet, "connect_missing_groups", jobs("connect", 1))
+    return calls
+
+
+def removing(bn):
+    Network.objects.filter(pk=bn.network_id).update(deleted=True)
+    BackendNetwork.objects.filter(pk=bn.pk).update(
+        operstate="PENDING", batchjobid=20, backendjobid=21, backendopcode="OP_NETWORK_REMOVE")
+
+
+def test_transient_disconnect_failure_resubmits_the_removal(bn, ganeti, caplog):
+    removing(bn)
+    nc.handle(msg(bn, "OP_NETWORK_DISCONNECT", 20, "error", t=100, logmsg=LOCKS))
+    assert ganeti == [("delete", bn.network_id, [100, 101])]
+    row = BackendNetwork.objects.get(pk=bn.pk)
+    assert (row.operstate, row.batchjobid, row.backendjobid, row.retries) == \
+        ("PENDING", 100, 101, 1)
+    assert "failed transiently" in caplog.text and "retry 1 of" in caplog.text
+    # the removal that depended on it fails later: superseded, no ERROR
+    nc.handle(msg(bn, "OP_NETWORK_REMOVE", 21, "error", t=101,
+                  logmsg="Dependency job 20 finished with status 'error'"))
+    # duplicates of the transient failure resubmit nothing more
+    nc.handle(msg(bn, "OP_NETWORK_DISCONNECT", 20, "error", t=100, logmsg=LOCKS))
+    assert len(ganeti) == 1 and state(bn) == ("PENDING", "PENDING")
+    nc.handle(msg(bn, "OP_NETWORK_DISCONNECT", 100, t=102))
+    nc.handle(msg(bn, "OP_NETWORK_REMOVE", 101, t=103))
+    assert state(bn) == ("DELETED", "DELETED")
+
+
+def test_dependent_failure_first_then_the_transient_one_still_ends_deleted(bn, ganeti):
+    removing(bn)
+    nc.handle(msg(bn, "OP_NETWORK_REMOVE", 21, "error", t=101,
+                  logmsg="Dependency job 20 finished with status 'error'"))
+    assert state(bn)[0] == "ERROR"  # for now: the reason arrives next
+    nc.handle(msg(bn, "OP_NETWORK_DISCONNECT", 20, "error", t=100, logmsg=LOCKS))
+    assert state(bn) == ("PENDING", "PENDING") and len(ganeti) == 1
+    nc.handle(msg(bn, "OP_NETWORK_REMOVE", 101, t=103))
+    assert state(bn) == ("DELETED", "DELETED")
+
+
+def test_transient_connect_failure_reconnects(bn, ganeti):
+    BackendNetwork.objects.filter(pk=bn.pk).update(batchjobid=10, backendjobid=11)
+    nc.handle(msg(bn, "OP_NETWORK_ADD", 10, t=100))
+    nc.handle(msg(bn, "OP_NETWORK_CONNECT", 11, "error", t=101, logmsg=LOCKS))
+    assert ganeti == [("connect", bn.network_id, [100])]
+    assert state(bn) == ("PENDING", "PENDING")
+    nc.handle(msg(bn, "OP_NETWORK_CONNECT", 100, t=102))
+    assert state(bn) == ("ACTIVE", "ACTIVE")
+
+
+def test_retries_are_bounded_and_other_failures_are_not_retried(bn, ganeti, settings):
+    settings.NETWORK_JOB_RETRIES = 2
+    removing(bn)
+    job = 20
+    for _ in range(3):
+        nc.handle(msg(bn, "OP_NETWORK_DISCONNECT", job, "error", t=100 + job, logmsg=LOCKS))
+        job = BackendNetwork.objects.get(pk=bn.pk).batchjobid
+    assert len(ganeti) == 2
+    nc.handle(msg(bn, "OP_NETWORK_REMOVE", job + 1, "error", t=500, logmsg="x"))
+    assert state(bn)[0] == "ERROR"
+    # a failure that is not transient is never retried
+    other = BackendNetwork.objects.create(
+        network=Network.objects.create(name="b", subnet="192.168.2.0/24", deleted=True),
+        backend=bn.backend, batchjobid=30, backendjobid=31)
+    nc.handle(msg(other, "OP_NETWORK_DISCONNECT", 30, "error", t=100,
+                  logmsg="OpPrereqError: network is in use"))
+    assert len(ganeti) == 2

@@ -73,6 +73,10 @@ MAC_PREFIX_BASE = "aa:00"
 # Pre-provisioned bridges for PRIVATE_BRIDGED networks: <prefix>1 .. <prefix><count>.
 PRIVATE_BRIDGE_PREFIX = "prv"
 PRIVATE_BRIDGE_COUNT = 20
+# How many times a Ganeti network job (connect, disconnect) that failed only because
+# instances were created or removed meanwhile ("... changed since locks were acquired;
+# retry the operation") is resubmitted before the network is left in ERROR.
+NETWORK_JOB_RETRIES = 10
 
 # --- Dispatcher and queues (pipeline; see conf/20-snf-asterias-app-queues.conf) ---
 # Worker processes of snf-dispatcher (each consumes every event queue).

@@ -102,6 +102,29 @@ def connect_network(network, backend, group, depends_on=None, client=None):
     return int(client.request("PUT", _path(network.backend_id, "connect"), body=body))
 
 
+# Ganeti's words for a failure that only says "try again": network connect and
+# disconnect lock the instances of the node group and fail when one was created or
+# removed meanwhile (cmdlib.common.CheckNodeGroupInstances).
+TRANSIENT_MARKERS = ("changed since locks were acquired", "retry the operation")
+
+
+def is_transient_failure(text):
+    """True when Ganeti's error ``text`` asks for the same operation to be retried."""
+    text = str(text or "").lower()
+    return any(marker in text for marker in TRANSIENT_MARKERS)
+
+
+def connect_missing_groups(network, backend):
+    """Connect ``network`` to the groups of GANETI_NETWORK_GROUPS it is not connected to
+    (a connect that failed transiently, resubmitted). Returns the job ids."""
+    client = client_for(backend)
+    info = get_network(network, backend, client=client) or {}
+    connected = {g[0] if isinstance(g, (list, tuple)) else g
+                 for g in info.get("group_list") or []}
+    return [connect_network(network, backend, group, client=client)
+            for group in _groups() if group not in connected]
+
+
 def modify_network(network, backend, **params):
     """OP_NETWORK_SET_PARAMS: gateway, network6, gateway6, add/remove_reserved_ips."""
     return int(client_for(backend).request("PUT", _path(network.backend_id, "modify"),

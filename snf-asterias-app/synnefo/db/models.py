@@ -319,6 +319,11 @@ class BackendNetwork(models.Model):
     backendjobstatus = models.CharField(max_length=16, blank=True, default="")
     backendlogmsg = models.TextField(blank=True, default="")
     backendtime = models.DateTimeField(null=True, blank=True)
+    # First job of the latest submission (add + connects, or disconnects + remove):
+    # a failure of an earlier job is superseded by a resubmission and changes nothing.
+    batchjobid = models.BigIntegerField(null=True, blank=True)
+    # Resubmissions of the current operation after transient Ganeti failures.
+    retries = models.IntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

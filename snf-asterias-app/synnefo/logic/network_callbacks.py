@@ -12,6 +12,14 @@ BackendNetwork row are locked (in that order), job fields only move to a newer j
 (or a later status of the same job), and the state moves only on a finished op newer
 than the last one applied (``backendtime``). Unknown opcodes update the job fields.
 
+Transient failures are retried here: a connect or disconnect that Ganeti refused only
+because instances of the node group were created or removed meanwhile ("... changed
+since locks were acquired; retry the operation") is resubmitted (the disconnects and the
+removal again, or the connects still missing), at most NETWORK_JOB_RETRIES times, and the
+network stays PENDING. The new submission's first job id goes to ``batchjobid``; a
+failure of an earlier job (a duplicate, or the removal that depended on the failed
+disconnect) is superseded and changes no state.
+
 ``MessageError`` (from synnefo.logic.callbacks) means "malformed or not ours: ack and
 log"; anything else raised is unexpected (dead-letter).
 """
@@ -88,6 +96,39 @@ def _newer_job_news(bn, job_id, status):
     return STATUS_RANK.get(status, -1) >= STATUS_RANK.get(bn.backendjobstatus, -1)
 
 
+RETRYABLE = ("OP_NETWORK_CONNECT", "OP_NETWORK_DISCONNECT", "OP_NETWORK_REMOVE")
+
+
+def _resubmit(network, bn, opcode, logmsg):
+    """Submit again what a transient failure of ``opcode`` undid; the new job ids, or
+    None when it is not to be retried (not transient, too many retries, RAPI error)."""
+    from synnefo.backend import networks as gnet
+    from synnefo.backend.rapi import RapiError
+    if opcode not in RETRYABLE or not gnet.is_transient_failure(logmsg):
+        return None
+    limit = getattr(settings, "NETWORK_JOB_RETRIES", 10)
+    if bn.retries >= limit:
+        log.error("network %s on %s: %s failed transiently again after %d retries; "
+                  "giving up: %s", network.backend_id, bn.backend.clustername, opcode,
+                  bn.retries, logmsg)
+        return None
+    try:
+        if opcode == "OP_NETWORK_CONNECT" and not network.deleted:
+            jobs = gnet.connect_missing_groups(network, bn.backend)
+        elif opcode != "OP_NETWORK_CONNECT" and network.deleted:
+            jobs = gnet.delete_network(network, bn.backend)
+        else:
+            return None  # the user changed their mind meanwhile: nothing to redo
+    except RapiError as exc:
+        log.error("network %s on %s: could not resubmit %s: %s", network.backend_id,
+                  bn.backend.clustername, opcode, exc)
+        return None
+    log.warning("network %s on %s: %s failed transiently (%s); resubmitted as jobs %s "
+                "(retry %d of %d)", network.backend_id, bn.backend.clustername, opcode,
+                logmsg[:200], jobs, bn.retries + 1, limit)
+    return jobs
+
+
 def network_state(network, backend_networks):
     """The Network.state its BackendNetwork rows add up to."""
     states = {bn.operstate for bn in backend_networks}
@@ -120,12 +161,20 @@ def update_network(body):
         except Network.DoesNotExist:
             raise MessageError("no network with id %d" % net_id) from None
         bn = _backend_network(network, body, job_id)
+        # A job of an earlier submission than the latest one: its news is history.
+        superseded = bn.batchjobid is not None and job_id < bn.batchjobid
         changed = []
+        if status in ("error", "canceled") and not superseded:
+            jobs = _resubmit(network, bn, opcode, logmsg)
+            if jobs is not None:
+                _record_resubmission(network, bn, jobs, opcode, logmsg)
+                return bn
         if _newer_job_news(bn, job_id, status):
             bn.backendjobid, bn.backendopcode = job_id, opcode
             bn.backendjobstatus, bn.backendlogmsg = status, logmsg
             changed += ["backendjobid", "backendopcode", "backendjobstatus", "backendlogmsg"]
-        if status in FINAL and (bn.backendtime is None or when > bn.backendtime):
+        if status in FINAL and not superseded and (bn.backendtime is None
+                                                   or when > bn.backendtime):
             state = ON_SUCCESS.get(opcode) if status == "success" else ON_FAILURE.get(opcode)
             if state is not None and state != bn.operstate:
                 bn.operstate = state
@@ -140,6 +189,24 @@ def update_network(body):
             network.state = state
             network.save(update_fields=["state", "updated"])
     return bn
+
+
+def _record_resubmission(network, bn, jobs, opcode, logmsg):
+    if jobs:
+        bn.operstate, bn.batchjobid, bn.backendjobid = "PENDING", jobs[0], jobs[-1]
+        bn.backendopcode = ("OP_NETWORK_CONNECT" if opcode == "OP_NETWORK_CONNECT"
+                            else "OP_NETWORK_REMOVE")
+        bn.backendjobstatus = "queued"
+        bn.backendlogmsg = "resubmitted after a transient failure: %s" % logmsg[:400]
+    else:  # nothing left to do in Ganeti: connected everywhere / already removed
+        bn.operstate = "ACTIVE" if opcode == "OP_NETWORK_CONNECT" else "DELETED"
+    bn.retries += 1
+    bn.save(update_fields=["operstate", "batchjobid", "backendjobid", "backendopcode",
+                           "backendjobstatus", "backendlogmsg", "retries", "updated"])
+    state = network_state(network, BackendNetwork.objects.filter(network=network))
+    if state != network.state:
+        network.state = state
+        network.save(update_fields=["state", "updated"])
 
 
 HANDLERS = {"ganeti-network-status": update_network}

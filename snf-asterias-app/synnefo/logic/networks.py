@@ -235,7 +235,7 @@ def _remove_from_backends(network):
         else:
             BackendNetwork.objects.filter(pk=bn.pk).update(
                 operstate="PENDING", backendjobid=jobs[-1], backendopcode="OP_NETWORK_REMOVE",
-                backendjobstatus="queued", backendlogmsg="")
+                backendjobstatus="queued", backendlogmsg="", batchjobid=jobs[0], retries=0)
     if errors:
         log.warning("removing network %d from Ganeti: %s", network.id, "; ".join(errors))
     return errors
@@ -372,7 +372,8 @@ def add_subnet_to(network, ip_version, cidr, gateway, dhcp, name):
             bn, _ = BackendNetwork.objects.get_or_create(network=network, backend=backend)
             BackendNetwork.objects.filter(pk=bn.pk).update(
                 operstate="PENDING", backendjobid=None, backendopcode="",
-                backendjobstatus="", backendlogmsg="", backendtime=None)
+                backendjobstatus="", backendlogmsg="", backendtime=None, batchjobid=None,
+                retries=0)
             rows.append(bn)
     failures = []
     for bn in rows:
@@ -386,7 +387,7 @@ def add_subnet_to(network, ip_version, cidr, gateway, dhcp, name):
             continue
         BackendNetwork.objects.filter(pk=bn.pk, backendjobid__isnull=True).update(
             backendjobid=jobs[-1], backendopcode="OP_NETWORK_CONNECT",
-            backendjobstatus="queued")
+            backendjobstatus="queued", batchjobid=jobs[0])
     if failures:
         Network.objects.filter(pk=network.pk).update(state="ERROR")
         raise BackendUnavailable("The subnet of network %d was recorded but the compute "
@@ -666,17 +667,52 @@ def wait_for_backends(network, timeout=120):
 
     Returns [(clustername, operstate, job status)] per backend.
     """
+    import time
+
     from synnefo.backend.instances import client_for
     from . import network_callbacks
     out = []
+    deadline = time.monotonic() + timeout
     for bn in BackendNetwork.objects.filter(network=network).select_related("backend",
                                                                             "network"):
-        if bn.operstate == "PENDING" and bn.backendjobid is not None:
-            job = client_for(bn.backend).wait_for_job(bn.backendjobid, timeout=timeout)
-            network_callbacks.apply_job(bn, job)
-            bn.refresh_from_db()
+        client = client_for(bn.backend)
+        # A transient failure is resubmitted (network_callbacks), which gives the row a
+        # new last job: wait again, until the operation is over.
+        while bn.operstate == "PENDING" and bn.backendjobid is not None:
+            waited = bn.backendjobid
+            job = client.wait_for_job(waited, timeout=max(1, deadline - time.monotonic()))
+            if job["status"] != "success":
+                # The last job failed: maybe only because an earlier one of the same
+                # submission did (the removal depends on the disconnects). Those are
+                # applied first, so that a transient failure there is retried.
+                for other in _failed_jobs_before(client, bn, waited):
+                    network_callbacks.apply_job(bn, other)
+                bn.refresh_from_db()
+            if bn.backendjobid == waited:
+                network_callbacks.apply_job(bn, job)
+                bn.refresh_from_db()
+            if bn.backendjobid == waited:
+                break  # not resubmitted: this was the end
         out.append((bn.backend.clustername, bn.operstate, bn.backendjobstatus))
     return out
+
+
+def _failed_jobs_before(client, bn, last):
+    """The failed jobs of ``bn``'s current submission before job ``last`` (ours only:
+    job ids are shared with everything else on the cluster)."""
+    failed = []
+    if bn.batchjobid is None:
+        return failed
+    for job_id in range(bn.batchjobid, last):
+        try:
+            job = client.get_job_status(job_id)
+        except RapiError:
+            continue
+        ops = job.get("ops") or [{}]
+        if (job.get("status") in ("error", "canceled") and isinstance(ops[0], dict)
+                and ops[0].get("network_name") == bn.network.backend_id):
+            failed.append(job)
+    return failed
 
 
 def ensure_on_backend(backend):
@@ -690,7 +726,8 @@ def ensure_on_backend(backend):
         jobs = _backend().create_network(network, backend)
         BackendNetwork.objects.filter(pk=bn.pk).update(
             operstate="PENDING", backendjobid=jobs[-1], backendopcode="OP_NETWORK_CONNECT",
-            backendjobstatus="queued", backendlogmsg="", backendtime=None)
+            backendjobstatus="queued", backendlogmsg="", backendtime=None,
+            batchjobid=jobs[0], retries=0)
         Network.objects.filter(pk=network.pk).update(state="PENDING")
         done.append(network)
     return done
