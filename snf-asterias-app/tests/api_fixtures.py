@@ -78,7 +78,8 @@ def fake_backend(monkeypatch, db):
     monkeypatch.setattr(instances, "shutdown_instance", lambda vm: fake._job("stop", vm))
     monkeypatch.setattr(instances, "reboot_instance",
                         lambda vm, kind: fake._job("reboot", vm, kind))
-    monkeypatch.setattr(instances, "delete_instance", lambda vm: fake._job("delete", vm))
+    monkeypatch.setattr(instances, "delete_instance",
+                        lambda vm, after_job=None: fake._job("delete", vm, after_job))
     monkeypatch.setattr(instances, "resize_instance",
                         lambda vm, flavor: fake._job("resize", vm, flavor.id))
     monkeypatch.setattr(instances, "set_firewall_profile",

@@ -163,6 +163,19 @@ def test_lifecycle_actions_and_states(world, fake_backend):
     assert [c[0] for c in fake_backend.calls].count("delete") == 1
 
 
+def test_delete_during_build_waits_for_the_create_job(world, fake_backend):
+    """Ganeti knows the instance only once its create job ran: the remove waits for it."""
+    building = int(create_server(world.a, world).json()["server"]["id"])
+    create_job = VirtualMachine.objects.get(pk=building).task_job_id
+    assert create_job is not None
+    assert world.a.delete("/compute/v2.1/servers/%d" % building).status_code == 204
+    assert fake_backend.calls[-1] == ("delete", building, create_job)
+    active = int(create_server(world.a, world).json()["server"]["id"])
+    fake_backend.finish_all()
+    assert world.a.delete("/compute/v2.1/servers/%d" % active).status_code == 204
+    assert fake_backend.calls[-1] == ("delete", active, None)
+
+
 @pytest.mark.parametrize("body,status", [
     ({}, 400), ({"reboot": {"type": "SOFT"}, "os-stop": None}, 400),
     ({"reboot": {}}, 400), ({"reboot": {"type": "MEDIUM"}}, 400),

@@ -159,7 +159,12 @@ def test_power_operations(fake):
     job = instances.delete_instance(vm)
     op = fake.last_op()
     assert op["OP_ID"] == "OP_INSTANCE_REMOVE" and op["instance_name"] == name
-    assert job == fake.jobs[-1][0]
+    assert job == fake.jobs[-1][0] and not op.get("depends")
+    # a remove that must wait for the create job (whatever its end)
+    instances.delete_instance(vm, after_job=job)
+    op = fake.last_op()
+    assert op["OP_ID"] == "OP_INSTANCE_REMOVE"
+    assert [list(d) for d in op["depends"]] == [[job, ["success", "error", "canceled"]]]
 
 
 def test_shutdown_timeout_from_settings(fake, settings):

@@ -210,8 +210,9 @@ def reboot_instance(vm, reboot_type):
     return _client(vm).reboot_instance(vm.backend_vm_id, reboot_type)
 
 
-def delete_instance(vm):
-    return _client(vm).delete_instance(vm.backend_vm_id)
+def delete_instance(vm, after_job=None):
+    """Remove the instance; ``after_job``: a job (the create) Ganeti must finish first."""
+    return _client(vm).delete_instance(vm.backend_vm_id, after_job=after_job)
 
 
 def resize_instance(vm, flavor):

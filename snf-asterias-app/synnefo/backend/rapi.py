@@ -151,9 +151,14 @@ class RapiClient:
         return int(self.request("POST", "/2/instances", {"dry-run": int(dry_run) or None},
                                 body))
 
-    def delete_instance(self, name, dry_run=False):
+    def delete_instance(self, name, dry_run=False, after_job=None):
+        """Submit a remove job; with ``after_job``, Ganeti starts it only once that job
+        has finished (whatever its end: Ganeti's job dependencies)."""
+        body = None
+        if after_job is not None:
+            body = {"depends": [[int(after_job), ["success", "error", "canceled"]]]}
         return int(self.request("DELETE", "/2/instances/%s" % quote(name, safe=""),
-                                {"dry-run": int(dry_run) or None}))
+                                {"dry-run": int(dry_run) or None}, body))
 
     def startup_instance(self, name):
         return int(self.request("PUT", "/2/instances/%s/startup" % quote(name, safe="")))

@@ -496,11 +496,16 @@ def delete_server(user, server_id):
                 deleted=True, operstate="DESTROYED", action="DESTROY", updated=timezone.now())
             return None
         previous = (vm.action, vm.task_job_id)
+        # While the create job runs, the instance is not in Ganeti's config yet: a remove
+        # would fail at once ("not known", so the row goes) and the create would then
+        # leave an orphan instance. Ganeti starts the remove after the create instead.
+        create_job = (vm.task_job_id if vm.operstate == "BUILD" and vm.action == "CREATE"
+                      else None)
         VirtualMachine.objects.filter(pk=vm.pk).update(action="DESTROY", task_job_id=None,
                                                        updated=timezone.now())
     vm = VirtualMachine.objects.select_related("backend").get(pk=vm.pk)
     try:
-        job_id = _backend().delete_instance(vm)
+        job_id = _backend().delete_instance(vm, after_job=create_job)
     except RapiError as exc:
         VirtualMachine.objects.filter(pk=vm.pk, action="DESTROY", task_job_id=None).update(
             action=previous[0], task_job_id=previous[1])
