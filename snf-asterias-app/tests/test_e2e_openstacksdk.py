@@ -354,6 +354,24 @@ def test_create_that_ganeti_refuses_is_error_with_its_reason(service, conn, flav
     assert list(conn.compute.servers()) == []
 
 
+def test_delete_while_building(service, conn, flavors, image):
+    server = conn.compute.create_server(name="short-lived", image_id=image.id,
+                                        flavor_id=flavors[(1, 128)].id)
+    assert conn.compute.get_server(server.id).status == "BUILD"
+    conn.compute.delete_server(server)  # Ganeti runs the remove after the create
+    conn.compute.wait_for_delete(server, interval=0.2, wait=60)
+    assert list(conn.compute.servers()) == []
+    # gone because Ganeti removed it, not because the remove came too early ("not
+    # known") while the create went on to leave an orphan instance
+    remove = service.rapi.request("GET", "/2/jobs/%d" % _last_job_id(service, server.id))
+    assert remove["ops"][0]["OP_ID"] == "OP_INSTANCE_REMOVE" and remove["status"] == "success"
+    create_job = remove["ops"][0]["depends"][0][0]
+    create = service.rapi.request("GET", "/2/jobs/%d" % int(create_job))
+    assert create["ops"][0]["OP_ID"] == "OP_INSTANCE_CREATE" and create["status"] == "success"
+    assert create["ops"][0]["instance_name"] == PREFIX + server.id
+    assert PREFIX + server.id not in _our_instances(service.rapi)
+
+
 def test_instance_removed_behind_our_back_is_fixed_by_reconciliation(service, conn, flavors,
                                                                      image):
     server = conn.compute.create_server(name="gone", image_id=image.id,
