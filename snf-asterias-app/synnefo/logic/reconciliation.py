@@ -13,19 +13,32 @@ Kinds of findings (each can be fixed separately):
   build_error  BUILD in the DB and the create job failed, or is unknown to Ganeti,
                or never reached Ganeti at all (no job id after a grace period)
                -> simulated failed CREATE (ERROR, with the reason)
-  nics         the DB's NIC MACs/IPs differ from Ganeti's -> DB rows rewritten
+  nics         NICs of a server that Ganeti and the DB see differently (servers with
+               an action in progress are left alone):
+               * a row's MAC/IPv4/index differs from Ganeti's NIC (matched by the name
+                 <prefix>nic-<row id>, else by index), or the row has no index
+                 -> the row rewritten from Ganeti;
+               * a NIC Ganeti has and the DB lacks: named after a row that is gone (a
+                 detach whose Ganeti job failed) -> removed from the instance over RAPI;
+                 otherwise, on a network the DB knows -> a row created for it;
+                 on no known network -> reported only;
+               * a row Ganeti does not have (older than RECONCILE_BUILD_GRACE: an
+                 attach that never reached Ganeti) -> the row deleted.
 """
 
 import datetime
 import logging
 
 from django.conf import settings
+from django.db import models
 from django.utils import timezone
 
 from synnefo.backend.instances import client_for
 from synnefo.backend.rapi import RapiError
-from synnefo.db.models import Backend, NetworkInterface, VirtualMachine, id_from_instance_name
+from synnefo.db.models import (Backend, Network, NetworkInterface, VirtualMachine,
+                               id_from_instance_name)
 from synnefo.logic import callbacks
+from synnefo.logic.network_callbacks import network_id_from_name
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +52,8 @@ class Finding:
         self.fixed = False
 
     def fix(self):
+        if self._fix is None:
+            return  # reported only: a person has to decide
         self._fix()
         self.fixed = True
 
@@ -57,6 +72,7 @@ def reconcile_backend(backend, warnings):
         warnings.append("backend %s is offline: skipped" % backend.clustername)
         return []
     client = client_for(backend)
+    read_at = timezone.now()
     try:
         ganeti = client.get_instances(bulk=True)
     except RapiError as exc:
@@ -93,7 +109,7 @@ def reconcile_backend(backend, warnings):
             # fault and deletes the server.
             continue
         findings += _state_findings(client, backend, vm, inst, now)
-        findings += _nic_findings(backend, vm, inst)
+        findings += _nic_findings(client, backend, vm, inst, read_at, now)
     deleted_or_unknown = set(in_ganeti) - set(vms)
     for vm_id in sorted(deleted_or_unknown):
         name = in_ganeti[vm_id]["name"]
@@ -173,29 +189,130 @@ def _state_findings(client, backend, vm, inst, now):
     return []
 
 
-def _nic_findings(backend, vm, inst):
-    macs = inst.get("nic.macs") or []
-    ips = inst.get("nic.ips") or []
-    rows = {n.index: n for n in NetworkInterface.objects.filter(machine=vm)}
-    wrong = []
-    for index, mac in enumerate(macs):
-        row = rows.get(index)
-        ip = ips[index] if index < len(ips) else None
-        if row is not None and (row.mac != mac or (ip and row.ipv4 != ip)):
-            wrong.append((row, mac, ip))
-    if not wrong:
-        return []
+def _ganeti_nics(inst):
+    """The instance's NICs as Ganeti's bulk listing gives them, one dict per index."""
+    def field(key, i):
+        values = inst.get(key) or []
+        return values[i] if i < len(values) else None
+    return [{"index": i, "mac": mac, "ip": field("nic.ips", i), "name": field("nic.names", i),
+             "network": field("nic.networks.names", i), "link": field("nic.links", i),
+             "uuid": field("nic.uuids", i)}
+            for i, mac in enumerate(inst.get("nic.macs") or [])]
 
-    def fix():
-        for row, mac, ip in wrong:
-            row.mac = mac
-            if ip:
-                row.ipv4 = ip
-            row.state = "ACTIVE"
-            row.save(update_fields=["mac", "ipv4", "state", "updated"])
-    return [Finding("nics", backend, vm.backend_vm_id, vm,
-                    "NIC(s) %s differ from Ganeti" % ", ".join(str(r.index) for r, _, _ in wrong),
-                    fix)]
+
+def _row_id_from_nic_name(name):
+    prefix = settings.BACKEND_PREFIX_ID + "nic-"
+    if isinstance(name, str) and name.startswith(prefix) and name[len(prefix):].isdigit():
+        return int(name[len(prefix):])
+    return None
+
+
+def _network_of(gnic):
+    """The live Network a Ganeti NIC is on, or None when that cannot be told."""
+    net_id = network_id_from_name(gnic["network"])
+    if net_id is not None:
+        return Network.objects.filter(pk=net_id, deleted=False).first()
+    if gnic["network"] or not gnic["link"]:
+        return None  # a Ganeti network that is not ours, or no link to go by
+    candidates = list(Network.objects.filter(deleted=False, subnet="", link=gnic["link"])[:2])
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _nic_findings(client, backend, vm, inst, read_at, now):
+    if vm.action or vm.task_job_id is not None:
+        return []  # a NIC change may be under way: its op-status will settle it
+    gnics = _ganeti_nics(inst)
+    rows = list(NetworkInterface.objects.filter(machine=vm).select_related("network"))
+    by_id = {row.id: row for row in rows}
+    pairs, used = [], set()
+    # By name first (indexes shift when a NIC before it is removed), then by index.
+    for g in gnics:
+        row = by_id.get(_row_id_from_nic_name(g["name"]))
+        if row is not None:
+            pairs.append((g, row))
+            used.add(row.id)
+    unmatched = []
+    for g in gnics:
+        if any(g is pg for pg, _ in pairs):
+            continue
+        if _row_id_from_nic_name(g["name"]) is None:
+            row = next((r for r in rows if r.id not in used and r.index == g["index"]), None)
+            if row is not None:
+                pairs.append((g, row))
+                used.add(row.id)
+                continue
+        unmatched.append(g)
+    findings = []
+
+    wrong = [(g, row) for g, row in pairs
+             if row.index != g["index"] or row.mac != g["mac"]
+             or (g["ip"] and row.ipv4 != g["ip"])]
+    if wrong:
+        def fix_rows(wrong=wrong):
+            for g, row in wrong:
+                row.index, row.mac, row.state = g["index"], g["mac"], "ACTIVE"
+                if g["ip"]:
+                    row.ipv4 = g["ip"]
+                row.save(update_fields=["index", "mac", "ipv4", "state", "updated"])
+            _outdate_reports(vm, read_at)
+        findings.append(Finding(
+            "nics", backend, vm.backend_vm_id, vm, "NIC(s) %s differ from Ganeti" % ", ".join(
+                str(row.index) if row.index is not None else "row %d without an index" % row.id
+                for _, row in wrong), fix_rows))
+
+    gone = [g for g in unmatched if _row_id_from_nic_name(g["name"]) is not None and g["uuid"]]
+    if gone:
+        # Removing a NIC moves the later ones down one index: one removal per run, the
+        # rows moved as Ganeti will move them, the rest of this server next time.
+        g = gone[0]
+
+        def remove(g=g):
+            client.modify_instance(vm.backend_vm_id, nics=[["remove", g["uuid"], {}]],
+                                   hotplug_if_possible=True)
+            for row in NetworkInterface.objects.filter(machine=vm, index__gt=g["index"]):
+                row.index -= 1
+                row.save(update_fields=["index", "updated"])
+        return [Finding("nics", backend, vm.backend_vm_id, vm,
+                        "NIC %d (%s) in Ganeti, not in the DB: its port (row %d) was removed; "
+                        "removing it from the instance"
+                        % (g["index"], g["mac"], _row_id_from_nic_name(g["name"])), remove)]
+
+    for g in unmatched:
+        what = "NIC %d (%s) in Ganeti, not in the DB" % (g["index"], g["mac"])
+        network = _network_of(g)
+        if network is None:
+            findings.append(Finding(
+                "nics", backend, vm.backend_vm_id, vm,
+                what + " on no network of ours (%s): not fixed, remove it in Ganeti or "
+                "attach it by hand" % (g["network"] or g["link"] or "no link"), None))
+            continue
+
+        def add_row(g=g, network=network):
+            NetworkInterface.objects.create(machine=vm, network=network, index=g["index"],
+                                            mac=g["mac"] or "", ipv4=g["ip"] or "",
+                                            state="ACTIVE")
+            _outdate_reports(vm, read_at)
+        findings.append(Finding("nics", backend, vm.backend_vm_id, vm,
+                                what + ": a port on network %d is recorded" % network.id,
+                                add_row))
+
+    for row in rows:
+        if row.id in used or any(r is row for _, r in pairs):
+            continue
+        if now - row.created < _grace():
+            continue  # an attach may be on its way to Ganeti
+        findings.append(Finding(
+            "nics", backend, vm.backend_vm_id, vm,
+            "NIC row %d (index %s, network %d) not in Ganeti: the row is deleted"
+            % (row.id, row.index, row.network_id),
+            lambda row=row: NetworkInterface.objects.filter(pk=row.pk).delete()))
+    return findings
+
+
+def _outdate_reports(vm, read_at):
+    """Hook reports from before Ganeti was read must not undo a fix made from it."""
+    VirtualMachine.objects.filter(pk=vm.pk).filter(
+        models.Q(nictime__isnull=True) | models.Q(nictime__lt=read_at)).update(nictime=read_at)
 
 
 def reconcile(backends=None):
