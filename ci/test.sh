@@ -71,6 +71,10 @@ if [ "$MODE" = all ]; then
     RUN_PY=.venv-django52/bin/python SNF_TEST_DB=$db \
       run "snf-asterias-app-django52-$db" snf-asterias-app -m "not integration"
   done
+  # Last: the Debian packages (build, lintian, install per node type, services, upgrade,
+  # purge). Installed packages shadow the source tree, so nothing may run after this.
+  log "Debian packages"
+  ci/debs-test.sh --junitxml="$REPORTS/debs.xml" || status=1
 fi
 
 "$PY" - "$REPORTS" <<'PYEOF'

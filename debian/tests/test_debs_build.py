@@ -95,6 +95,9 @@ def test_shared_files_and_services_are_where_they_belong(debs):
         gt = contents(debs.deb("snf-ganeti-tools"))
         assert gt["/etc/ganeti/kvm-vif-bridge"][0] == "-rwxr-xr-x"
         assert "/etc/default/snf-network" in gt
+        # Ganeti 3.0 has no ifdown: the remove hook undoes what kvm-vif-bridge set up
+        cleanup = "/etc/ganeti/hooks/instance-remove-post.d/kvm-vif-cleanup"
+        assert gt[cleanup][0] == "-rwxr-xr-x", cleanup
         for op in ("add", "modify", "reboot", "start", "stop", "remove"):
             link = "/etc/ganeti/hooks/instance-%s-post.d/snf-ganeti-hook" % op
             assert gt[link][1] == "/usr/bin/snf-ganeti-hook", link
