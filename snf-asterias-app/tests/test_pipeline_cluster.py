@@ -14,6 +14,7 @@ deleted at the end.
 
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -58,8 +59,18 @@ def remove_leftover_instances(client):
             client.wait_for_job(client.delete_instance(inst["name"]))
 
 
-def rabbitmq(action):
-    subprocess.run([RABBIT_INIT, action], check=True, capture_output=True, timeout=120)
+def rabbitmq(action, timeout=120):
+    """The init script; on a timeout its whole process group goes (a `rabbitmqctl stop`
+    left waiting would stop the broker whenever it next appears)."""
+    proc = subprocess.Popen([RABBIT_INIT, action], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # (rabbitmqctl's escript ignores SIGTERM)
+        proc.wait()
+        raise AssertionError("%s %s took more than %d s" % (RABBIT_INIT, action, timeout))
+    assert proc.returncode == 0, "%s %s failed:\n%s" % (RABBIT_INIT, action, out.decode())
 
 
 def rabbitmq_up():
