@@ -262,10 +262,25 @@ listeners.tcp.default = 127.0.0.1:5672
 EOF
 }
 
+# A broker that runs without its pid file (lost while a stop was under way) cannot be
+# stopped by the init script, which then waits for ever: write the file back.
+rabbit_recover_pidfile() {
+  local pid
+  pidfile_live "$rabbit_pidfile" beam.smp 2>/dev/null && return 0
+  rabbit_tcp_ready >/dev/null 2>&1 || return 0
+  pid=$(timeout 15 rabbitmqctl -q eval 'list_to_integer(os:getpid()).' 2>/dev/null) || return 0
+  [[ $pid =~ ^[0-9]+$ ]] || return 0
+  log "rabbitmq: runs as pid $pid without $rabbit_pidfile; writing it back"
+  mkdir -p "$(dirname "$rabbit_pidfile")"
+  echo "$pid" > "$rabbit_pidfile"
+  chown rabbitmq: "$rabbit_pidfile" 2>/dev/null || true
+}
+
 rabbit_up() {
   local t0 conf_changed=0
   t0=$(date +%s.%N)
   rabbit_write_conf && conf_changed=1
+  rabbit_recover_pidfile
   if [ -s "$rabbit_pidfile" ] && pidfile_live "$rabbit_pidfile" beam.smp && rabbit_ping >/dev/null 2>&1; then
     if ((conf_changed)); then
       log "rabbitmq: configuration changed, restarting"
