@@ -1,18 +1,15 @@
 """Images: the compute API's /images and a Glance-v2-shaped read API under /image/v2."""
 
 from synnefo.logic import images as logic
-from synnefo.logic import servers as server_logic
 
 from . import faults, serializers as ser
-from .util import api_view, empty_response, json_response, page, pagination, parse_body
+from .util import (api_view, changes_since, empty_response, json_response, list_response, page,
+                   pagination, parse_body)
 
 
 def _compute_list(request, detail):
-    user = request.snf_user
-    since = None
-    if request.GET.get("changes-since"):
-        since = server_logic.parse_changes_since(request.GET["changes-since"])
-    query = logic.visible_images(user, include_deleted=since is not None)
+    since = changes_since(request)
+    query = logic.visible_images(request.snf_user, include_deleted=since is not None)
     if since is not None:
         query = query.filter(updated__gte=since)
     if request.GET.get("name"):
@@ -21,15 +18,8 @@ def _compute_list(request, detail):
         query = query.filter(state=request.GET["status"].upper())
     if detail:
         query = query.prefetch_related("metadata")
-    size, marker = pagination(request)
-    items, next_links = page(query, size, marker, request, "images")
-    if since is not None and not items:
-        return empty_response(304)
     render = ser.image_detail if detail else ser.image_brief
-    body = {"images": [render(request, i) for i in items]}
-    if next_links:
-        body["images_links"] = next_links
-    return json_response(body)
+    return list_response(request, query, "images", render, since)
 
 
 @api_view(["GET", "POST"])

@@ -5,29 +5,19 @@ from synnefo.logic import servers as logic
 from synnefo.logic.errors import NotFound
 
 from . import faults, serializers as ser
-from .util import (api_view, empty_response, json_response, page, pagination, parse_body)
+from .util import api_view, changes_since, empty_response, json_response, list_response, parse_body
 
 
 def _list(request, detail):
-    user = request.snf_user
-    since = None
-    if request.GET.get("changes-since"):
-        since = logic.parse_changes_since(request.GET["changes-since"])
-    query = logic.filter_servers(user, name=request.GET.get("name"),
+    since = changes_since(request)
+    query = logic.filter_servers(request.snf_user, name=request.GET.get("name"),
                                  status=request.GET.get("status"),
                                  image=request.GET.get("image"),
                                  flavor=request.GET.get("flavor"), since=since)
     if detail:
         query = logic.with_details(query)
-    size, marker = pagination(request)
-    items, next_links = page(query, size, marker, request, "servers")
-    if since is not None and not items:
-        return empty_response(304)
     render = ser.server_detail if detail else ser.server_brief
-    body = {"servers": [render(request, vm) for vm in items]}
-    if next_links:
-        body["servers_links"] = next_links
-    return json_response(body)
+    return list_response(request, query, "servers", render, since)
 
 
 @api_view(["GET", "POST"])

@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from synnefo.logic import errors as logic_errors
 from synnefo.logic.identity import AuthenticationFailed, lookup_token
+from synnefo.logic.servers import parse_changes_since
 
 from . import faults
 
@@ -203,3 +204,24 @@ def page(query, size, marker, request, what):
         links.append({"rel": "next", "href": "%s%s?%s" % (base_url(request), request.path,
                                                             params.urlencode())})
     return items, links
+
+
+def changes_since(request):
+    """The ``changes-since`` query parameter as an aware datetime, or None when absent."""
+    value = request.GET.get("changes-since")
+    if not value:
+        return None
+    return parse_changes_since(value)
+
+
+def list_response(request, query, what, render, since=None):
+    """One page of a compute list as ``{what: [...], what_links: [next]}``; a
+    changes-since list with nothing new answers 304 (Not Modified)."""
+    size, marker = pagination(request)
+    items, next_links = page(query, size, marker, request, what)
+    if since is not None and not items:
+        return empty_response(304)
+    body = {what: [render(request, item) for item in items]}
+    if next_links:
+        body[what + "_links"] = next_links
+    return json_response(body)
