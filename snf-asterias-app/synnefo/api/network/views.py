@@ -60,6 +60,21 @@ def _no_true(spec, key, fields):
             raise faults.BadRequest("'%s.%s' must be a boolean." % (key, field))
 
 
+def _item(request, key, item_id, delete, rename, show,
+          put_keys=("name", "description", "admin_state_up")):
+    """GET, PUT or DELETE of one network, subnet or port: DELETE answers 204; PUT may
+    change only the name; GET and PUT answer ``{key: show(user, item_id)}``."""
+    user = request.snf_user
+    if request.method == "DELETE":
+        delete(user, item_id)
+        return empty_response(204)
+    if request.method == "PUT":
+        spec = _body(request, key, put_keys)
+        if "name" in spec:
+            rename(user, item_id, _name(spec, key))
+    return json_response({key: show(user, item_id)})
+
+
 # -- versions ------------------------------------------------------------------------
 
 @api_view(["GET"], auth=False)
@@ -123,15 +138,8 @@ def networks_collection(request):
 
 @api_view(["GET", "PUT", "DELETE"])
 def network_item(request, network_id):
-    user = request.snf_user
-    if request.method == "DELETE":
-        logic.delete_network(user, network_id)
-        return empty_response(204)
-    if request.method == "PUT":
-        spec = _body(request, "network", ("name", "description", "admin_state_up"))
-        if "name" in spec:
-            logic.rename_network(user, network_id, _name(spec, "network"))
-    return json_response({"network": ser.network(logic.get_network(user, network_id))})
+    return _item(request, "network", network_id, logic.delete_network, logic.rename_network,
+                 lambda user, pk: ser.network(logic.get_network(user, pk)))
 
 
 # -- subnets -------------------------------------------------------------------------
@@ -179,16 +187,9 @@ def subnets_collection(request):
 
 @api_view(["GET", "PUT", "DELETE"])
 def subnet_item(request, subnet_id):
-    user = request.snf_user
-    if request.method == "DELETE":
-        logic.delete_subnet(user, subnet_id)
-        return empty_response(204)
-    if request.method == "PUT":
-        spec = _body(request, "subnet", ("name", "description"))
-        if "name" in spec:
-            logic.rename_subnet(user, subnet_id, _name(spec, "subnet"))
-    net, entry = logic.get_subnet(user, subnet_id)
-    return json_response({"subnet": ser.subnet(net, entry)})
+    return _item(request, "subnet", subnet_id, logic.delete_subnet, logic.rename_subnet,
+                 lambda user, pk: ser.subnet(*logic.get_subnet(user, pk)),
+                 put_keys=("name", "description"))
 
 
 # -- ports ---------------------------------------------------------------------------
@@ -217,15 +218,8 @@ def ports_collection(request):
 
 @api_view(["GET", "PUT", "DELETE"])
 def port_item(request, port_id):
-    user = request.snf_user
-    if request.method == "DELETE":
-        logic.detach(user, port_id)
-        return empty_response(204)
-    if request.method == "PUT":
-        spec = _body(request, "port", ("name", "description", "admin_state_up"))
-        if "name" in spec:
-            logic.rename_port(user, port_id, _name(spec, "port"))
-    return json_response({"port": ser.port(logic.get_port(user, port_id))})
+    return _item(request, "port", port_id, logic.detach, logic.rename_port,
+                 lambda user, pk: ser.port(logic.get_port(user, pk)))
 
 
 # -- compute: os-interface ---------------------------------------------------------------
