@@ -13,6 +13,14 @@ openstacksdk (password auth through our identity endpoint, and admin_token) and 
 `openstack` CLI (Debian's /usr/bin/openstack), and the results are checked against
 Ganeti itself (RAPI).
 
+The public network is made as an administrator makes it: `snf-manage network-create
+public --public --subnet 10.251.N.0/24 --link gnt-br0 --no-wait` (N = 200 + pid % 50, the
+next one no Ganeti network uses if that is taken: concurrent runs differ), so eventd and
+the dispatcher make it ACTIVE; servers get their address from Ganeti's pool, and the API
+must show exactly the address Ganeti gave (`nic.ips`), which goes back to the pool when the
+server is deleted. `snf-manage network-remove` removes it at the end (a dead run's Ganeti
+network is disconnected and removed over RAPI: its database is gone).
+
 Build progress: ci/ganeti.sh's snf-image stand-in reports none, so this test installs its
 own OS definition (snfe2e<pid>-image, removed afterwards) whose create step feeds
 image-copy-progress lines to the real snf-progress-monitor, as snf-image does.
@@ -24,6 +32,7 @@ Needs PostgreSQL, RabbitMQ and the Ganeti cluster (ci/services.sh up, ci/ganeti.
 
 import datetime
 import glob
+import ipaddress
 import json
 import os
 import re
@@ -118,6 +127,40 @@ def _remove_our_instances(rapi):
         rapi.wait_for_job(rapi.delete_instance(name))
 
 
+def _choose_subnet(rapi):
+    """10.251.(200 + pid % 50).0/24, or the next such /24 no Ganeti network uses."""
+    taken = {n["network"] for n in rapi.request("GET", "/2/networks", {"bulk": 1})}
+    for i in range(50):
+        cidr = "10.251.%d.0/24" % (200 + (os.getpid() + i) % 50)
+        if cidr not in taken:
+            return cidr
+    raise AssertionError("every /24 of 10.251.200.0-10.251.249.0 is a Ganeti network: %s"
+                         % sorted(taken))
+
+
+def _ganeti_networks(rapi):
+    return {n["name"]: n for n in rapi.request("GET", "/2/networks", {"bulk": 1})}
+
+
+def _remove_ganeti_network(rapi, name):
+    """Disconnect and remove a Ganeti network over RAPI (what network-remove does, for a
+    network whose database is gone). Ganeti fails a disconnect ("retry the operation")
+    while other tests create or remove instances on the node group: retried."""
+    for _ in range(10):
+        net = _ganeti_networks(rapi).get(name)
+        if net is None:
+            return
+        jobs = [rapi.wait_for_job(rapi.request("PUT", "/2/networks/%s/disconnect" % name,
+                                               body={"group_name": group[0]}))
+                for group in net["group_list"]]
+        if all(j["status"] == "success" for j in jobs):
+            if rapi.wait_for_job(rapi.request("DELETE", "/2/networks/%s" % name))[
+                    "status"] == "success":
+                return
+        time.sleep(0.5)
+    raise AssertionError("Ganeti network %s could not be removed" % name)
+
+
 def _dead_run(name):
     """True for the name of something a run of this test left behind when it died."""
     match = RUN_RE.match(name)
@@ -129,6 +172,9 @@ def _clean_up_after_dead_runs(rapi):
         name = inst["name"]
         if _dead_run(name):
             rapi.wait_for_job(rapi.delete_instance(name))
+    for name in _ganeti_networks(rapi):
+        if _dead_run(name):
+            _remove_ganeti_network(rapi, name)
     for hook_dir in glob.glob("/etc/ganeti/hooks/instance-*-post.d"):
         for name in os.listdir(hook_dir):
             if _dead_run(name):
@@ -196,8 +242,6 @@ def service(tmp_path_factory):
     manage("flavor-create", "1,2", "128,256", "1", "file")
     manage("flavor-create", "1", str(HUGE_RAM), "1", "diskless")
     manage("image-register", "debian-12", "debian-12-diskdump", "--public", "--meta", "OS=debian")
-    manage("shell", "-c", "from synnefo.db.models import Network; Network.objects.create("
-           "name='public', public=True, state='ACTIVE', type='PUBLIC_ROUTED', link='gnt-br0')")
     (tmp / "rapi-password").write_text(env("SNF_TEST_RAPI_PASSWORD") + "\n")
     added = json.loads(manage("backend-add", env("SNF_TEST_RAPI_HOST"), "--port",
                               env("SNF_TEST_RAPI_PORT"), "--username", env("SNF_TEST_RAPI_USER"),
@@ -213,6 +257,7 @@ def service(tmp_path_factory):
     s.admin_token = manage("token-create", "alice").strip()
     s.pipeline = Pipeline(workdir, str(conf), HOOK_NAME, environ)
     s.gunicorn = None
+    s.network = None
     s.pipeline.install_hook()
     install_os(OS_DIR, str(conf), workdir)
     try:
@@ -222,13 +267,30 @@ def service(tmp_path_factory):
                               str(tmp / "gunicorn.log"))
         s.base = s.gunicorn.base
         s.clouds = write_clouds_yaml(tmp / "clouds.yaml", s.base, "alice", PASSWORD)
+        # The public network, as an administrator makes it; --no-wait: only eventd and
+        # the dispatcher can make it ACTIVE.
+        s.subnet = _choose_subnet(rapi)
+        s.network = json.loads(manage("network-create", "public", "--public", "--subnet",
+                                      s.subnet, "--link", "gnt-br0", "--no-wait", "--json"))
+        assert s.network["state"] == "PENDING", s.network
+        assert s.network["ganeti_name"] == "%snet-%d" % (PREFIX, s.network["id"]), s.network
+        user = sdk_password(s.base, "alice", PASSWORD)
+        wait_for("the public network to become ACTIVE (eventd, dispatcher)",
+                 lambda: user.network.get_network(str(s.network["id"])).status == "ACTIVE")
         yield s
     finally:
         if s.gunicorn is not None:
             s.gunicorn.stop()
+        if s.network is not None and s.network["ganeti_name"] in _ganeti_networks(rapi):
+            # not removed by test_public_network_removal (failed earlier): try the
+            # product's way, which refuses while servers of ours are left
+            manage("network-remove", str(s.network["id"]), check=False)
         s.pipeline.stop_all()
         s.pipeline.remove_hook()
         _remove_our_instances(rapi)
+        for name in _ganeti_networks(rapi):
+            if name.startswith(PREFIX):
+                _remove_ganeti_network(rapi, name)
         shutil.rmtree(OS_DIR, ignore_errors=True)
         delete_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
         _pg("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB_NAME)
@@ -296,6 +358,13 @@ def test_lifecycle_on_real_ganeti(service, conn, admin, flavors, image):
     # the hook reported the NIC Ganeti made (its MAC), through eventd's spool and RabbitMQ
     wait_for("the hook's NIC report", lambda: _attachments(conn, server.id))
     assert [a["mac_address"] for a in _attachments(conn, server.id)] == inst["nic.macs"]
+    # ... and the address Ganeti took from the public network's pool, in this run's subnet
+    ip = _public_ipv4(conn, server.id)
+    assert ipaddress.ip_address(ip) in ipaddress.ip_network(service.subnet), ip
+    assert inst["nic.ips"] == [ip]
+    assert _in_pool(service, ip) == "taken by " + name
+    ports = list(conn.network.ports(device_id=server.id))
+    assert [[f["ip_address"] for f in p.fixed_ips] for p in ports] == [[ip]], ports
 
     # admin_token sees it too; stop and start through it
     assert [s.id for s in admin.compute.servers()] == [server.id]
@@ -315,6 +384,7 @@ def test_lifecycle_on_real_ganeti(service, conn, admin, flavors, image):
     wait_for("the new flavor", lambda: conn.compute.get_server(server.id).flavor.id == big.id)
     assert seen[0][0] == "RESIZE", seen
     assert service.rapi.get_instance(name)["beparams"]["maxmem"] == 256
+    assert _public_ipv4(conn, server.id) == ip  # kept through stop, start, reboot, resize
     limits = conn.compute.get_limits().absolute
     assert limits.instances_used == 1 and limits.total_cores_used == 2
 
@@ -326,6 +396,30 @@ def test_lifecycle_on_real_ganeti(service, conn, admin, flavors, image):
     changed = conn.compute.get("/servers/detail?changes-since=" + since).json()["servers"]
     assert [(s["id"], s["status"]) for s in changed] == [(server.id, "DELETED")]
     assert name not in _our_instances(service.rapi)
+    # the address is gone from the API and back in Ganeti's pool
+    assert changed[0]["addresses"] == {}, changed
+    assert list(conn.network.ports(network_id=str(service.network["id"]))) == []
+    assert _in_pool(service, ip) == "free"
+
+
+def _public_ipv4(conn, server_id):
+    """The server's IPv4 address on the public network, as openstacksdk shows it."""
+    addrs = conn.compute.get_server(server_id).addresses
+    assert set(addrs) == {"public"}, addrs
+    v4 = [a["addr"] for a in addrs["public"] if a["version"] == 4]
+    assert len(v4) == 1, addrs
+    return v4[0]
+
+
+def _in_pool(service, ip):
+    """What Ganeti's public network says of ``ip``: "taken by <instance>" or "free"."""
+    net = _ganeti_networks(service.rapi)[service.network["ganeti_name"]]
+    offset = int(ipaddress.ip_address(ip)) - int(ipaddress.ip_network(net["network"])[0])
+    owners = [i for i in net["inst_list"] if ip in service.rapi.get_instance(i)["nic.ips"]]
+    if net["map"][offset] == "X":
+        return "taken by " + ",".join(owners)
+    assert not owners, (ip, owners)
+    return "free"
 
 
 def _last_job_id(service, server_id):
@@ -408,16 +502,31 @@ def test_openstack_cli(service):
     created = cli("server", "create", "--image", "debian-12", "--flavor", "C1R128D1file",
                   "--wait", "cli-vm")
     assert created["status"] == "ACTIVE" and created["name"] == "cli-vm"
+    name = PREFIX + created["id"]
+    ip = service.rapi.get_instance(name)["nic.ips"][0]  # Ganeti's pool address
+    assert ipaddress.ip_address(ip) in ipaddress.ip_network(service.subnet), ip
+    assert ip in json.dumps(created["addresses"]), created
     assert [(s["Name"], s["Status"]) for s in cli("server", "list")] == [("cli-vm", "ACTIVE")]
     shown = cli("server", "show", "cli-vm")
     assert shown["status"] == "ACTIVE" and shown["id"] == created["id"]
-    assert PREFIX + created["id"] in _our_instances(service.rapi)
+    assert ip in json.dumps(shown["addresses"]), shown
+    assert _in_pool(service, ip) == "taken by " + name
     openstack_cli(service.clouds, service.tmp, "server", "delete", "--wait", "cli-vm")
     assert cli("server", "list") == []
-    assert PREFIX + created["id"] not in _our_instances(service.rapi)
+    assert name not in _our_instances(service.rapi)
+    assert _in_pool(service, ip) == "free"
 
 
 def test_processes_survived(service):
     assert service.pipeline.eventd.poll() is None
     assert service.pipeline.dispatcher.poll() is None
     assert service.gunicorn.proc.poll() is None
+
+
+def test_public_network_removal(service, conn):
+    """Last: snf-manage network-remove takes the network and its Ganeti network away."""
+    net_id = str(service.network["id"])
+    out = service.manage("network-remove", net_id)
+    assert "network %s deleted" % net_id in out, out
+    assert [n.id for n in conn.network.networks(name="public")] == []
+    assert service.network["ganeti_name"] not in _ganeti_networks(service.rapi)
