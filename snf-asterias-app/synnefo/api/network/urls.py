@@ -3,10 +3,10 @@ API's os-interface (server NIC attach/detach)."""
 
 from django.urls import re_path
 
+from ..routes import COMPUTE as C, collection
 from . import views
 
 N = r"^network/v2\.0/"
-C = r"^compute/(?:v2|v2\.0|v2\.1)/"
 SERVER = r"servers/(?P<server_id>[^/]+)/"
 
 urlpatterns = [
@@ -14,12 +14,9 @@ urlpatterns = [
     re_path(r"^network/v2\.0/?$", views.v2_root),
     re_path(N + r"extensions/?$", views.extensions),
     re_path(N + r"extensions/(?P<alias>[^/]+)/?$", views.extension_item),
-    re_path(N + r"networks/?$", views.networks_collection),
-    re_path(N + r"networks/(?P<network_id>[^/]+)/?$", views.network_item),
-    re_path(N + r"subnets/?$", views.subnets_collection),
-    re_path(N + r"subnets/(?P<subnet_id>[^/]+)/?$", views.subnet_item),
-    re_path(N + r"ports/?$", views.ports_collection),
-    re_path(N + r"ports/(?P<port_id>[^/]+)/?$", views.port_item),
+    *collection(N, "networks", views.networks_collection, views.network_item, "network_id"),
+    *collection(N, "subnets", views.subnets_collection, views.subnet_item, "subnet_id"),
+    *collection(N, "ports", views.ports_collection, views.port_item, "port_id"),
     re_path(r"^network/(?P<rest>.*)$", views.unknown),
     re_path(C + SERVER + r"os-interface/?$", views.interfaces_collection),
     re_path(C + SERVER + r"os-interface/(?P<port_id>[^/]+)/?$", views.interface_item),
