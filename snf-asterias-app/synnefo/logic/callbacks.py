@@ -271,14 +271,20 @@ HANDLERS = {"ganeti-op-status": update_db, "ganeti-net-status": update_net,
             "ganeti-create-progress": update_build_progress}
 
 
-def handle(body):
-    """Apply one decoded message; MessageError when it cannot be applied."""
+def dispatch(handlers, body):
+    """Apply one decoded message with the handler its "type" names in ``handlers``;
+    MessageError when it is not a JSON object or of a type not in ``handlers``."""
     if not isinstance(body, dict):
         raise MessageError("message body is not a JSON object")
-    handler = HANDLERS.get(body.get("type"))
+    handler = handlers.get(body.get("type"))
     if handler is None:
         raise MessageError("unknown message type %r" % (body.get("type"),))
     return handler(body)
+
+
+def handle(body):
+    """Apply one decoded message; MessageError when it cannot be applied."""
+    return dispatch(HANDLERS, body)
 
 
 def simulate_op(vm, opcode, status="success", logmsg="Reconciliation: simulated Ganeti event"):

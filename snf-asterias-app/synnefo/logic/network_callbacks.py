@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import transaction
 
 from synnefo.db.models import BackendNetwork, Network
+from synnefo.logic.callbacks import MessageError, dispatch
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,6 @@ ON_FAILURE = {"OP_NETWORK_ADD": "ERROR", "OP_NETWORK_CONNECT": "ERROR",
               "OP_NETWORK_REMOVE": "ERROR"}
 
 
-try:  # the dispatcher's error class when it is there, so one except catches both
-    from synnefo.logic.callbacks import MessageError
-except ImportError:  # pragma: no cover
-    class MessageError(Exception):
-        """The message is malformed, foreign or about nothing we know."""
 
 
 def network_id_from_name(name, prefix=None):
@@ -214,12 +210,7 @@ HANDLERS = {"ganeti-network-status": update_network}
 
 def handle(body):
     """Apply one decoded network message; MessageError when it cannot be applied."""
-    if not isinstance(body, dict):
-        raise MessageError("message body is not a JSON object")
-    handler = HANDLERS.get(body.get("type"))
-    if handler is None:
-        raise MessageError("unknown message type %r" % (body.get("type"),))
-    return handler(body)
+    return dispatch(HANDLERS, body)
 
 
 def apply_job(backend_network, job):
