@@ -8,6 +8,7 @@ write on the tap, and a one-line description for the log.
 Only packets from the bound MAC are answered; anything else is accepted
 untouched so that, e.g., a second interface on a bridge keeps working.
 """
+import functools
 import ipaddress
 import logging
 from dataclasses import dataclass
@@ -63,6 +64,21 @@ def drop(why, frame=None):
     return Decision(NF_DROP, frame, why)
 
 
+def _parsed(layer, what):
+    """Decorate a handler of ``pkt`` to take the raw payload instead: parsed as ``layer``
+    (scapy's IP or IPv6), a malformed one dropped (``what`` names it in the log)."""
+    def decorate(handler):
+        @functools.wraps(handler)
+        def wrapper(payload, binding, cfg, tap, src_mac=None):
+            try:
+                pkt = layer(payload)
+            except Exception as exc:  # scapy raises many types on garbage
+                return drop("malformed %s packet (%s)" % (what, type(exc).__name__))
+            return handler(pkt, binding, cfg, tap, src_mac)
+        return wrapper
+    return decorate
+
+
 def _dhcp_options(pkt):
     opts = {}
     for opt in pkt[DHCP].options:
@@ -115,12 +131,9 @@ def _common_options(binding, cfg, with_lease):
     return opts
 
 
-def handle_dhcp(payload, binding, cfg, tap, src_mac=None):
+@_parsed(IP, "IPv4")
+def handle_dhcp(pkt, binding, cfg, tap, src_mac=None):
     """DHCPv4: DISCOVER/REQUEST/INFORM answered, RELEASE/DECLINE logged."""
-    try:
-        pkt = IP(payload)
-    except Exception as exc:  # scapy raises many types on garbage
-        return drop("malformed IPv4 packet (%s)" % type(exc).__name__)
     if UDP not in pkt or BOOTP not in pkt or DHCP not in pkt:
         return drop("not a DHCP packet: %s" % pkt.summary())
     bootp = pkt[BOOTP]
@@ -211,12 +224,9 @@ def build_ra(binding, cfg, tap, dst_ip=ALL_NODES, dst_mac=ALL_NODES_MAC):
     return ra
 
 
-def handle_rs(payload, binding, cfg, tap, src_mac=None):
+@_parsed(IPv6, "IPv6")
+def handle_rs(pkt, binding, cfg, tap, src_mac=None):
     """ICMPv6 router solicitation -> unicast RA."""
-    try:
-        pkt = IPv6(payload)
-    except Exception as exc:
-        return drop("malformed IPv6 packet (%s)" % type(exc).__name__)
     if ICMPv6ND_RS not in pkt:
         return accept("not a router solicitation: %s" % pkt.summary())
     mac = _src_lladdr_option(pkt) or src_mac
@@ -232,14 +242,11 @@ def handle_rs(payload, binding, cfg, tap, src_mac=None):
     return drop("RS from %s on %s -> RA %s" % (src, tap.name, binding.subnet6), ra)
 
 
-def handle_ns(payload, binding, cfg, tap, src_mac=None):
+@_parsed(IPv6, "IPv6")
+def handle_ns(pkt, binding, cfg, tap, src_mac=None):
     """Neighbour solicitation -> NA for addresses the host routes for the VM
     (userspace proxy NDP): anything in the tap's /64 but the VM's own address,
     and the tap's link-local address."""
-    try:
-        pkt = IPv6(payload)
-    except Exception as exc:
-        return drop("malformed IPv6 packet (%s)" % type(exc).__name__)
     if ICMPv6ND_NS not in pkt:
         return accept("not a neighbour solicitation: %s" % pkt.summary())
     if not binding.ipv6_enabled:
@@ -264,12 +271,9 @@ def handle_ns(payload, binding, cfg, tap, src_mac=None):
     return drop("NS for %s from %s on %s -> NA" % (target, src, tap.name), na)
 
 
-def handle_dhcpv6(payload, binding, cfg, tap, src_mac=None):
+@_parsed(IPv6, "IPv6")
+def handle_dhcpv6(pkt, binding, cfg, tap, src_mac=None):
     """DHCPv6 Information-Request -> Reply with DNS servers and search list."""
-    try:
-        pkt = IPv6(payload)
-    except Exception as exc:
-        return drop("malformed IPv6 packet (%s)" % type(exc).__name__)
     if UDP not in pkt:
         return accept("not DHCPv6: %s" % pkt.summary())
     if DHCP6_InfoRequest not in pkt:
