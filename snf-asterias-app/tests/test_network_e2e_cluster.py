@@ -23,6 +23,7 @@ from django.core.management import call_command
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
 from synnefo.db import models as m
+from synnefo.logic import networks as logic_networks
 from synnefo.logic import callbacks
 
 from api_fixtures import make_user
@@ -156,8 +157,8 @@ def test_server_on_public_and_private_networks(cluster):
     assert api.delete("/network/v2.0/networks/%s" % net_id).status_code == 204
     call_command("network-remove", str(public.id))
     private = m.Network.objects.get(pk=int(net_id))
-    for bn in private.backend_networks.all():
-        client.wait_for_job(bn.backendjobid)
+    # (the --wait path: also resubmits Ganeti's transient "retry the operation" failures)
+    logic_networks.wait_for_backends(private)
     names = [n["name"] for n in gnet.list_networks(backend)]
     assert public.backend_id not in names and private.backend_id not in names
     assert m.Network.objects.get(pk=public.pk).state == "DELETED"

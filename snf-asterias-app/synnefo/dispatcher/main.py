@@ -43,6 +43,10 @@ class Supervisor:
     def _spawn(self):
         pid = os.fork()
         if pid == 0:
+            # The parent's SIGTERM handler must not run in a child that has not installed
+            # its own yet: it would swallow the signal and the child would never stop.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
                 code = _worker_main()
