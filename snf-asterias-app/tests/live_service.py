@@ -16,19 +16,14 @@ import sys
 import time
 import urllib.request
 
+from cluster_fixtures import RAPI_PEM, env  # noqa: F401 (the harness's callers use both)
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.dirname(sys.executable)
 UTS = "/run/ganeti-test/uts"   # the cluster's UTS namespace (ci/ganeti.sh)
 HOOK_DIRS = ["instance-add", "instance-modify", "instance-reboot", "instance-start",
              "instance-stop", "instance-remove"]
-RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 OPENSTACK_CLI = "/usr/bin/openstack"
-
-
-def env(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
 
 
 def free_port():

@@ -6,38 +6,16 @@ hypervisor, the snf-image stand-in OS of ci/ganeti.sh). The dispatcher is not ru
 here (the pipeline's own tests cover it), so the test watches the Ganeti job itself.
 """
 
-import os
-
 import pytest
 
 from api_fixtures import ApiClient, make_user
+from cluster_fixtures import cluster_backend, run_prefix
 from synnefo.backend import instances
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-RAPI_PEM = "/var/lib/ganeti/rapi.pem"
-
-
-def env(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
-
-
-def real_backend(**kw):
-    with open(RAPI_PEM) as f:
-        certificate = instances.certificates_only(f.read())
-    args = dict(clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
-                username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
-                certificate=certificate, hypervisor="fake")
-    args.update(kw)
-    return m.Backend.objects.create(**args)
-
-
-# A prefix of this module and run on the shared cluster: no other prefix starts with it,
-# and a concurrent run of the same module (ids from 1 again) has its own pid.
-PREFIX = "snfapicl%d-" % os.getpid()
+PREFIX = run_prefix("snfapicl")
 
 
 @pytest.fixture
@@ -66,7 +44,7 @@ def _create(client, flavor, image, name):
 
 def test_create_and_delete_through_the_api_on_real_ganeti(cloud):
     user, client, flavor, image = cloud
-    backend = real_backend()
+    backend = cluster_backend()
     rapi = instances.client_for(backend)
     r = _create(client, flavor, image, "real-vm")
     assert r.status_code == 202, r.content
@@ -93,7 +71,7 @@ def test_create_and_delete_through_the_api_on_real_ganeti(cloud):
 
 def test_refused_submission_leaves_error_not_phantom_build(cloud):
     user, client, flavor, image = cloud
-    real_backend(password="wrong-password")
+    cluster_backend(password="wrong-password")
     r = _create(client, flavor, image, "refused")
     assert r.status_code == 503
     message = r.json()["serviceUnavailable"]["message"]
@@ -109,7 +87,7 @@ def test_refused_submission_leaves_error_not_phantom_build(cloud):
 
 def test_no_usable_backend_is_503_and_error(cloud):
     user, client, flavor, image = cloud
-    real_backend(drained=True)
+    cluster_backend(drained=True)
     r = _create(client, flavor, image, "nowhere")
     assert r.status_code == 503
     assert "Ganeti backends" in r.json()["serviceUnavailable"]["message"]

@@ -1,19 +1,15 @@
 """synnefo.backend.instances against the real Ganeti test cluster (ci/ganeti.sh)."""
 
-import os
-
 import pytest
 
+from cluster_fixtures import cluster_backend, env, run_prefix
 from synnefo.backend import instances
 from synnefo.backend.rapi import RapiError
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-RAPI_PEM = "/var/lib/ganeti/rapi.pem"
-# A prefix of this module and run on the shared cluster: no other prefix starts with it,
-# and a concurrent run of the same module (ids from 1 again) has its own pid.
-PREFIX = "snfbic%d-" % os.getpid()
+PREFIX = run_prefix("snfbic")
 
 
 @pytest.fixture(autouse=True)
@@ -21,24 +17,8 @@ def own_prefix(settings):
     settings.BACKEND_PREFIX_ID = PREFIX
 
 
-def env(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
-
-
-def real_backend(**kw):
-    with open(RAPI_PEM) as f:
-        certificate = instances.certificates_only(f.read())
-    args = dict(clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
-                username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
-                certificate=certificate, hypervisor="fake")
-    args.update(kw)
-    return m.Backend.objects.create(**args)
-
-
 def test_pinned_certificate_verifies_and_a_wrong_one_fails(settings):
-    backend = real_backend()
+    backend = cluster_backend()
     assert instances.client_for(backend).get_info()["name"] == env("SNF_TEST_GANETI_CLUSTER")
     settings.GANETI_RAPI_VERIFY = True
     backend.certificate = ""
@@ -49,7 +29,7 @@ def test_pinned_certificate_verifies_and_a_wrong_one_fails(settings):
 
 def test_instance_lifecycle_on_the_real_cluster(settings):
     settings.GANETI_OS = "noop+default"
-    backend = real_backend()
+    backend = cluster_backend()
     user = m.User.objects.create(name="alice")
     flavor = m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless")
     image = m.Image.objects.create(name="noop", backend_id="noop-image", public=True)

@@ -6,39 +6,25 @@ NICs are added and removed through instance modify; everything is cleaned up.
 """
 
 import ipaddress
-import os
 
 import pytest
 
+from cluster_fixtures import cluster_backend, env, remove_ganeti_network, run_prefix
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 SUBNET = "10.251.100.0/24"
 # A prefix of its own: Ganeti names (instances, networks) never meet other tests'.
-# A prefix of this module and run on the shared cluster: no other prefix starts with
-# it, and a concurrent run of the same module (ids from 1 again) has its own pid.
-PREFIX = "snfnb%d-" % os.getpid()
-
-
-def env(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
+PREFIX = run_prefix("snfnb")
 
 
 @pytest.fixture
 def backend(db, settings):
     settings.BACKEND_PREFIX_ID = PREFIX
-    with open(RAPI_PEM) as f:
-        certificate = instances.certificates_only(f.read())
-    return m.Backend.objects.create(
-        clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
-        username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
-        certificate=certificate, hypervisor="fake")
+    return cluster_backend()
 
 
 def _ok(client, job):
@@ -57,10 +43,7 @@ def _cleanup(client, instance_names, network_names):
             info = client.request("GET", "/2/networks/%s" % net)
         except Exception:
             continue
-        for group in info.get("group_list") or []:
-            client.wait_for_job(client.request("PUT", "/2/networks/%s/disconnect" % net,
-                                               body={"group_name": group[0]}))
-        client.wait_for_job(client.request("DELETE", "/2/networks/%s" % net))
+        remove_ganeti_network(client, info)
 
 
 def test_network_pool_instance_and_nic_modify_on_the_real_cluster(backend, settings):

@@ -14,7 +14,6 @@ addresses the API shows therefore come only from Ganeti.
 """
 
 import ipaddress
-import os
 import time
 
 import pytest
@@ -27,21 +26,13 @@ from synnefo.logic import networks as logic_networks
 from synnefo.logic import callbacks
 
 from api_fixtures import make_user
+from cluster_fixtures import cluster_backend, remove_instances, run_prefix
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 PUBLIC = "10.251.103.0/24"
 PRIVATE = "192.168.79.0/24"
-# A prefix of this module and run on the shared cluster: no other prefix starts with
-# it, and a concurrent run of the same module (ids from 1 again) has its own pid.
-PREFIX = "snfne%d-" % os.getpid()
-
-
-def env(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
+PREFIX = run_prefix("snfne")
 
 
 @pytest.fixture
@@ -52,17 +43,10 @@ def cluster(db, settings):
     settings.GANETI_NETWORK_GROUPS = ["default"]
     settings.PRIVATE_MAC_FILTERED_BRIDGE = "gnt-br0"  # a bridge that exists on the node
     settings.GANETI_CLUSTER_INFO = ()
-    with open(RAPI_PEM) as f:
-        certificate = instances.certificates_only(f.read())
-    backend = m.Backend.objects.create(
-        clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
-        username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
-        certificate=certificate, hypervisor="fake")
+    backend = cluster_backend()
     client = instances.client_for(backend)
     yield backend, client
-    for inst in client.get_instances(bulk=True):
-        if inst["name"].startswith(PREFIX):
-            client.wait_for_job(client.delete_instance(inst["name"]))
+    remove_instances(client, PREFIX)
     for net in m.Network.objects.all():
         if gnet.get_network(net, backend) is not None:
             for job in gnet.delete_network(net, backend):

@@ -24,6 +24,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from cluster_fixtures import (cluster_backend, env, remove_ganeti_network, remove_instances,
+                              run_prefix)
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
 from synnefo.common.amqp_client import AMQPClient, Topology
@@ -32,7 +34,7 @@ from synnefo.logic import networks, servers
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-PREFIX = "snfnp%d-" % os.getpid()
+PREFIX = run_prefix("snfnp")
 SUBNET = "10.251.106.0/24"  # used by no other test
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
@@ -40,13 +42,6 @@ UTS = "/run/ganeti-test/uts"
 HOOK_DIRS = ["instance-add", "instance-modify", "instance-reboot", "instance-start",
              "instance-stop", "instance-remove"]
 HOOK_NAME = "90-%shook" % PREFIX
-RAPI_PEM = "/var/lib/ganeti/rapi.pem"
-
-
-def env(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
 
 
 def wait_for(what, check, timeout=60, interval=0.2, logs=None):
@@ -143,16 +138,10 @@ def delete_queues():
 
 
 def cleanup_cluster(client):
-    for inst in client.get_instances():
-        if inst["name"].startswith(PREFIX):
-            client.wait_for_job(client.delete_instance(inst["name"]))
+    remove_instances(client, PREFIX)
     for net in client.request("GET", "/2/networks", {"bulk": 1}):
-        if not net["name"].startswith(PREFIX):
-            continue
-        for group in net.get("group_list") or []:
-            client.wait_for_job(client.request("PUT", "/2/networks/%s/disconnect" % net["name"],
-                                               body={"group_name": group[0]}))
-        client.wait_for_job(client.request("DELETE", "/2/networks/%s" % net["name"]))
+        if net["name"].startswith(PREFIX):
+            remove_ganeti_network(client, net)
 
 
 @pytest.fixture(scope="module")
@@ -178,12 +167,7 @@ def world(daemons, settings):
     settings.GANETI_NETWORK_GROUPS = ["default"]
     settings.GANETI_CLUSTER_INFO = ()
     settings.DEFAULT_FIREWALL_PROFILE = "DISABLED"
-    with open(RAPI_PEM) as f:
-        cert = instances.certificates_only(f.read())
-    backend = m.Backend.objects.create(
-        clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
-        username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
-        certificate=cert, hypervisor="fake", disk_templates="diskless")
+    backend = cluster_backend(disk_templates="diskless")
     client = instances.client_for(backend)
     try:
         yield backend, client

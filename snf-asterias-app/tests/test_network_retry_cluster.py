@@ -12,13 +12,13 @@ The prefix is this module's and this run's own (snfnr<pid>-).
 """
 
 import logging
-import os
 import threading
 import time
 
 import pytest
 from django.core.management import call_command
 
+from cluster_fixtures import cluster_backend, env, run_prefix
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
 from synnefo.backend.rapi import RapiError
@@ -26,16 +26,9 @@ from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-PREFIX = "snfnr%d-" % os.getpid()
-RAPI_PEM = "/var/lib/ganeti/rapi.pem"
+PREFIX = run_prefix("snfnr")
 CYCLES = 4
 CHURN_THREADS = 2
-
-
-def env(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
 
 
 @pytest.fixture
@@ -44,12 +37,7 @@ def backend(db, settings):
     settings.GANETI_OS = "noop+default"
     settings.GANETI_NETWORK_GROUPS = ["default"]
     settings.NETWORK_JOB_RETRIES = 20
-    with open(RAPI_PEM) as f:
-        certificate = instances.certificates_only(f.read())
-    return m.Backend.objects.create(
-        clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
-        username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
-        certificate=certificate, hypervisor="fake")
+    return cluster_backend()
 
 
 class Churn:

@@ -21,6 +21,7 @@ import time
 import pytest
 from django.db import connection
 
+from cluster_fixtures import cluster_backend, remove_instances, run_prefix
 from live_service import (REPO, VENV_BIN, Pipeline, delete_queues, env, pipeline_settings,
                           wait_for)
 from live_service import purge_queues as _purge_queues
@@ -30,9 +31,8 @@ from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-PREFIX = "snfpipe%d-" % os.getpid()  # per run: runs on one machine never mix
+PREFIX = run_prefix("snfpipe")  # per run: runs on one machine never mix
 HOOK_NAME = "90-%shook" % PREFIX
-RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 RABBIT_INIT = "/etc/init.d/rabbitmq-server"
 
 
@@ -51,12 +51,6 @@ def make_pipeline(workdir, db_name):
 
 def purge_queues():
     _purge_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
-
-
-def remove_leftover_instances(client):
-    for inst in client.get_instances():
-        if inst["name"].startswith(PREFIX):
-            client.wait_for_job(client.delete_instance(inst["name"]))
 
 
 def rabbitmq(action, timeout=120):
@@ -111,21 +105,16 @@ def world(pipeline, settings):
     """A backend (real cluster, pinned certificate), a user, flavors, image, network."""
     settings.BACKEND_PREFIX_ID = PREFIX
     settings.GANETI_OS = "noop+default"
-    with open(RAPI_PEM) as f:
-        cert = instances.certificates_only(f.read())
-    backend = m.Backend.objects.create(
-        clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
-        username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
-        certificate=cert, hypervisor="fake")
+    backend = cluster_backend()
     client = instances.client_for(backend)
-    remove_leftover_instances(client)
+    remove_instances(client, PREFIX)
     w = {"backend": backend, "client": client,
          "user": m.User.objects.create(name="pipeline"),
          "flavor": m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless"),
          "image": m.Image.objects.create(name="noop", backend_id="noop-img", public=True),
          "net": m.Network.objects.create(name="lan", link="gnt-br0", state="ACTIVE")}
     yield w
-    remove_leftover_instances(client)
+    remove_instances(client, PREFIX)
 
 
 def new_vm(w, name="vm"):

@@ -11,32 +11,19 @@ Detect changes nothing; after the fixes nothing is found. Prefix snfrecr<pid>-.
 
 import datetime
 import io
-import os
 import time
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from cluster_fixtures import cluster_backend, remove_instances, run_prefix, started_server
 from synnefo.backend import instances
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-PREFIX = "snfrecr%d-" % os.getpid()
-
-
-def env(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
-
-
-def remove_ours(client):
-    for inst in client.get_instances():
-        name = inst["name"] if isinstance(inst, dict) else inst
-        if name.startswith(PREFIX):
-            client.wait_for_job(client.delete_instance(name))
+PREFIX = run_prefix("snfrecr")
 
 
 @pytest.fixture
@@ -44,12 +31,7 @@ def world(settings):
     settings.BACKEND_PREFIX_ID = PREFIX
     settings.GANETI_OS = "noop+default"
     settings.RECONCILE_BUILD_GRACE = 60
-    with open("/var/lib/ganeti/rapi.pem") as f:
-        cert = instances.certificates_only(f.read())
-    backend = m.Backend.objects.create(
-        clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
-        username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
-        certificate=cert, hypervisor="fake")
+    backend = cluster_backend()
     client = instances.client_for(backend)
     w = {"backend": backend, "client": client, "user": m.User.objects.create(name="recrow"),
          "flavor": m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless"),
@@ -58,22 +40,11 @@ def world(settings):
     try:
         yield w
     finally:
-        remove_ours(client)
+        remove_instances(client, PREFIX)
 
 
 def server(w, ips):
-    vm = m.VirtualMachine.objects.create(owner=w["user"], flavor=w["flavor"],
-                                         backend=w["backend"], name="r", operstate="STARTED")
-    for index, ip in enumerate(ips):
-        m.NetworkInterface.objects.create(machine=vm, network=w["net"], index=index, ipv4=ip,
-                                          state="ACTIVE")
-    spec = instances.build_create_spec(vm, "pw")
-    spec["start"], spec["pnode"] = True, env("SNF_TEST_GANETI_NODE")
-    assert w["client"].wait_for_job(w["client"].create_instance(spec))["status"] == "success"
-    inst = w["client"].get_instance(vm.backend_vm_id)
-    for index, mac in enumerate(inst["nic.macs"]):
-        m.NetworkInterface.objects.filter(machine=vm, index=index).update(mac=mac)
-    return vm
+    return started_server(w, ips)[0]
 
 
 def reconcile(*flags):

@@ -1,71 +1,38 @@
 """reconcile-servers --detect-nics / --fix-nics against the real Ganeti cluster.
 
-Instances carry their own prefix (snfrecnic-) so that other tests sharing the cluster
-never see them. NIC rows whose MAC or IPv4 differ from what Ganeti holds are reported
-(detect changes nothing), rewritten from Ganeti (fix), and then no longer reported.
+Instances carry this module's and run's own prefix (snfrecnic<pid>-) so that other tests
+and concurrent runs sharing the cluster never see them. NIC rows whose MAC or IPv4 differ
+from what Ganeti holds are reported (detect changes nothing), rewritten from Ganeti (fix),
+and then no longer reported.
 """
 
 import io
-import os
 
 import pytest
 from django.core.management import call_command
 
+from cluster_fixtures import cluster_backend, remove_instances, run_prefix, started_server
 from synnefo.backend import instances
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-PREFIX = "snfrecnic-"
-
-
-def env(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
-
-
-def remove_ours(client):
-    for inst in client.get_instances():
-        if inst["name"].startswith(PREFIX):
-            client.wait_for_job(client.delete_instance(inst["name"]))
+PREFIX = run_prefix("snfrecnic")
 
 
 @pytest.fixture
 def world(settings):
     settings.BACKEND_PREFIX_ID = PREFIX
     settings.GANETI_OS = "noop+default"
-    with open("/var/lib/ganeti/rapi.pem") as f:
-        cert = instances.certificates_only(f.read())
-    backend = m.Backend.objects.create(
-        clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
-        username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
-        certificate=cert, hypervisor="fake")
+    backend = cluster_backend()
     client = instances.client_for(backend)
-    remove_ours(client)
+    remove_instances(client, PREFIX)
     w = {"backend": backend, "client": client, "user": m.User.objects.create(name="recnic"),
          "flavor": m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless"),
          # no subnet: plain bridged NICs with the address the row gives
          "net": m.Network.objects.create(name="lan", link="gnt-br0", state="ACTIVE")}
     yield w
-    remove_ours(client)
-
-
-def server_in_ganeti(w, ips):
-    """A STARTED server whose NIC rows match Ganeti exactly (as the hook would leave them)."""
-    vm = m.VirtualMachine.objects.create(owner=w["user"], flavor=w["flavor"],
-                                         backend=w["backend"], name="n", operstate="STARTED")
-    for index, ip in enumerate(ips):
-        m.NetworkInterface.objects.create(machine=vm, network=w["net"], index=index, ipv4=ip,
-                                          state="ACTIVE")
-    spec = instances.build_create_spec(vm, "pw")
-    spec["start"], spec["pnode"] = True, env("SNF_TEST_GANETI_NODE")
-    assert w["client"].wait_for_job(w["client"].create_instance(spec))["status"] == "success"
-    inst = w["client"].get_instance(vm.backend_vm_id)
-    assert inst["nic.ips"] == ips
-    for index, mac in enumerate(inst["nic.macs"]):
-        m.NetworkInterface.objects.filter(machine=vm, index=index).update(mac=mac)
-    return vm, inst
+    remove_instances(client, PREFIX)
 
 
 def reconcile(*flags):
@@ -81,9 +48,9 @@ def nics_of(vm):
 
 def test_unsynced_nics_are_found_and_rewritten_from_ganeti(world):
     w = world
-    one, one_inst = server_in_ganeti(w, ["10.251.77.10"])
-    two, two_inst = server_in_ganeti(w, ["10.251.77.20", "10.251.77.21"])
-    synced, _ = server_in_ganeti(w, ["10.251.77.30"])
+    one, one_inst = started_server(w, ["10.251.77.10"])
+    two, two_inst = started_server(w, ["10.251.77.20", "10.251.77.21"])
+    synced, _ = started_server(w, ["10.251.77.30"])
     assert "nothing found" in reconcile("--detect-nics")
 
     # Drift: a wrong MAC and address on one, a wrong address on the second NIC of two

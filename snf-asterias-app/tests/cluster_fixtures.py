@@ -1,0 +1,76 @@
+"""What the tests on the shared Ganeti test cluster (ci/ganeti.sh) have in common: the
+connection facts from ci/test-env.sh, a Backend row for the cluster with its RAPI
+certificate pinned, a per-run name prefix and removing a prefix's instances.
+
+Every module keeps a prefix of its own (``run_prefix("snfxx")``): concurrent runs and
+other modules share the cluster, and each removes only the names under its prefix.
+"""
+
+import os
+
+from synnefo.backend import instances
+from synnefo.db import models as m
+
+RAPI_PEM = "/var/lib/ganeti/rapi.pem"
+
+
+def env(name):
+    value = os.environ.get(name)
+    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
+    return value
+
+
+def run_prefix(tag):
+    """``<tag><pid>-``: a module's and this run's own prefix. No other module's tag may
+    start with this one followed by digits; a concurrent run of the same module (ids from
+    1 again) has another pid."""
+    return "%s%d-" % (tag, os.getpid())
+
+
+def cluster_backend(**fields):
+    """A Backend row for the test cluster (fake hypervisor), its self-signed RAPI
+    certificate pinned; ``fields`` add to or override the defaults."""
+    with open(RAPI_PEM) as f:
+        certificate = instances.certificates_only(f.read())
+    args = dict(clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
+                username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
+                certificate=certificate, hypervisor="fake")
+    args.update(fields)
+    return m.Backend.objects.create(**args)
+
+
+def remove_instances(client, prefix):
+    """Remove every Ganeti instance whose name starts with ``prefix``, waiting for each."""
+    for inst in client.get_instances(bulk=True):
+        name = inst["name"] if isinstance(inst, dict) else inst
+        if name.startswith(prefix):
+            client.wait_for_job(client.delete_instance(name))
+
+
+def started_server(w, ips, name="server"):
+    """A STARTED server created on the cluster with one NIC per address of ``ips`` on
+    ``w["net"]`` (backend, client, user and flavor from ``w`` too), its NIC rows as the
+    hook would leave them (MACs from Ganeti): (the VirtualMachine, Ganeti's instance)."""
+    vm = m.VirtualMachine.objects.create(owner=w["user"], flavor=w["flavor"],
+                                         backend=w["backend"], name=name, operstate="STARTED")
+    for index, ip in enumerate(ips):
+        m.NetworkInterface.objects.create(machine=vm, network=w["net"], index=index, ipv4=ip,
+                                          state="ACTIVE")
+    spec = instances.build_create_spec(vm, "pw")
+    spec["start"], spec["pnode"] = True, env("SNF_TEST_GANETI_NODE")
+    assert w["client"].wait_for_job(w["client"].create_instance(spec))["status"] == "success"
+    inst = w["client"].get_instance(vm.backend_vm_id)
+    assert inst["nic.ips"] == ips
+    for index, mac in enumerate(inst["nic.macs"]):
+        m.NetworkInterface.objects.filter(machine=vm, index=index).update(mac=mac)
+    return vm, inst
+
+
+def remove_ganeti_network(client, info):
+    """Disconnect a Ganeti network (``info``: what RAPI says of it) from its node groups
+    and remove it, waiting for each job."""
+    name = info["name"]
+    for group in info.get("group_list") or []:
+        client.wait_for_job(client.request("PUT", "/2/networks/%s/disconnect" % name,
+                                           body={"group_name": group[0]}))
+    client.wait_for_job(client.request("DELETE", "/2/networks/%s" % name))
