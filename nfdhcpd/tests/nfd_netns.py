@@ -3,6 +3,7 @@
 Everything is named with a random per-run prefix and removed afterwards.
 Only 10.251.x and fd00:251:... addresses are used, inside our namespaces.
 """
+import contextlib
 import os
 import secrets
 import shutil
@@ -122,3 +123,34 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+
+GENERAL = """\
+[general]
+datapath = {state}
+pidfile = {tmp}/nfdhcpd.pid
+logdir = {tmp}/log
+user = nobody
+"""
+
+
+@contextlib.contextmanager
+def daemon_in(topo, sections, prepare=None):
+    """``topo`` up (``prepare(topo)`` run next, before the daemon), then the real nfdhcpd
+    in it: its [general] section points at ``topo.state`` (made here) and ``topo.tmp``,
+    ``sections`` holds the rest of its config. Yields the Daemon; everything is stopped
+    and removed afterwards."""
+    daemon = None
+    try:
+        topo.up()
+        if prepare is not None:
+            prepare(topo)
+        topo.state = topo.path("state")
+        os.makedirs(topo.state)
+        os.chmod(topo.state, 0o755)  # read by the daemon as nobody
+        daemon = Daemon(topo, GENERAL.format(state=topo.state, tmp=topo.tmp) + sections)
+        yield daemon.start()
+    finally:
+        if daemon is not None:
+            daemon.stop()
+        topo.down()

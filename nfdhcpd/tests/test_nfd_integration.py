@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from nfd_netns import Daemon, Topology, sh, wait_for
+from nfd_netns import Topology, daemon_in, sh, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -24,11 +24,6 @@ EUI64 = "fd00:251:210::a800:ff:fefb:d210"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 CONFIG = """\
-[general]
-datapath = {state}
-pidfile = {tmp}/nfdhcpd.pid
-logdir = {tmp}/log
-user = nobody
 [dhcp]
 nameservers = 10.251.210.53, 10.251.210.54
 lease_lifetime = 3600
@@ -67,24 +62,15 @@ def nfqueue_rules(topo):
 
 @pytest.fixture(scope="module")
 def env():
-    topo = Topology(MAC)
-    daemon = None
-    try:
-        topo.up()
+    def prepare(topo):
         # The VM keeps quiet on IPv6 until the SLAAC test brings it up.
         sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % topo.vif, ns=topo.vm)
         nfqueue_rules(topo)
-        state = topo.path("state")
-        os.makedirs(state)
-        os.chmod(state, 0o755)
-        daemon = Daemon(topo, CONFIG.format(state=state, tmp=topo.tmp)).start()
-        topo.state = state
+
+    topo = Topology(MAC)
+    with daemon_in(topo, CONFIG, prepare) as daemon:
         write_binding(topo)
         yield topo, daemon
-    finally:
-        if daemon:
-            daemon.stop()
-        topo.down()
 
 
 def write_binding(topo, mac=MAC):

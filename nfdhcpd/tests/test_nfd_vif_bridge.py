@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from nfd_netns import Daemon, Topology, sh, wait_for
+from nfd_netns import Topology, daemon_in, sh, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -29,11 +29,6 @@ TABLE = "100"
 X_IP = "10.251.221.2"
 
 NFD_CONFIG = """\
-[general]
-datapath = {state}
-pidfile = {tmp}/nfdhcpd.pid
-logdir = {tmp}/log
-user = nobody
 [dhcp]
 nameservers = 10.251.221.53
 [ipv6]
@@ -77,19 +72,8 @@ class Net(Topology):
 @pytest.fixture(scope="module")
 def net():
     n = Net(MAC)
-    daemon = None
-    try:
-        n.up()
-        n.state = n.path("state")
-        os.makedirs(n.state)
-        os.chmod(n.state, 0o755)
-        daemon = Daemon(n, NFD_CONFIG.format(state=n.state, tmp=n.tmp)).start()
-        n.daemon = daemon
+    with daemon_in(n, NFD_CONFIG) as n.daemon:
         yield n
-    finally:
-        if daemon:
-            daemon.stop()
-        n.down()
 
 
 def ifup(net, *args, tags="", mode="routed", check=True, **extra):
