@@ -6,6 +6,7 @@ Every module keeps a prefix of its own (``run_prefix("snfxx")``): concurrent run
 other modules share the cluster, and each removes only the names under its prefix.
 """
 
+import contextlib
 import os
 
 from synnefo.backend import instances
@@ -74,3 +75,24 @@ def remove_ganeti_network(client, info):
         client.wait_for_job(client.request("PUT", "/2/networks/%s/disconnect" % name,
                                            body={"group_name": group[0]}))
     client.wait_for_job(client.request("DELETE", "/2/networks/%s" % name))
+
+
+@contextlib.contextmanager
+def cluster_world(settings, prefix, user, with_lan=False):
+    """The test cluster set up for ``prefix`` (BACKEND_PREFIX_ID, OS noop+default) as a
+    dict: its backend, RAPI client, ``user``, a diskless flavor and, ``with_lan``, a
+    network "lan" on gnt-br0 without a subnet (plain bridged NICs with the row's address).
+    The prefix's instances are removed before and after."""
+    settings.BACKEND_PREFIX_ID = prefix
+    settings.GANETI_OS = "noop+default"
+    backend = cluster_backend()
+    client = instances.client_for(backend)
+    remove_instances(client, prefix)
+    w = {"backend": backend, "client": client, "user": m.User.objects.create(name=user),
+         "flavor": m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless")}
+    if with_lan:
+        w["net"] = m.Network.objects.create(name="lan", link="gnt-br0", state="ACTIVE")
+    try:
+        yield w
+    finally:
+        remove_instances(client, prefix)

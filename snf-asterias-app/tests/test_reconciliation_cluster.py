@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from cluster_fixtures import cluster_backend, env, remove_instances, run_prefix
+from cluster_fixtures import cluster_world, env, run_prefix
 from synnefo.backend import instances
 from synnefo.db import models as m
 
@@ -18,15 +18,8 @@ PREFIX = run_prefix("snfrec")
 
 @pytest.fixture
 def world(settings):
-    settings.BACKEND_PREFIX_ID = PREFIX
-    settings.GANETI_OS = "noop+default"
-    backend = cluster_backend()
-    client = instances.client_for(backend)
-    remove_instances(client, PREFIX)
-    w = {"backend": backend, "client": client, "user": m.User.objects.create(name="rec"),
-         "flavor": m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless")}
-    yield w
-    remove_instances(client, PREFIX)
+    with cluster_world(settings, PREFIX, "rec") as w:
+        yield w
 
 
 def vm_on(w, backend=None, **kw):

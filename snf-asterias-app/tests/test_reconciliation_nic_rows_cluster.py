@@ -17,8 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from cluster_fixtures import cluster_backend, remove_instances, run_prefix, started_server
-from synnefo.backend import instances
+from cluster_fixtures import cluster_world, run_prefix, started_server
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -28,19 +27,10 @@ PREFIX = run_prefix("snfrecr")
 
 @pytest.fixture
 def world(settings):
-    settings.BACKEND_PREFIX_ID = PREFIX
-    settings.GANETI_OS = "noop+default"
     settings.RECONCILE_BUILD_GRACE = 60
-    backend = cluster_backend()
-    client = instances.client_for(backend)
-    w = {"backend": backend, "client": client, "user": m.User.objects.create(name="recrow"),
-         "flavor": m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless"),
-         # no subnet: plain bridged NICs on gnt-br0 (the only such network: found by link)
-         "net": m.Network.objects.create(name="lan", link="gnt-br0", state="ACTIVE")}
-    try:
+    # "lan": the only network on gnt-br0, so a NIC Ganeti has is found by its link
+    with cluster_world(settings, PREFIX, "recrow", with_lan=True) as w:
         yield w
-    finally:
-        remove_instances(client, PREFIX)
 
 
 def server(w, ips):

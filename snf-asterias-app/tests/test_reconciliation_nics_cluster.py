@@ -11,8 +11,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from cluster_fixtures import cluster_backend, remove_instances, run_prefix, started_server
-from synnefo.backend import instances
+from cluster_fixtures import cluster_world, run_prefix, started_server
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -22,17 +21,8 @@ PREFIX = run_prefix("snfrecnic")
 
 @pytest.fixture
 def world(settings):
-    settings.BACKEND_PREFIX_ID = PREFIX
-    settings.GANETI_OS = "noop+default"
-    backend = cluster_backend()
-    client = instances.client_for(backend)
-    remove_instances(client, PREFIX)
-    w = {"backend": backend, "client": client, "user": m.User.objects.create(name="recnic"),
-         "flavor": m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless"),
-         # no subnet: plain bridged NICs with the address the row gives
-         "net": m.Network.objects.create(name="lan", link="gnt-br0", state="ACTIVE")}
-    yield w
-    remove_instances(client, PREFIX)
+    with cluster_world(settings, PREFIX, "recnic", with_lan=True) as w:
+        yield w
 
 
 def reconcile(*flags):
