@@ -143,6 +143,16 @@ class FakeRapi:
         return ops[0]
 
 
+@pytest.fixture
+def fake(settings):
+    """A FakeRapi that every RAPI client of the code under test talks to (OS
+    snf-image+default); other modules import this fixture."""
+    fake = FakeRapi()
+    settings.GANETI_RAPI_CURL_FACTORY = fake.curl
+    settings.GANETI_OS = "snf-image+default"
+    return fake
+
+
 # -- checks of the fake itself ---------------------------------------------------------
 
 def test_a_create_reaches_ganeti_as_a_validated_opcode():

@@ -9,21 +9,13 @@ import json
 
 import pytest
 
-from test_backend_fakerapi import PASSWORD, USER, FakeRapi
+from test_backend_fakerapi import PASSWORD, USER, fake  # noqa: F401
 
 from synnefo.backend import instances
 from synnefo.backend.rapi import RapiError
 from synnefo.db import models as m
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fake(settings):
-    fake = FakeRapi()
-    settings.GANETI_RAPI_CURL_FACTORY = fake.curl
-    settings.GANETI_OS = "snf-image+default"
-    return fake
 
 
 def make_vm(disk_template="file", nics=1, hypervisor="kvm", **kw):

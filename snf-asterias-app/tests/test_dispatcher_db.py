@@ -6,7 +6,6 @@ channel) against the test database. Recovery needs a server whose connection can
 killed, so it runs on PostgreSQL only (pg_terminate_backend, as a restart does).
 """
 
-import json
 import os
 import signal
 import subprocess
@@ -16,6 +15,7 @@ import time
 import pytest
 from django.db import connection
 
+from amqp_fakes import FakeMessage as Message
 from synnefo.db import models as m
 from synnefo.dispatcher import consumer
 from synnefo.dispatcher.consumer import Worker, use_persistent_db_connections
@@ -23,25 +23,6 @@ from synnefo.dispatcher.consumer import Worker, use_persistent_db_connections
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-class Channel:
-    def __init__(self):
-        self.acked, self.rejected = [], []
-
-    def basic_ack(self, tag):
-        self.acked.append(tag)
-
-    def basic_reject(self, tag, requeue):
-        self.rejected.append((tag, requeue))
-
-
-class Message:
-    def __init__(self, body, tag=1):
-        self.body = json.dumps(body).encode()
-        self.channel = Channel()
-        self.delivery_tag = tag
-        self.delivery_info = {"routing_key": "ganeti.x.event.op"}
 
 
 @pytest.fixture

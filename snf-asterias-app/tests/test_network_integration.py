@@ -10,13 +10,13 @@ test_network_pipeline_cluster.py):
 """
 
 import io
-import json
 
 import pytest
 from django.core.management import call_command
 
+from amqp_fakes import FakeMessage
 from api_fixtures import create_server, fake_backend, world  # noqa: F401
-from test_backend_fakerapi import PASSWORD, USER, FakeRapi
+from test_backend_fakerapi import PASSWORD, USER, FakeRapi, fake  # noqa: F401
 
 from synnefo.backend import instances
 from synnefo.db import models as m
@@ -78,14 +78,6 @@ def test_create_on_a_private_network_needs_it_active(world, fake_backend):
 
 
 # -- firewall profiles -------------------------------------------------------------
-
-@pytest.fixture
-def fake(settings):
-    fake = FakeRapi()
-    settings.GANETI_RAPI_CURL_FACTORY = fake.curl
-    settings.GANETI_OS = "snf-image+default"
-    return fake
-
 
 def rapi_vm(nic_profiles):
     user, _ = m.User.objects.get_or_create(name="alice")
@@ -193,25 +185,6 @@ def test_net_report_matches_nics_by_name_then_by_index(settings):
 
 
 # -- the dispatcher routes network job status ---------------------------------------
-
-class FakeChannel:
-    def __init__(self):
-        self.acked, self.rejected = [], []
-
-    def basic_ack(self, tag):
-        self.acked.append(tag)
-
-    def basic_reject(self, tag, requeue):
-        self.rejected.append((tag, requeue))
-
-
-class FakeMessage:
-    def __init__(self, body, routing_key, tag=1):
-        self.body = json.dumps(body).encode()
-        self.channel = FakeChannel()
-        self.delivery_tag = tag
-        self.delivery_info = {"routing_key": routing_key}
-
 
 def test_dispatcher_routes_network_status_to_network_callbacks(settings, monkeypatch):
     from synnefo.dispatcher import consumer
