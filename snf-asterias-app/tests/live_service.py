@@ -32,14 +32,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for(what, check, timeout=30, interval=0.2):
+def wait_for(what, check, timeout=30, interval=0.2, logs=None):
+    """check()'s first true value; on a timeout the error carries ``logs()`` if given."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
+            raise AssertionError("timed out after %d s waiting for %s%s"
+                                 % (timeout, what, "\n" + logs() if logs else ""))
         time.sleep(interval)
 
 
@@ -157,6 +159,21 @@ def pipeline_settings(prefix, workdir, amqp_url):
             "EVENTD_PID_FILE = %r\nEVENTD_MASTER_CHECK_INTERVAL = 5\n"
             % (prefix, amqp_url, os.path.join(workdir, "spool"), workdir,
                os.path.join(workdir, "eventd.pid")))
+
+
+def pipeline_on_test_db(workdir, prefix, hook_name, db_name):
+    """The Pipeline of a test's deployment: eventd and the hook read <workdir>/conf
+    (pipeline_settings()), the dispatcher uses the test database ``db_name`` (PostgreSQL)
+    through ci/test_django_settings.py."""
+    conf_dir = os.path.join(workdir, "conf")
+    os.makedirs(conf_dir, exist_ok=True)
+    with open(os.path.join(conf_dir, "10-pipeline.conf"), "w") as f:
+        f.write(pipeline_settings(prefix, workdir, env("SNF_TEST_AMQP_URL")))
+    dispatcher_env = dict(os.environ, SNF_TEST_DB="postgresql", SNF_TEST_PG_NAME=db_name,
+                          SNF_TEST_PREFIX=prefix, DJANGO_SETTINGS_MODULE="test_django_settings",
+                          PYTHONPATH=os.path.join(REPO, "ci"))
+    dispatcher_env.pop("SYNNEFO_SETTINGS_DIR", None)
+    return Pipeline(workdir, conf_dir, hook_name, dispatcher_env)
 
 
 class Pipeline:

@@ -16,9 +16,6 @@ run's own, so its instances, Ganeti networks and queues never meet another run's
 """
 
 import os
-import signal
-import subprocess
-import time
 
 import pytest
 from django.core.management import call_command
@@ -26,9 +23,10 @@ from django.db import connection
 
 from cluster_fixtures import (cluster_backend, env, remove_ganeti_network, remove_instances,
                               run_prefix)
+from live_service import delete_queues, pipeline_on_test_db
+from live_service import wait_for as _wait_for
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
-from synnefo.common.amqp_client import AMQPClient, Topology
 from synnefo.db import models as m
 from synnefo.logic import networks, servers
 
@@ -36,105 +34,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 PREFIX = run_prefix("snfnp")
 SUBNET = "10.251.106.0/24"  # used by no other test
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV_BIN = os.path.join(REPO, ".venv", "bin")
-UTS = "/run/ganeti-test/uts"
-HOOK_DIRS = ["instance-add", "instance-modify", "instance-reboot", "instance-start",
-             "instance-stop", "instance-remove"]
 HOOK_NAME = "90-%shook" % PREFIX
 
 
-def wait_for(what, check, timeout=60, interval=0.2, logs=None):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %d s waiting for %s\n%s"
-                                 % (timeout, what, logs() if logs else ""))
-        time.sleep(interval)
-
-
-class Daemons:
-    """eventd (in the cluster's UTS namespace: it must see itself as master), the hook
-    and the dispatcher of this module's deployment."""
-
-    def __init__(self, workdir, db_name):
-        self.workdir = workdir
-        self.conf = os.path.join(workdir, "conf")
-        os.makedirs(self.conf)
-        with open(os.path.join(self.conf, "10-netpipe.conf"), "w") as f:
-            f.write("BACKEND_PREFIX_ID = %r\nAMQP_HOSTS = [%r]\nGANETI_EVENTS_SPOOL_DIR = %r\n"
-                    "LOG_DIR = %r\nEVENTD_PID_FILE = %r\n"
-                    % (PREFIX, env("SNF_TEST_AMQP_URL"), os.path.join(workdir, "spool"),
-                       workdir, os.path.join(workdir, "eventd.pid")))
-        self.db_name = db_name
-        self.procs = []
-
-    def _start(self, name, argv, environ, ready, **kw):
-        log = open(os.path.join(self.workdir, name + ".out"), "ab")
-        proc = subprocess.Popen(argv, env=environ, stdout=log, stderr=subprocess.STDOUT, **kw)
-        self.procs.append(proc)
-        wait_for(name, lambda: ready(open(log.name, "rb").read()) or proc.poll() is not None,
-                 timeout=30)
-        assert proc.poll() is None, self.logs()
-        return proc
-
-    def start(self):
-        script = ("#!/bin/sh\nSYNNEFO_SETTINGS_DIR=%s exec %s -m synnefo.ganeti.hook\n"
-                  % (self.conf, os.path.join(VENV_BIN, "python")))
-        for d in HOOK_DIRS:
-            path = "/etc/ganeti/hooks/%s-post.d/%s" % (d, HOOK_NAME)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w") as f:
-                f.write(script)
-            os.chmod(path, 0o755)
-        tools_env = dict(os.environ, SYNNEFO_SETTINGS_DIR=self.conf)
-        self._start("eventd", ["nsenter", "--uts=" + UTS,
-                               os.path.join(VENV_BIN, "snf-ganeti-eventd"), "--debug"],
-                    tools_env, lambda out: b"watching" in out)
-        disp_env = dict(os.environ, SNF_TEST_DB="postgresql", SNF_TEST_PG_NAME=self.db_name,
-                        SNF_TEST_PREFIX=PREFIX, DJANGO_SETTINGS_MODULE="test_django_settings",
-                        PYTHONPATH=os.path.join(REPO, "ci"))
-        disp_env.pop("SYNNEFO_SETTINGS_DIR", None)
-        self._start("dispatcher", [os.path.join(VENV_BIN, "snf-dispatcher"), "--debug", "-w",
-                                   "1", "-p", os.path.join(self.workdir, "dispatcher.pid")],
-                    disp_env, lambda out: b"consuming" in out, start_new_session=True)
-
-    def stop(self):
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                if proc.args[0].endswith("snf-dispatcher"):
-                    os.killpg(proc.pid, signal.SIGTERM)
-                else:
-                    proc.terminate()
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        for d in HOOK_DIRS:
-            try:
-                os.unlink("/etc/ganeti/hooks/%s-post.d/%s" % (d, HOOK_NAME))
-            except FileNotFoundError:
-                pass
-
-    def logs(self):
-        out = []
-        for name in ("eventd", "dispatcher"):
-            path = os.path.join(self.workdir, name + ".out")
-            if os.path.exists(path):
-                out.append("--- %s (tail)\n%s" % (name, open(path).read()[-3000:]))
-        return "\n".join(out)
-
-
-def delete_queues():
-    """This run's queues go with it (the prefix carries the pid)."""
-    topo = Topology(PREFIX)
-    with AMQPClient([env("SNF_TEST_AMQP_URL")]) as client:
-        for q in list(topo.queues) + topo.dead_letter_queues():
-            client.channel.queue_delete(q)
+def wait_for(what, check, timeout=60, logs=None):
+    return _wait_for(what, check, timeout, logs=logs)
 
 
 def cleanup_cluster(client):
@@ -151,13 +55,17 @@ def daemons(tmp_path_factory, django_db_setup, django_db_blocker):
                     "runs in the PostgreSQL pass (SNF_TEST_DB=postgresql)")
     with django_db_blocker.unblock():
         db_name = connection.settings_dict["NAME"]
-    d = Daemons(str(tmp_path_factory.mktemp("netpipe")), db_name)
+    p = pipeline_on_test_db(str(tmp_path_factory.mktemp("netpipe")), PREFIX, HOOK_NAME,
+                            db_name)
+    p.install_hook()
     try:
-        d.start()
-        yield d
+        p.start_eventd()
+        p.start_dispatcher(workers=1)
+        yield p
     finally:
-        d.stop()
-        delete_queues()
+        p.stop_all()
+        p.remove_hook()
+        delete_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
 
 
 @pytest.fixture

@@ -22,8 +22,7 @@ import pytest
 from django.db import connection
 
 from cluster_fixtures import cluster_backend, remove_instances, run_prefix
-from live_service import (REPO, VENV_BIN, Pipeline, delete_queues, env, pipeline_settings,
-                          wait_for)
+from live_service import VENV_BIN, delete_queues, env, pipeline_on_test_db, wait_for
 from live_service import purge_queues as _purge_queues
 from synnefo.backend import instances
 from synnefo.common.amqp_client import AMQPClient, Topology
@@ -34,19 +33,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 PREFIX = run_prefix("snfpipe")  # per run: runs on one machine never mix
 HOOK_NAME = "90-%shook" % PREFIX
 RABBIT_INIT = "/etc/init.d/rabbitmq-server"
-
-
-def make_pipeline(workdir, db_name):
-    """eventd and the hook read conf/; the dispatcher uses the test DB's settings."""
-    conf_dir = os.path.join(workdir, "conf")
-    os.makedirs(conf_dir, exist_ok=True)
-    with open(os.path.join(conf_dir, "10-pipeline.conf"), "w") as f:
-        f.write(pipeline_settings(PREFIX, workdir, env("SNF_TEST_AMQP_URL")))
-    dispatcher_env = dict(os.environ, SNF_TEST_DB="postgresql", SNF_TEST_PG_NAME=db_name,
-                          SNF_TEST_PREFIX=PREFIX, DJANGO_SETTINGS_MODULE="test_django_settings",
-                          PYTHONPATH=os.path.join(REPO, "ci"))
-    dispatcher_env.pop("SYNNEFO_SETTINGS_DIR", None)
-    return Pipeline(workdir, conf_dir, HOOK_NAME, dispatcher_env)
 
 
 def purge_queues():
@@ -83,7 +69,7 @@ def pipeline(tmp_path_factory, django_db_setup, django_db_blocker):
     workdir = str(tmp_path_factory.mktemp("pipeline"))
     with django_db_blocker.unblock():
         db_name = connection.settings_dict["NAME"]
-    p = make_pipeline(workdir, db_name)
+    p = pipeline_on_test_db(workdir, PREFIX, HOOK_NAME, db_name)
     if not rabbitmq_up():
         rabbitmq("start")
     purge_queues()
