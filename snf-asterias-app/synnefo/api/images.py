@@ -3,8 +3,8 @@
 from synnefo.logic import images as logic
 
 from . import faults, serializers as ser
-from .util import (api_view, changes_since, empty_response, json_response, list_response, page,
-                   pagination, parse_body)
+from .util import (api_view, changes_since, empty_response, json_response, list_response,
+                   metadata_item, metadata_item_body, page, pagination, parse_body)
 
 
 def _compute_list(request, detail):
@@ -61,17 +61,11 @@ def image_metadata_item(request, image_id, key):
     user = request.snf_user
     image = logic.get_image(user, image_id)
     if request.method == "GET":
-        meta = logic.image_metadata(image)
-        if key not in meta:
-            raise faults.ItemNotFound("Image %s has no metadata item %r." % (image_id, key))
-        return json_response({"meta": {key: meta[key]}})
+        return metadata_item(logic.image_metadata(image), key, "Image %s" % image_id)
     if request.method == "DELETE":
         logic.delete_metadata_item(user, image, key)
         return empty_response(204)
-    meta = parse_body(request, "meta")
-    if list(meta) != [key]:
-        raise faults.BadRequest("'meta' must have exactly one key, the one in the URL (%r)."
-                                % key)
+    meta = metadata_item_body(request, key)
     logic.update_metadata(user, image, meta)
     return json_response({"meta": meta})
 

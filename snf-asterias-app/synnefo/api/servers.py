@@ -5,7 +5,8 @@ from synnefo.logic import servers as logic
 from synnefo.logic.errors import NotFound
 
 from . import faults, serializers as ser
-from .util import api_view, changes_since, empty_response, json_response, list_response, parse_body
+from .util import (api_view, changes_since, empty_response, json_response, list_response,
+                   metadata_item, metadata_item_body, parse_body)
 
 
 def _list(request, detail):
@@ -179,17 +180,11 @@ def server_metadata_item(request, server_id, key):
     user = request.snf_user
     if request.method == "GET":
         vm = logic.get_server(user, server_id)
-        meta = logic.server_metadata(vm)
-        if key not in meta:
-            raise faults.ItemNotFound("Server %s has no metadata item %r." % (server_id, key))
-        return json_response({"meta": {key: meta[key]}})
+        return metadata_item(logic.server_metadata(vm), key, "Server %s" % server_id)
     if request.method == "DELETE":
         logic.delete_metadata_item(user, server_id, key)
         return empty_response(204)
-    meta = parse_body(request, "meta")
-    if list(meta) != [key]:
-        raise faults.BadRequest("'meta' must have exactly one key, the one in the URL (%r)."
-                                % key)
+    meta = metadata_item_body(request, key)
     logic.update_metadata(user, server_id, meta)
     return json_response({"meta": meta})
 

@@ -225,3 +225,20 @@ def list_response(request, query, what, render, since=None):
     if next_links:
         body[what + "_links"] = next_links
     return json_response(body)
+
+
+def metadata_item(meta, key, owner):
+    """GET .../metadata/<key>: ``{"meta": {key: value}}``, itemNotFound naming ``owner``
+    (e.g. "Server 42") when ``meta`` has no such key."""
+    if key not in meta:
+        raise faults.ItemNotFound("%s has no metadata item %r." % (owner, key))
+    return json_response({"meta": {key: meta[key]}})
+
+
+def metadata_item_body(request, key):
+    """The body of PUT .../metadata/<key>: ``{"meta": {key: value}}``, exactly that key."""
+    meta = parse_body(request, "meta")
+    if list(meta) != [key]:
+        raise faults.BadRequest("'meta' must have exactly one key, the one in the URL (%r)."
+                                % key)
+    return meta
