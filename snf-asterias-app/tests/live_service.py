@@ -80,12 +80,12 @@ def snf_manage(environ, *args, stdin=None, check=True, timeout=120):
 class Gunicorn:
     """The web project under gunicorn (Debian's python3-gunicorn) on a free loopback port."""
 
-    def __init__(self, app, environ, log_path, pythonpath=None, threads=8):
+    def __init__(self, app, environ, log_path, pythonpath=None, threads=8, timeout=60):
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         self.log_path = log_path
         args = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:%d" % self.port,
-                "--workers", "1", "--threads", str(threads), "--timeout", "60"]
+                "--workers", "1", "--threads", str(threads), "--timeout", str(timeout)]
         if pythonpath:
             args += ["--pythonpath", pythonpath]
         self._log = open(log_path, "w")
@@ -109,13 +109,17 @@ class Gunicorn:
 
 # -- OpenStack clients ---------------------------------------------------------------
 
-def write_clouds_yaml(path, base, username, password, cloud="asterias"):
+def write_clouds_yaml(path, base, username, password, cloud="asterias", **extra):
+    """A clouds.yaml with one cloud; ``extra`` adds settings of that cloud (e.g.
+    network_endpoint_override)."""
     with open(path, "w") as f:
         f.write("clouds:\n  %s:\n    auth:\n      auth_url: %s/identity/v3\n"
                 "      username: %s\n      password: %s\n      project_name: %s\n"
                 "      user_domain_name: Default\n      project_domain_name: Default\n"
                 "    identity_api_version: 3\n    region_name: RegionOne\n"
                 % (cloud, base, username, password, username))
+        for key, value in extra.items():
+            f.write("    %s: %s\n" % (key, value))
     return path
 
 

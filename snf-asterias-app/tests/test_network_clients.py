@@ -11,52 +11,31 @@ Ganeti jobs and records their results through the same handler).
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
+from cluster_fixtures import RAPI_PEM, env, remove_ganeti_network, run_prefix
+from live_service import Gunicorn, snf_manage, write_clouds_yaml
+
 pytestmark = pytest.mark.integration
 
-VENV_BIN = os.path.dirname(sys.executable)
 PASSWORD = "carol-pass-" + "1"
-PREFIX = "snfnetcli-"
+PREFIX = run_prefix("snfnetcli")
 SUBNET = "10.251.102.0/24"
-RAPI_PEM = "/var/lib/ganeti/rapi.pem"
-
-
-def env_value(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rapi():
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
     from synnefo.backend.rapi import RapiClient
-    return RapiClient(env_value("SNF_TEST_RAPI_HOST"), int(env_value("SNF_TEST_RAPI_PORT")),
-                      env_value("SNF_TEST_RAPI_USER"), env_value("SNF_TEST_RAPI_PASSWORD"),
-                      verify=False)
+    return RapiClient(env("SNF_TEST_RAPI_HOST"), int(env("SNF_TEST_RAPI_PORT")),
+                      env("SNF_TEST_RAPI_USER"), env("SNF_TEST_RAPI_PASSWORD"), verify=False)
 
 
 def _remove_ganeti_networks(client):
-    """Leftovers of an interrupted earlier run (names carry this test's prefix)."""
+    """This run's Ganeti networks (their names carry its prefix)."""
     for net in client.request("GET", "/2/networks", {"bulk": 1}):
-        if not net["name"].startswith(PREFIX):
-            continue
-        for group in net.get("group_list") or []:
-            client.wait_for_job(client.request(
-                "PUT", "/2/networks/%s/disconnect" % net["name"], body={"group_name": group[0]}))
-        client.wait_for_job(client.request("DELETE", "/2/networks/%s" % net["name"]))
+        if net["name"].startswith(PREFIX):
+            remove_ganeti_network(client, net)
 
 
 class Live:
@@ -79,66 +58,38 @@ def live(tmp_path_factory):
         'GANETI_CLUSTER_CERTIFICATE = %r\n'
         'GANETI_NETWORK_GROUPS = ["default"]\n'
         'STATIC_ROOT = %r\n' % (
-            str(tmp / "db.sqlite3"), PREFIX, env_value("SNF_TEST_RAPI_HOST"),
-            env_value("SNF_TEST_RAPI_PORT"), env_value("SNF_TEST_RAPI_USER"),
-            env_value("SNF_TEST_RAPI_PASSWORD"), RAPI_PEM, str(tmp / "static")))
-    env = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf),
-               DJANGO_SETTINGS_MODULE="synnefo.webproject.settings")
-    env.pop("OS_CLOUD", None)
+            str(tmp / "db.sqlite3"), PREFIX, env("SNF_TEST_RAPI_HOST"),
+            env("SNF_TEST_RAPI_PORT"), env("SNF_TEST_RAPI_USER"),
+            env("SNF_TEST_RAPI_PASSWORD"), RAPI_PEM, str(tmp / "static")))
+    environ = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf),
+                   DJANGO_SETTINGS_MODULE="synnefo.webproject.settings")
+    environ.pop("OS_CLOUD", None)
 
     def manage(*args, stdin=None):
-        proc = subprocess.run([os.path.join(VENV_BIN, "snf-manage")] + list(args), env=env,
-                              input=stdin, capture_output=True, text=True, timeout=180)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        return proc.stdout
+        return snf_manage(environ, *args, stdin=stdin, timeout=180)
 
     manage("migrate", "-v0")
     manage("user-create", "carol", "--password-stdin", stdin=PASSWORD + "\n")
-    port = _free_port()
     w = Live()
     w.manage, w.rapi = manage, rapi
-    w.base = "http://127.0.0.1:%d" % port
-    log = open(tmp / "gunicorn.log", "w")
-    w.server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:%d" % port, "--workers", "1",
-         "--threads", "4", "--timeout", "120", "synnefo.webproject.wsgi:application"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(w.base + "/network", timeout=2).read()
-            break
-        except OSError:
-            if time.time() > deadline or w.server.poll() is not None:
-                w.server.kill()
-                raise AssertionError("gunicorn did not start: %s"
-                                     % (tmp / "gunicorn.log").read_text()[-3000:])
-            time.sleep(0.2)
+    w.gunicorn = Gunicorn("synnefo.webproject.wsgi:application", environ,
+                          str(tmp / "gunicorn.log"), threads=4, timeout=120)
+    w.base = w.gunicorn.base
     # The identity catalog does not list the network service yet (synnefo.api.identity);
     # until it does, the client is pointed at it explicitly.
-    w.clouds = tmp / "clouds.yaml"
-    w.clouds.write_text(
-        "clouds:\n  asterias:\n    auth:\n      auth_url: %s/identity/v3\n"
-        "      username: carol\n      password: %s\n      project_name: carol\n"
-        "      user_domain_name: Default\n      project_domain_name: Default\n"
-        "    identity_api_version: 3\n    region_name: RegionOne\n"
-        "    network_endpoint_override: %s/network/\n" % (w.base, PASSWORD, w.base))
+    w.clouds = write_clouds_yaml(tmp / "clouds.yaml", w.base, "carol", PASSWORD,
+                                 network_endpoint_override=w.base + "/network/")
     w.tmp = tmp
     yield w
-    w.server.terminate()
-    try:
-        w.server.wait(10)
-    except subprocess.TimeoutExpired:
-        w.server.kill()
-    log.close()
+    w.gunicorn.stop()
     _remove_ganeti_networks(rapi)
 
 
 def cli(live, *args, ok=True):
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(live.clouds))
-    env.pop("OS_CLOUD", None)
+    environ = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(live.clouds))
+    environ.pop("OS_CLOUD", None)
     proc = subprocess.run(["/usr/bin/openstack", "--os-cloud", "asterias"] + list(args),
-                          env=env, capture_output=True, text=True, timeout=120)
+                          env=environ, capture_output=True, text=True, timeout=120)
     if ok:
         assert proc.returncode == 0, "openstack %s failed:\n%s%s" % (" ".join(args),
                                                                     proc.stdout, proc.stderr)
