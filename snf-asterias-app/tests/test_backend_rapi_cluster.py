@@ -1,31 +1,24 @@
 """The RAPI client against the real Ganeti test cluster (ci/ganeti.sh)."""
 
-import os
-
 import pytest
 
+from cluster_fixtures import env
 from synnefo.backend.rapi import RapiClient, RapiError
 
 pytestmark = pytest.mark.integration
 
 
-def env_value(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
-
-
 def cluster_client(**kw):
-    args = dict(host=env_value("SNF_TEST_RAPI_HOST"), port=int(env_value("SNF_TEST_RAPI_PORT")),
-                username=env_value("SNF_TEST_RAPI_USER"),
-                password=env_value("SNF_TEST_RAPI_PASSWORD"))
+    args = dict(host=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
+                username=env("SNF_TEST_RAPI_USER"),
+                password=env("SNF_TEST_RAPI_PASSWORD"))
     args.update(kw)
     return RapiClient(**args)
 
 
 def test_info_of_the_real_cluster():
     info = cluster_client().get_info()
-    assert info["name"] == env_value("SNF_TEST_GANETI_CLUSTER")
+    assert info["name"] == env("SNF_TEST_GANETI_CLUSTER")
     assert info["software_version"].startswith("3.")
     assert "fake" in info["enabled_hypervisors"]
 
@@ -34,7 +27,7 @@ def test_wrong_password_is_a_clear_error_naming_the_cluster():
     with pytest.raises(RapiError) as exc:
         cluster_client(password="wrong").get_info()
     assert exc.value.code == 401
-    assert env_value("SNF_TEST_RAPI_HOST") in str(exc.value)
+    assert env("SNF_TEST_RAPI_HOST") in str(exc.value)
     assert "wrong" not in str(exc.value)
 
 
