@@ -161,10 +161,21 @@ def wait_gone(pid, timeout=30, reaped=False):
     return False
 
 
-def running_pid(service):
-    pid = int(pidfile(service).read_text().split()[0])
-    assert comm(pid) == procname(service), (pid, comm(pid))
-    return pid
+def running_pid(service, timeout=15):
+    """The service's pid from its pid file; a daemon writes that file a moment after its
+    init script returned (gunicorn once it has bound its socket), so wait for it."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            pid = int(pidfile(service).read_text().split()[0])
+            if comm(pid) == procname(service):
+                return pid
+        except (OSError, ValueError, IndexError):
+            pid = None
+        if time.monotonic() > end:
+            raise AssertionError("no live %s pid file after %d s (pid %s)"
+                                 % (service, timeout, pid))
+        time.sleep(0.1)
 
 
 def init(service, action, ns=()):
