@@ -5,13 +5,20 @@
 - ``urls``: a list of URL patterns, mounted at the site root
 """
 
+import functools
 from importlib import metadata
 
 GROUP = "synnefo"
 
 
+@functools.lru_cache(maxsize=None)
+def _entry_points():
+    # one scan of the installed distributions' metadata serves every kind of contribution
+    return tuple(metadata.entry_points(group=GROUP))
+
+
 def _load(name):
-    eps = [ep for ep in metadata.entry_points(group=GROUP) if ep.name == name]
+    eps = [ep for ep in _entry_points() if ep.name == name]
     eps.sort(key=lambda ep: (ep.dist.name if ep.dist else "", ep.value))
     return [ep.load() for ep in eps]
 

@@ -12,8 +12,7 @@ from . import plugins
 
 globals().update(load())
 
-INSTALLED_APPS = plugins.web_apps() + [
-    app for app in globals().get("EXTRA_INSTALLED_APPS", []) if app not in plugins.web_apps()]
+INSTALLED_APPS = plugins.web_apps()
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
