@@ -89,8 +89,8 @@ class EventDaemon:
         log.info("watching %s for cluster %s, prefix %s, spool %s", self.config.queue_dir,
                  self.cluster, self.config.prefix, self.publisher.spool.directory)
         self.scan_queue()
-        next_master_check = time.monotonic() + self.config.settings.get(
-            "EVENTD_MASTER_CHECK_INTERVAL", 30)
+        master_check_interval = self.config.settings.get("EVENTD_MASTER_CHECK_INTERVAL", 30)
+        next_master_check = time.monotonic() + master_check_interval
         try:
             while not self.stopping:
                 if notifier.check_events():
@@ -103,8 +103,7 @@ class EventDaemon:
                     if problem:
                         log.error("%s: stopping", problem)
                         return 1
-                    next_master_check = time.monotonic() + self.config.settings.get(
-                        "EVENTD_MASTER_CHECK_INTERVAL", 30)
+                    next_master_check = time.monotonic() + master_check_interval
         finally:
             notifier.stop()
             self.publisher.close()
