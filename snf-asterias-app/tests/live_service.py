@@ -66,6 +66,25 @@ def stop_process(proc, group=False, timeout=10):
         proc.wait()
 
 
+def live_settings(tmp, **settings):
+    """A settings dir under ``tmp`` for a live service on a file SQLite database there;
+    ``settings`` are added as NAME = repr(value). Returns the environment to run it with."""
+    conf = tmp / "etc"
+    conf.mkdir()
+    base = {"DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3",
+                                      "NAME": str(tmp / "db.sqlite3"),
+                                      "OPTIONS": {"timeout": 20}}},
+            "SECRET_KEY": "integration-test-only",
+            "STATIC_ROOT": str(tmp / "static")}
+    base.update(settings)
+    (conf / "50-test.conf").write_text(
+        "".join("%s = %r\n" % item for item in base.items()))
+    environ = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf),
+                   DJANGO_SETTINGS_MODULE="synnefo.webproject.settings")
+    environ.pop("OS_CLOUD", None)
+    return environ
+
+
 def snf_manage(environ, *args, stdin=None, check=True, timeout=120):
     """Run snf-manage with ``environ``; its stdout (or the CompletedProcess if not check)."""
     proc = subprocess.run([os.path.join(VENV_BIN, "snf-manage")] + list(args), env=environ,

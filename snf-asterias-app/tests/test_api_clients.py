@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from live_service import (Gunicorn, openstack_cli, openstack_cli_json, sdk_connect,
-                          sdk_password, snf_manage, write_clouds_yaml)
+from live_service import (Gunicorn, live_settings, openstack_cli, openstack_cli_json,
+                          sdk_connect, sdk_password, snf_manage, write_clouds_yaml)
 
 pytestmark = pytest.mark.integration
 
@@ -32,19 +32,9 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api-live")
-    conf = tmp / "etc"
-    conf.mkdir()
-    (conf / "50-test.conf").write_text(
-        'DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", '
-        '"NAME": %r, "OPTIONS": {"timeout": 20}}}\n'
-        'SECRET_KEY = "integration-test-only"\n'
-        'BACKEND_PREFIX_ID = "snfapi-"\n'
-        'GANETI_CLUSTER_INFO = ("fake.ganeti.test", 5080, "u", "p")\n'
-        'QUOTA_MAX_SERVERS = 6\n'
-        'STATIC_ROOT = %r\n' % (str(tmp / "db.sqlite3"), str(tmp / "static")))
-    env = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf),
-               DJANGO_SETTINGS_MODULE="synnefo.webproject.settings")
-    env.pop("OS_CLOUD", None)
+    env = live_settings(tmp, BACKEND_PREFIX_ID="snfapi-",
+                        GANETI_CLUSTER_INFO=("fake.ganeti.test", 5080, "u", "p"),
+                        QUOTA_MAX_SERVERS=6)
 
     def manage(*args, stdin=None):
         return snf_manage(env, *args, stdin=stdin)

@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from cluster_fixtures import RAPI_PEM, env, remove_ganeti_network, run_prefix
-from live_service import Gunicorn, snf_manage, write_clouds_yaml
+from live_service import Gunicorn, live_settings, snf_manage, write_clouds_yaml
 
 pytestmark = pytest.mark.integration
 
@@ -47,23 +47,11 @@ def live(tmp_path_factory):
     rapi = _rapi()
     _remove_ganeti_networks(rapi)
     tmp = tmp_path_factory.mktemp("net-live")
-    conf = tmp / "etc"
-    conf.mkdir()
-    (conf / "50-test.conf").write_text(
-        'DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", '
-        '"NAME": %r, "OPTIONS": {"timeout": 20}}}\n'
-        'SECRET_KEY = "integration-test-only"\n'
-        'BACKEND_PREFIX_ID = %r\n'
-        'GANETI_CLUSTER_INFO = (%r, %s, %r, %r)\n'
-        'GANETI_CLUSTER_CERTIFICATE = %r\n'
-        'GANETI_NETWORK_GROUPS = ["default"]\n'
-        'STATIC_ROOT = %r\n' % (
-            str(tmp / "db.sqlite3"), PREFIX, env("SNF_TEST_RAPI_HOST"),
-            env("SNF_TEST_RAPI_PORT"), env("SNF_TEST_RAPI_USER"),
-            env("SNF_TEST_RAPI_PASSWORD"), RAPI_PEM, str(tmp / "static")))
-    environ = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf),
-                   DJANGO_SETTINGS_MODULE="synnefo.webproject.settings")
-    environ.pop("OS_CLOUD", None)
+    environ = live_settings(
+        tmp, BACKEND_PREFIX_ID=PREFIX,
+        GANETI_CLUSTER_INFO=(env("SNF_TEST_RAPI_HOST"), int(env("SNF_TEST_RAPI_PORT")),
+                             env("SNF_TEST_RAPI_USER"), env("SNF_TEST_RAPI_PASSWORD")),
+        GANETI_CLUSTER_CERTIFICATE=RAPI_PEM, GANETI_NETWORK_GROUPS=["default"])
 
     def manage(*args, stdin=None):
         return snf_manage(environ, *args, stdin=stdin, timeout=180)
@@ -75,10 +63,8 @@ def live(tmp_path_factory):
     w.gunicorn = Gunicorn("synnefo.webproject.wsgi:application", environ,
                           str(tmp / "gunicorn.log"), threads=4, timeout=120)
     w.base = w.gunicorn.base
-    # The identity catalog does not list the network service yet (synnefo.api.identity);
-    # until it does, the client is pointed at it explicitly.
-    w.clouds = write_clouds_yaml(tmp / "clouds.yaml", w.base, "carol", PASSWORD,
-                                 network_endpoint_override=w.base + "/network/")
+    # the network endpoint comes from the identity catalog, as for any client
+    w.clouds = write_clouds_yaml(tmp / "clouds.yaml", w.base, "carol", PASSWORD)
     w.tmp = tmp
     yield w
     w.gunicorn.stop()
