@@ -24,8 +24,8 @@ test:
 test-unit: venv
 	ci/test.sh unit
 
-test-django52: deps
-	ci/test-django52.sh
+test-django52:
+	ci/test.sh django52
 
 demo:
 	ci/demo.sh start

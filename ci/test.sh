@@ -1,15 +1,18 @@
 #!/bin/bash
 # ci/test.sh - run the test suites.
 #
-#   ci/test.sh all    install deps, start PostgreSQL, MariaDB, RabbitMQ and the Ganeti
-#                     test cluster, then run every dist's tests (the Django ones on
-#                     SQLite, PostgreSQL and MariaDB).  This is `make test`.
-#   ci/test.sh unit   only the tests that need no service (SQLite); fast iteration.
+#   ci/test.sh all       install deps, start PostgreSQL, MariaDB, RabbitMQ (plus a
+#                        three-node cluster) and the Ganeti test cluster, then run every
+#                        dist's tests (the Django ones on SQLite, PostgreSQL and MariaDB,
+#                        and under Django 5.2), and last the Debian packages. `make test`.
+#   ci/test.sh unit      only the tests that need no service (SQLite); fast iteration.
+#   ci/test.sh django52  the Django suites under Django 5.2 LTS only (`make test-django52`).
 #
 # Prints one summary line at the end: "TOTAL: N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-all}
+case $MODE in all|unit|django52) ;; *) echo "usage: $0 all|unit|django52" >&2; exit 2 ;; esac
 PY=${PY:-.venv/bin/python}
 REPORTS=$(mktemp -d /tmp/snf-test-reports.XXXXXX)
 trap 'rm -rf "$REPORTS"' EXIT
@@ -17,26 +20,63 @@ status=0
 
 log() { printf '\n=== %s\n' "$*"; }
 
-# run NAME DIR [pytest args...]: one pytest run with its own junit report
+# run NAME DIR [pytest args...]: one pytest run over DIR's tests, with its own junit report.
+# A dist without tests is an error, not a silent pass.
 run() {
   local name=$1 dir=$2; shift 2
-  if ! compgen -G "$dir/tests/test_*.py" >/dev/null && ! compgen -G "$dir/test_*.py" >/dev/null; then
+  log "$name"
+  if ! compgen -G "$dir/tests/test_*.py" >/dev/null; then
+    echo "ci/test.sh: no tests in $dir/tests" >&2
+    status=1
     return 0
   fi
-  log "$name"
-  local target=$dir/tests
-  [ -d "$target" ] || target=$dir
   (cd "$dir" && "$OLDPWD/${RUN_PY:-$PY}" -m pytest -q -p no:cacheprovider \
-      --junitxml="$REPORTS/$name.xml" "${@}" "${target#$dir/}") || status=1
+      --junitxml="$REPORTS/$name.xml" "$@" tests) || status=1
 }
 
-if [ "$MODE" = all ]; then
+# The same code on the current Django LTS (PyPI) as on bookworm's Django 3.2.
+django52_stage() {
+  log "Django 5.2 venv"
+  VENV=.venv-django52 ci/venv.sh
+  .venv-django52/bin/python -m pip install -q 'Django>=5.2,<5.3' 'pytest-django>=4.9'
+  local db
+  for db in sqlite postgresql; do
+    RUN_PY=.venv-django52/bin/python SNF_TEST_DB=$db \
+      run "snf-webproject-django52-$db" snf-webproject -m "not integration"
+    RUN_PY=.venv-django52/bin/python SNF_TEST_DB=$db \
+      run "snf-asterias-app-django52-$db" snf-asterias-app -m "not integration"
+  done
+}
+
+report() {
+  "$PY" - "$REPORTS" <<'PYEOF'
+import glob, sys, xml.etree.ElementTree as ET
+t = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+for path in glob.glob(sys.argv[1] + "/*.xml"):
+    root = ET.parse(path).getroot()
+    for suite in ([root] if root.tag == "testsuite" else root.findall("testsuite")):
+        for k in t:
+            t[k] += int(suite.get(k, 0))
+failed = t["failures"] + t["errors"]
+print("\nTOTAL: %d passed, %d failed, %d skipped"
+      % (t["tests"] - failed - t["skipped"], failed, t["skipped"]))
+PYEOF
+}
+
+if [ "$MODE" != unit ]; then
   log "dependencies"
   ci/deps.sh
 fi
 ci/venv.sh
 # shellcheck source=ci/test-env.sh
 . ci/test-env.sh
+
+if [ "$MODE" = django52 ]; then
+  ci/services.sh up postgresql
+  django52_stage
+  report
+  exit $status
+fi
 
 if [ "$MODE" = all ]; then
   log "services"
@@ -52,7 +92,6 @@ NODJANGO=(-p no:django)
 run snf-common snf-common "${NODJANGO[@]}" "${MARK[@]}"
 run nfdhcpd nfdhcpd "${NODJANGO[@]}" "${MARK[@]}"
 run snf-ganeti-tools snf-ganeti-tools "${NODJANGO[@]}" "${MARK[@]}"
-run snf-vncauthproxy snf-vncauthproxy "${NODJANGO[@]}" "${MARK[@]}"
 run snf-webproject snf-webproject "${MARK[@]}"
 # The compute app: unit tests on every database; the integration tests (real Ganeti,
 # RabbitMQ, gunicorn, OpenStack clients) once, on PostgreSQL.
@@ -61,32 +100,12 @@ if [ "$MODE" = all ]; then
   run ci ci "${NODJANGO[@]}"
   SNF_TEST_DB=postgresql run snf-asterias-app-postgresql snf-asterias-app
   SNF_TEST_DB=mysql run snf-asterias-app-mysql snf-asterias-app -m "not integration"
-  # The same code on the current Django LTS (PyPI) as on bookworm's Django 3.2.
-  log "Django 5.2 venv"
-  VENV=.venv-django52 ci/venv.sh
-  .venv-django52/bin/python -m pip install -q 'Django>=5.2,<5.3' 'pytest-django>=4.9'
-  for db in sqlite postgresql; do
-    RUN_PY=.venv-django52/bin/python SNF_TEST_DB=$db \
-      run "snf-webproject-django52-$db" snf-webproject -m "not integration"
-    RUN_PY=.venv-django52/bin/python SNF_TEST_DB=$db \
-      run "snf-asterias-app-django52-$db" snf-asterias-app -m "not integration"
-  done
+  django52_stage
   # Last: the Debian packages (build, lintian, install per node type, services, upgrade,
   # purge). Installed packages shadow the source tree, so nothing may run after this.
   log "Debian packages"
   ci/debs-test.sh --junitxml="$REPORTS/debs.xml" || status=1
 fi
 
-"$PY" - "$REPORTS" <<'PYEOF'
-import glob, sys, xml.etree.ElementTree as ET
-t = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-for path in glob.glob(sys.argv[1] + "/*.xml"):
-    root = ET.parse(path).getroot()
-    for suite in ([root] if root.tag == "testsuite" else root.findall("testsuite")):
-        for k in t:
-            t[k] += int(suite.get(k, 0))
-failed = t["failures"] + t["errors"]
-print("\nTOTAL: %d passed, %d failed, %d skipped"
-      % (t["tests"] - failed - t["skipped"], failed, t["skipped"]))
-PYEOF
+report
 exit $status
