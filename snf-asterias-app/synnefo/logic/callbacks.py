@@ -72,12 +72,14 @@ def _locked_vm(body):
         raise MessageError("no server with id %d (instance %s)" % (vm_id, name)) from None
 
 
-def _is_newer_job_news(vm, job_id, status):
-    if vm.backendjobid is None:
+def is_newer_job_news(row, job_id, status):
+    """Whether a job status is news for a row that mirrors its last Ganeti job
+    (``backendjobid``/``backendjobstatus``): a later job, or a later status of the same one."""
+    if row.backendjobid is None:
         return True
-    if job_id != vm.backendjobid:
-        return job_id > vm.backendjobid
-    return STATUS_RANK.get(status, -1) >= STATUS_RANK.get(vm.backendjobstatus, -1)
+    if job_id != row.backendjobid:
+        return job_id > row.backendjobid
+    return STATUS_RANK.get(status, -1) >= STATUS_RANK.get(row.backendjobstatus, -1)
 
 
 def _instance_gone(logmsg):
@@ -95,7 +97,7 @@ def update_db(body):
     with transaction.atomic():
         vm = _locked_vm(body)
         changed = []
-        if _is_newer_job_news(vm, job_id, status):
+        if is_newer_job_news(vm, job_id, status):
             vm.backendjobid, vm.backendopcode = job_id, opcode
             vm.backendjobstatus, vm.backendlogmsg = status, logmsg
             changed += ["backendjobid", "backendopcode", "backendjobstatus", "backendlogmsg"]

@@ -32,13 +32,11 @@ from django.conf import settings
 from django.db import transaction
 
 from synnefo.db.models import BackendNetwork, Network
-from synnefo.logic.callbacks import MessageError, dispatch
+from synnefo.logic.callbacks import (FINAL, STATUS_RANK, MessageError, dispatch,
+                                     is_newer_job_news)
 
 log = logging.getLogger(__name__)
 
-FINAL = ("success", "error", "canceled")
-STATUS_RANK = {"queued": 0, "waiting": 1, "running": 2, "canceling": 3,
-               "success": 4, "error": 4, "canceled": 4}
 # Finished op -> the BackendNetwork operstate it leaves (None: unchanged).
 ON_SUCCESS = {"OP_NETWORK_ADD": None, "OP_NETWORK_CONNECT": "ACTIVE",
               "OP_NETWORK_DISCONNECT": None, "OP_NETWORK_REMOVE": "DELETED",
@@ -82,14 +80,6 @@ def _backend_network(network, body, job_id):
         return rows[0]
     raise MessageError("network %s has %d backends and none matches cluster %r / job %s"
                        % (network.backend_id, len(rows), cluster, job_id))
-
-
-def _newer_job_news(bn, job_id, status):
-    if bn.backendjobid is None:
-        return True
-    if job_id != bn.backendjobid:
-        return job_id > bn.backendjobid
-    return STATUS_RANK.get(status, -1) >= STATUS_RANK.get(bn.backendjobstatus, -1)
 
 
 RETRYABLE = ("OP_NETWORK_CONNECT", "OP_NETWORK_DISCONNECT", "OP_NETWORK_REMOVE")
@@ -165,7 +155,7 @@ def update_network(body):
             if jobs is not None:
                 _record_resubmission(network, bn, jobs, opcode, logmsg)
                 return bn
-        if _newer_job_news(bn, job_id, status):
+        if is_newer_job_news(bn, job_id, status):
             bn.backendjobid, bn.backendopcode = job_id, opcode
             bn.backendjobstatus, bn.backendlogmsg = status, logmsg
             changed += ["backendjobid", "backendopcode", "backendjobstatus", "backendlogmsg"]
