@@ -24,7 +24,11 @@ def test_stale_pid_file_never_blocks(tmp_path):
 def test_garbage_pid_file_never_blocks(tmp_path):
     path = tmp_path / "d.pid"
     path.write_text("not a pid")
-    daemon.pid_lock(str(path)).acquire()
+    lock = daemon.pid_lock(str(path))
+    lock.acquire()
+    assert daemon.read_pid(str(path)) == os.getpid()
+    lock.release()
+    assert not path.exists()
 
 
 def test_live_pid_file_blocks_with_a_clear_message(tmp_path):
