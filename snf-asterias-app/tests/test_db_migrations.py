@@ -16,3 +16,26 @@ def test_migrations_roll_back_and_forward():
     for table in ("db_user", "db_token", "db_flavor", "db_image", "db_virtualmachine",
                   "db_vmmetadata", "db_network", "db_networkinterface", "db_backend"):
         assert table in tables
+
+
+def _columns(table):
+    with connection.cursor() as cursor:
+        return {c.name for c in connection.introspection.get_table_description(cursor, table)}
+
+
+@pytest.mark.db
+@pytest.mark.django_db(transaction=True)
+def test_token_parent_migrates_both_ways_with_tokens_in_place():
+    from synnefo.db.models import Token, User
+    call_command("migrate", "db", "0006", verbosity=0)
+    user = User.objects.create(name="mig")
+    parent = Token.objects.create(user=user, key_hash="p" * 64)
+    Token.objects.create(user=user, key_hash="c" * 64, parent=parent)
+    call_command("migrate", "db", "0005", verbosity=0)
+    assert "parent_id" not in _columns("db_token")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM db_token")
+        assert cursor.fetchone()[0] == 2
+    call_command("migrate", "db", verbosity=0)
+    assert "parent_id" in _columns("db_token")
+    assert Token.objects.filter(parent__isnull=True).count() == 2

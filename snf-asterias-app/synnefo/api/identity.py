@@ -154,14 +154,12 @@ def v3_tokens(request):
         if not isinstance(token, dict) or not isinstance(token.get("id"), str):
             raise faults.BadRequest("'auth.identity.token.id' is required.")
         try:
-            old = identity.lookup_token(token["id"])
+            parent = identity.lookup_token(token["id"])
+            _check_scope(scope, parent.user)
+            secret, row = identity.issue_token(parent.user, description="token rescope",
+                                               parent=parent)
         except identity.AuthenticationFailed as exc:
             raise faults.Unauthorized(str(exc)) from None
-        _check_scope(scope, old.user)
-        secret, row = identity.issue_token(old.user, description="token rescope")
-        if old.expires is not None and (row.expires is None or row.expires > old.expires):
-            row.expires = old.expires  # a rescoped token never outlives its parent
-            row.save(update_fields=["expires"])
         used = ["token"]
     else:
         raise faults.Unauthorized("Only the password and token auth methods are supported.")
@@ -213,10 +211,11 @@ def v2_tokens(request):
             raise faults.Unauthorized(str(exc)) from None
     elif isinstance(auth.get("token"), dict):
         try:
-            old = identity.lookup_token(auth["token"].get("id"))
+            parent = identity.lookup_token(auth["token"].get("id"))
+            secret, row = identity.issue_token(parent.user, description="token rescope",
+                                               parent=parent)
         except identity.AuthenticationFailed as exc:
             raise faults.Unauthorized(str(exc)) from None
-        secret, row = identity.issue_token(old.user, description="token rescope")
     else:
         raise faults.BadRequest("'auth' needs 'passwordCredentials' or 'token'.")
     user = row.user

@@ -52,6 +52,11 @@ class Token(models.Model):
     description = models.CharField(max_length=255, blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
     expires = models.DateTimeField(null=True, blank=True)  # NULL: never
+    # The token this one was issued in exchange for (token auth, v2.0 or v3); NULL for a
+    # password login or snf-manage token-create. Deleting (revoking) a token deletes
+    # every token derived from it, through this cascade, however deep the chain.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="children")
 
     class Meta:
         db_table = "db_token"

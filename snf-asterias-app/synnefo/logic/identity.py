@@ -8,6 +8,7 @@ import datetime
 import secrets
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from synnefo.db.models import Token, User, hash_token
@@ -20,8 +21,10 @@ class AuthenticationFailed(Exception):
     """Unknown user, wrong password, expired/unknown token or an inactive account."""
 
 
-def issue_token(user, lifetime=None, description=""):
-    """A new token for ``user``: (token string, Token row). lifetime in seconds; 0: never expires."""
+def issue_token(user, lifetime=None, description="", parent=None):
+    """A new token for ``user``: (token string, Token row). lifetime in seconds; 0: never
+    expires. A token issued in exchange for ``parent`` (a Token row) never outlives it
+    and is revoked with it (Token.parent cascades)."""
     if lifetime is None:
         lifetime = settings.TOKEN_LIFETIME
     if not isinstance(lifetime, int) or lifetime < 0:
@@ -29,8 +32,16 @@ def issue_token(user, lifetime=None, description=""):
                            % (lifetime,))
     secret = secrets.token_urlsafe(32)
     expires = timezone.now() + datetime.timedelta(seconds=lifetime) if lifetime else None
-    row = Token.objects.create(user=user, key_hash=hash_token(secret), expires=expires,
-                               description=description[:255])
+    if parent is not None and parent.expires is not None:
+        expires = parent.expires if expires is None else min(expires, parent.expires)
+    try:
+        with transaction.atomic():
+            row = Token.objects.create(user=user, key_hash=hash_token(secret), expires=expires,
+                                       description=description[:255], parent=parent)
+    except IntegrityError:
+        # the parent was revoked between its lookup and this insert
+        raise AuthenticationFailed("The token is unknown: log in again for a new one.") \
+            from None
     return secret, row
 
 
