@@ -90,6 +90,7 @@ def test_shared_files_and_services_are_where_they_belong(debs):
     web = contents(debs.deb("snf-webproject"))
     assert "/etc/synnefo/gunicorn.conf.py" in web
     assert "/usr/share/doc/snf-webproject/examples/synnefo-asterias" in web
+    assert "/usr/share/doc/snf-webproject/examples/synnefo-asterias.conf" in web  # Apache
     assert "/usr/share/synnefo/static/webproject" in web
     if "snf-ganeti-tools" in control_packages():
         gt = contents(debs.deb("snf-ganeti-tools"))

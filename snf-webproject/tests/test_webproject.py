@@ -34,6 +34,9 @@ def test_mysql_gets_read_committed_and_innodb():
     assert dbs["default"]["OPTIONS"]["isolation_level"] == "read committed"
     assert "INNODB" in dbs["default"]["OPTIONS"]["init_command"]
     assert "OPTIONS" not in dbs["other"]
+    with pytest.raises(SettingsError, match="READ COMMITTED"):
+        _database_options({"default": {"ENGINE": "django.db.backends.mysql",
+                                       "OPTIONS": {"isolation_level": "repeatable read"}}})
 
 
 def test_secret_key_file_created_private_and_reused(tmp_path):

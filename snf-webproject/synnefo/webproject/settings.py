@@ -46,7 +46,11 @@ def _database_options(databases):
     for db in databases.values():
         if "mysql" in db.get("ENGINE", ""):
             options = db.setdefault("OPTIONS", {})
-            options.setdefault("isolation_level", "read committed")
+            # Django's own default is the same, but an OPTIONS entry could change it: refuse.
+            level = options.setdefault("isolation_level", "read committed")
+            if level != "read committed":
+                raise SettingsError("DATABASES: MySQL/MariaDB must run READ COMMITTED (the "
+                                    "dispatcher relies on it), not isolation_level %r" % level)
             options.setdefault("init_command", "SET default_storage_engine=INNODB")
             options.setdefault("charset", "utf8mb4")
     return databases
