@@ -16,7 +16,7 @@ def main(files=20, rounds=50):
         for i in range(files):
             with open(os.path.join(d, "%02d-bench.conf" % i), "w") as f:
                 f.write("SETTING_%d = {'a': [1, 2, 3], 'b': 'x' * 10}\n" % i)
-                f.write("GANETI_NODES = GANETI_NODES + ['node%d']\n" % i)
+                f.write("AMQP_HOSTS = AMQP_HOSTS + ['amqp://node%d/']\n" % i)
         samples = []
         for _ in range(rounds):
             t0 = time.perf_counter()

@@ -40,12 +40,8 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "$DEMO/
                          "OPTIONS": {"timeout": 30}}}
 SECRET_KEY_FILE = "$DEMO/secret_key"
 AMQP_HOSTS = ["$amqp"]
-GANETI_MASTER_IP = "$SNF_TEST_RAPI_HOST"
 GANETI_CLUSTER_INFO = ("$SNF_TEST_RAPI_HOST", $SNF_TEST_RAPI_PORT, "$SNF_TEST_RAPI_USER", "$SNF_TEST_RAPI_PASSWORD")
-GANETI_NODES = ["$SNF_TEST_GANETI_NODE"]
 LOG_DIR = "$LOGS"
-RUN_DIR = "$RUN"
-STATE_DIR = "$DEMO"
 STATIC_ROOT = "$DEMO/static"
 GANETI_OS = "snf-image+default"
 GANETI_EVENTS_SPOOL_DIR = "$DEMO/spool"

@@ -77,3 +77,30 @@ def test_default_backend_comes_from_settings(settings, tmp_path):
         ("cluster.example.org", 5081, "user")
     assert "CERTIFICATE" in backend.certificate and "PRIVATE" not in backend.certificate
     assert m.Backend.objects.count() == 1
+
+
+def test_changed_cluster_info_is_reported_with_the_command_that_applies_it(settings):
+    """GANETI_CLUSTER_INFO only seeds the first backend: later edits do nothing, so
+    `snf-manage check` (any snf-manage command) says how to change the backend."""
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from synnefo.logic.apps import check_cluster_info
+    settings.GANETI_CLUSTER_INFO = ("cluster.example.org", 5080, "user", "pw")
+    assert check_cluster_info() == []            # no backend yet: it will be created
+    allocate_backend(flavor())
+    assert check_cluster_info() == []            # the backend it made matches
+    settings.GANETI_CLUSTER_INFO = ("cluster.example.org", 5081, "user", "s3cret-new")
+    [warning] = check_cluster_info()
+    assert warning.id == "synnefo.W001"
+    assert ("snf-manage backend-modify cluster.example.org --port 5081 --password-file FILE"
+            in warning.msg)
+    assert "s3cret" not in warning.msg           # never the password
+    settings.GANETI_CLUSTER_INFO = ("other.example.org", 5080, "user", "pw")
+    [warning] = check_cluster_info()
+    assert "snf-manage backend-add other.example.org" in warning.msg
+    assert "cluster.example.org" in warning.msg
+    # The real entry point: the check is registered and snf-manage check shows it.
+    with pytest.raises(SystemCheckError) as exc:
+        call_command("check", fail_level="WARNING")
+    assert "synnefo.W001" in str(exc.value)

@@ -55,6 +55,38 @@ def ensure_default_backend():
     return backend
 
 
+def cluster_info_drift():
+    """Why GANETI_CLUSTER_INFO no longer describes the backends (None: it does).
+
+    The setting only seeds the first Backend row; once rows exist they are the truth and
+    are changed with snf-manage. An administrator who edits the setting afterwards is
+    told so, with the command that applies the change, instead of being ignored silently.
+    """
+    info = tuple(getattr(settings, "GANETI_CLUSTER_INFO", None) or ())
+    if not info or not info[0] or not Backend.objects.exists():
+        return None
+    host, port, user, password = (tuple(info) + (None,) * 4)[:4]
+    backend = Backend.objects.filter(clustername=host).first()
+    if backend is None:
+        return ("GANETI_CLUSTER_INFO names %s, which is no backend (backends: %s); the "
+                "setting only creates the first backend. Add it with `snf-manage backend-add "
+                "%s --port %s --username %s --password-file FILE`, or remove the setting."
+                % (host, ", ".join(Backend.objects.values_list("clustername", flat=True)),
+                   host, port or 5080, user or "USER"))
+    changed = []
+    if (port or 5080) != backend.port:
+        changed.append("--port %s" % (port or 5080))
+    if (user or "") != backend.username:
+        changed.append("--username %s" % (user or "''"))
+    if (password or "") != backend.password:
+        changed.append("--password-file FILE")
+    if not changed:
+        return None
+    return ("GANETI_CLUSTER_INFO differs from backend %s, which it only created; apply the "
+            "change with `snf-manage backend-modify %s %s`, or make the setting match."
+            % (host, host, " ".join(changed)))
+
+
 def allocate_backend(flavor):
     """The least loaded usable backend for ``flavor``, or NoBackendAvailable."""
     ensure_default_backend()

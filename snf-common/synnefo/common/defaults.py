@@ -23,13 +23,10 @@ RABBIT_VHOST = "/"
 # Name of the topic exchange Ganeti-side publishers and the dispatcher share.
 EXCHANGE_GANETI = "ganeti"
 
-# The default Ganeti cluster (the first Backend row is created from it):
-# (host, port, user, password) of its RAPI.
-GANETI_MASTER_IP = ""
+# The default Ganeti cluster: (host, port, user, password) of its RAPI. Only read while
+# no Backend row exists (the first one is created from it); later changes are made with
+# snf-manage backend-modify, and `snf-manage check` warns when the two differ.
 GANETI_CLUSTER_INFO = ("", 5080, "", "")
-GANETI_NODES = []
 
-# Where daemons write their logs, pid files and state.
+# Where the daemons write their logs (<daemon>.log, see docs/settings.md).
 LOG_DIR = "/var/log/synnefo"
-RUN_DIR = "/run/synnefo"
-STATE_DIR = "/var/lib/synnefo"
