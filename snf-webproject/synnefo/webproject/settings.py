@@ -41,9 +41,20 @@ TEMPLATES = [{
 STATIC_ROOT = STATIC_ROOT or MEDIA_ROOT  # noqa: F821 (both come from load())
 
 
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+SQLITE_BUSY_TIMEOUT = 20  # seconds a writer waits for SQLite's write lock
+
+
 def _database_options(databases):
-    """MySQL/MariaDB must use InnoDB and READ COMMITTED (the dispatcher relies on it)."""
+    """MySQL/MariaDB must use InnoDB and READ COMMITTED (the dispatcher relies on it).
+
+    SQLite gets our backend (WAL, BEGIN IMMEDIATE; see synnefo.webproject.sqlite3) and
+    a busy timeout, so concurrent writers wait instead of failing "database is locked".
+    """
     for db in databases.values():
+        if db.get("ENGINE") == SQLITE_ENGINE:
+            db["ENGINE"] = "synnefo.webproject.sqlite3"
+            db.setdefault("OPTIONS", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
         if "mysql" in db.get("ENGINE", ""):
             options = db.setdefault("OPTIONS", {})
             # Django's own default is the same, but an OPTIONS entry could change it: refuse.

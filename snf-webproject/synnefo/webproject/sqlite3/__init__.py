@@ -1,0 +1,1 @@
+"""Django's SQLite backend, fit for several writing processes (see base.py)."""
