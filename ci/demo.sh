@@ -64,7 +64,7 @@ start_server() {
   rm -f "$RUN/gunicorn.pid"
   # Debian's gunicorn, run by the venv's python (Debian's python3 + the source tree).
   "$VENV/bin/python" -m gunicorn --daemon --bind "127.0.0.1:$PORT" --workers 2 --pid "$RUN/gunicorn.pid" \
-      --access-logfile "$LOGS/access.log" --error-logfile "$LOGS/gunicorn.log" \
+      --access-logfile "$LOGS/access.log" --error-logfile "$LOGS/gunicorn.log" --capture-output \
       --chdir "$DEMO" synnefo.webproject.wsgi:application
   local i
   for i in $(seq 1 50); do

@@ -26,3 +26,7 @@ forwarded_allow_ips = "127.0.0.1"
 accesslog = "/var/log/synnefo/gunicorn-access.log"
 errorlog = "/var/log/synnefo/gunicorn-error.log"
 loglevel = "info"
+# The workers' stderr goes to errorlog too: that is where Django's LOGGING writes, so the
+# traceback of every HTTP 500 (with its request id) lands there. Without it --daemon sends
+# them to /dev/null. logrotate copies and truncates the files (copytruncate).
+capture_output = True

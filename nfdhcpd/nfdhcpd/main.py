@@ -158,6 +158,9 @@ def main(argv=None):
              cfg.datapath)
     try:
         server.serve_forever()
+    except Exception:  # detached, stderr is /dev/null: the log is the only trace
+        log.exception("nfdhcpd crashed")
+        return 1
     finally:
         server.close()
         remove_pidfile(cfg.pidfile)

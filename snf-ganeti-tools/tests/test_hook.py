@@ -56,7 +56,7 @@ def test_hook_spools_when_no_broker_answers(tmp_path):
     spool = tmp_path / "spool"
     (conf / "10-test.conf").write_text(
         "BACKEND_PREFIX_ID = 'snf-'\nAMQP_HOSTS = ['amqp://u:p@127.0.0.1:1/']\n"
-        "GANETI_EVENTS_SPOOL_DIR = %r\n" % str(spool))
+        "GANETI_EVENTS_SPOOL_DIR = %r\nLOG_DIR = %r\n" % (str(spool), str(tmp_path / "log")))
     env = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf), **ENV)
     proc = subprocess.run([sys.executable, "-m", "synnefo.ganeti.hook"], env=env,
                           capture_output=True, text=True, timeout=30)
@@ -65,6 +65,28 @@ def test_hook_spools_when_no_broker_answers(tmp_path):
     record = json.loads((spool / name).read_text())
     assert record["routing_key"] == "ganeti.snf.event.net"
     assert record["body"]["instance"] == "snf-12"
+    log = (tmp_path / "log" / "snf-ganeti-hook.log").read_text()
+    assert "NIC status of snf-12 spooled for snf-ganeti-eventd" in log
+    assert "127.0.0.1:1" in log and ":p@" not in log  # why, without the password
+
+
+def test_hook_failure_is_logged_with_its_traceback_and_exits_0(tmp_path):
+    """A hook that fails leaves one line in Ganeti's hook output and the traceback in
+    LOG_DIR/snf-ganeti-hook.log (here: a spool directory that is a file)."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (tmp_path / "spool").write_text("not a directory")
+    (conf / "10-test.conf").write_text(
+        "AMQP_HOSTS = ['amqp://u:p@127.0.0.1:1/']\nGANETI_EVENTS_SPOOL_DIR = %r\n"
+        "LOG_DIR = %r\n" % (str(tmp_path / "spool"), str(tmp_path / "log")))
+    env = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf), **ENV)
+    proc = subprocess.run([sys.executable, "-m", "synnefo.ganeti.hook"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0
+    assert proc.stderr.startswith("snf-ganeti-hook: ") and "Traceback" not in proc.stderr
+    log = (tmp_path / "log" / "snf-ganeti-hook.log").read_text()
+    assert "ERROR" in log and "Traceback (most recent call last)" in log
+    assert proc.stderr.strip().split(": ", 1)[1] in log
 
 
 def test_progress_lines():

@@ -10,7 +10,6 @@ import datetime
 import functools
 import json
 import logging
-import uuid
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -20,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from synnefo.logic import errors as logic_errors
 from synnefo.logic.identity import AuthenticationFailed, lookup_token
 from synnefo.logic.servers import parse_changes_since
+from synnefo.webproject.requestid import new_request_id
 
 from . import faults
 
@@ -88,7 +88,8 @@ def api_view(methods, auth=True, style="compute"):
         @csrf_exempt
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
-            request.request_id = "req-" + str(uuid.uuid4())
+            # The id RequestIdMiddleware gave the request (and puts on its log lines).
+            request.request_id = getattr(request, "request_id", None) or new_request_id()
             try:
                 method = request.method.upper()
                 allowed = methods + (("HEAD",) if "GET" in methods else ())

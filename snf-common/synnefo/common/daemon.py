@@ -83,11 +83,65 @@ def setup_logging(name, debug=False, log_dir="/var/log/synnefo", level=None):
     return handler
 
 
+def logged_crash(main, name):
+    """``main`` whose exception is logged with its traceback (-> exit status 1): a
+    detached daemon's stderr is /dev/null, so an unlogged crash would leave no trace."""
+    def wrapper():
+        try:
+            return main()
+        except Exception:
+            log.exception("%s crashed", name)
+            return 1
+    return wrapper
+
+
+class _OneLine(logging.Formatter):
+    """``name: message`` without the traceback (that goes to the log file)."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.prefix = name
+
+    def format(self, record):
+        return "%s: %s" % (self.prefix, record.getMessage())
+
+
+def setup_tool_logging(name, log_dir, stderr_level=logging.WARNING):
+    """Logging of a short-lived tool Ganeti runs (the hook, the progress monitor).
+
+    stderr, which Ganeti keeps with the job or OS log, gets one line per message of at
+    least ``stderr_level``; ``log_dir``/``name``.log gets everything from INFO on, with
+    tracebacks. ``log_dir`` None (settings not loaded) or unwritable: stderr only, with a
+    note -- a tool must never fail Ganeti's operation over its log.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(logging.INFO)
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(_OneLine(name))
+    stderr.setLevel(stderr_level)
+    root.addHandler(stderr)
+    if log_dir is None:
+        return None
+    try:
+        os.makedirs(log_dir, exist_ok=True)
+        handler = logging.handlers.WatchedFileHandler(os.path.join(log_dir, name + ".log"))
+    except OSError as exc:
+        log.warning("cannot write %s: %s", os.path.join(log_dir, name + ".log"), exc)
+        return None
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    return handler
+
+
 def run(main, name, pid_file, debug=False, log_handler=None, on_term=None):
     """Run ``main()`` as daemon ``name``: detached with a pid lock, or in the foreground.
 
-    ``on_term`` is called on SIGTERM/SIGINT (it should make ``main`` return).
+    ``on_term`` is called on SIGTERM/SIGINT (it should make ``main`` return). A crash of
+    ``main`` is logged with its traceback.
     """
+    main = logged_crash(main, name)
     set_process_name(name)
     try:
         lock = pid_lock(pid_file) if pid_file else None

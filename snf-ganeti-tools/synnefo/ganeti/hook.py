@@ -15,7 +15,8 @@ import os
 import sys
 import time
 
-log = logging.getLogger("snf-ganeti-hook")
+NAME = "snf-ganeti-hook"
+log = logging.getLogger(NAME)
 
 # Hook paths that change what the NICs look like (stop and remove report nothing).
 REPORTING_PATHS = ("instance-add", "instance-modify", "instance-reboot", "instance-start")
@@ -81,9 +82,7 @@ def net_status_message(env, prefix, ipv6_prefix=None):
             "event_time": [int(now), int((now % 1) * 1e6)]}
 
 
-def run(env):
-    from synnefo.ganeti.common import Config
-    config = Config()
+def run(env, config):
     msg = net_status_message(env, config.prefix, config.settings.get("PUBLIC_IPV6_PREFIX"))
     if msg is None:
         return
@@ -91,20 +90,28 @@ def run(env):
         connect_timeout=config.settings.get("GANETI_HOOK_AMQP_TIMEOUT", 2))
     topo = config.topology
     publisher.spool.add(topo.exchange, topo.routing_keys["net"], msg)
+    sent = False
     if config.settings.get("GANETI_HOOK_PUBLISH_DIRECTLY", True):
         # Sends what is in the spool (ours included) if a broker answers at once;
         # otherwise eventd sends it.
-        publisher.flush(force=True)
+        sent = publisher.flush(force=True)
     publisher.close()
+    log.info("%s %s: NIC status of %s %s", env.get("GANETI_HOOKS_PATH"),
+             env.get("GANETI_OP_CODE"), msg["instance"],
+             "published" if sent else "spooled for snf-ganeti-eventd")
 
 
 def main():
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
-                        format="snf-ganeti-hook: %(message)s")
+    from synnefo.common import daemon
+    daemon.setup_tool_logging(NAME, None)  # stderr until the settings name LOG_DIR
     try:
-        run(os.environ)
-    except BaseException as exc:  # never fail Ganeti's operation
-        sys.stderr.write("snf-ganeti-hook: %s: %s\n" % (type(exc).__name__, exc))
+        from synnefo.ganeti.common import Config
+        config = Config()
+        daemon.setup_tool_logging(NAME, config.settings.get("LOG_DIR", "/var/log/synnefo"))
+        run(os.environ, config)
+    except BaseException as exc:  # never fail Ganeti's operation; keep the traceback
+        log.error("%s: %s", type(exc).__name__, exc,
+                  exc_info=not isinstance(exc, SystemExit))
     return 0
 
 

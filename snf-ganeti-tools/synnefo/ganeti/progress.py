@@ -14,7 +14,8 @@ import os
 import sys
 import time
 
-log = logging.getLogger("snf-progress-monitor")
+NAME = "snf-progress-monitor"
+log = logging.getLogger(NAME)
 
 PROGRESS_TYPES = ("image-copy-progress", "copy-progress", "progress")
 
@@ -38,21 +39,32 @@ def progress_message(line, instance):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="snf-progress-monitor",
+    parser = argparse.ArgumentParser(prog=NAME,
                                      description=__doc__.splitlines()[0])
     parser.add_argument("instance", nargs="?", default=os.environ.get("INSTANCE_NAME"),
                         help="Ganeti instance name (default: $INSTANCE_NAME)")
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
-                        format="snf-progress-monitor: %(message)s")
+    from synnefo.common import daemon
+    daemon.setup_tool_logging(NAME, None, logging.INFO)  # stderr until LOG_DIR is known
     if not args.instance:
         sys.stderr.write("snf-progress-monitor: no instance name (argument or INSTANCE_NAME)\n")
         return 1
     from synnefo.ganeti.common import Config
     config = Config()
-    if not args.instance.startswith(config.prefix):
+    daemon.setup_tool_logging(NAME, config.settings.get("LOG_DIR", "/var/log/synnefo"),
+                              logging.INFO)
+    try:
+        return monitor(args.instance, config)
+    except Exception:
+        log.exception("%s: failed", args.instance)
+        return 1
+
+
+def monitor(instance, config):
+    """Turn stdin's progress lines for ``instance`` into messages; -> exit status."""
+    if not instance.startswith(config.prefix):
         log.info("%s is not an instance of this deployment (%s); reading only",
-                 args.instance, config.prefix)
+                 instance, config.prefix)
         for _ in sys.stdin:
             pass
         return 0
@@ -61,10 +73,10 @@ def main(argv=None):
     topo = config.topology
     try:
         for line in sys.stdin:
-            msg = progress_message(line, args.instance)
+            msg = progress_message(line, instance)
             if msg is None:
                 if line.strip():
-                    log.info("%s", line.strip()[:500])
+                    log.info("%s: %s", instance, line.strip()[:500])
                 continue
             publisher.spool.add(topo.exchange, topo.routing_keys["progress"], msg)
             publisher.flush()

@@ -33,11 +33,14 @@ LANGUAGE_CODE = "en-us"
 
 ADMINS = []
 
-# Logging (dictConfig). Web requests log to the console (gunicorn's error log).
+# Logging (dictConfig). Everything goes to stderr, which the WSGI server keeps in its error
+# log (snf-gunicorn: /var/log/synnefo/gunicorn-error.log; Apache: its ErrorLog) and
+# snf-manage shows. Every record has request_id ("-" outside an HTTP request).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {"plain": {
+        "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.request": {"level": "ERROR"}},

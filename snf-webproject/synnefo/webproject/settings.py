@@ -9,12 +9,18 @@ import secrets
 from synnefo.common.settings import SettingsError, load
 
 from . import plugins
+from .requestid import install_log_record_factory
 
 globals().update(load())
+
+# Before Django applies LOGGING: formats may use %(request_id)s.
+install_log_record_factory()
 
 INSTALLED_APPS = plugins.web_apps()
 
 MIDDLEWARE = [
+    # First: every response, even one an inner middleware made, carries the request id.
+    "synnefo.webproject.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -6,6 +6,9 @@ from . import plugins, views
 
 urlpatterns = plugins.url_patterns()
 
+# An unexpected error answers a JSON fault with the request id (logged with the traceback).
+handler500 = "synnefo.webproject.requestid.server_error"
+
 if settings.WEBPROJECT_SERVE_STATIC:
     urlpatterns.append(re_path(r"^%s(?P<path>.*)$" % settings.STATIC_URL.strip("/") + "/",
                                serve, {"document_root": settings.STATIC_ROOT}))
