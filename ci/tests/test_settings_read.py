@@ -11,10 +11,11 @@ underscore, so that words like ``GET`` are not names)
   3. named in the documentation: inside code spans and fenced blocks of ``README.md`` and
      ``docs/*.md``, and anywhere in ``debian/*.README.Debian`` and the man pages
      ``debian/*.8``. A name directly followed by ``=`` (``X=1 command``) is a variable
-     of a command line, not a setting; so is a name that the project's tooling reads from
-     the environment (``os.environ``/``getenv``/``env("X")``, ``${X:-...}``,
-     ``$(X)`` in debian/rules); NOT_SETTINGS lists the few other names the documents
-     explain (each with why).
+     of a command line, not a setting; so is a name of the project's tooling (the tests,
+     ci/, bench/, debian/rules): one it reads from the environment
+     (``os.environ``/``getenv``/``env("X")``, ``${X:-...}``, ``$(X)``) or defines
+     (a Python ``X = ...`` assignment, a shell ``X=...``); NOT_SETTINGS lists the few
+     other names the documents explain (each with why).
 
 A Python setting is read when a production module of some distribution (every ``.py``
 of a dist except its tests and its defaults module, which only declares) loads it as a
@@ -37,8 +38,6 @@ NAME = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"
 NOT_SETTINGS = {
     "BACKEND_ID": "a placeholder of `snf-manage image-register NAME BACKEND_ID`",
     "OSP_IMG_PASSWD": "what snf-image sees of the img_passwd OS parameter",
-    "NODE_TYPES": "the table of packages per node type in debian/tests/conftest.py",
-    "GUEST_VERSION": "the cache key constant of ci/kvm-guest.sh",
 }
 
 
@@ -149,21 +148,33 @@ def shell_reads():
     return names
 
 
-def tooling_environment():
-    """Names the tests, ci/, bench/ and debian/rules read from the environment."""
+def tooling_files():
+    """The tests, ci/, bench/ and debian/rules: code that is not shipped."""
+    for p in glob.glob(path("**", "*"), recursive=True):
+        parts = rel(p).split(os.sep)
+        if os.path.isfile(p) and (parts[0] in ("ci", "bench") or "tests" in parts
+                                  or rel(p) == os.path.join("debian", "rules")):
+            yield p
+
+
+def tooling_names():
+    """Names the tooling reads from the environment or defines itself."""
     names = set()
     env_call = re.compile(r"(?:environ(?:\.get|\.setdefault|\.pop)?|getenv|\benv)"
                           r"\s*[\(\[]\s*[\"'](%s)[\"']" % NAME)
-    shell_default = re.compile(r"\$\{(%s)(?::?[-=])" % NAME)
-    for p in glob.glob(path("**", "*"), recursive=True):
-        if ".venv" in p or not os.path.isfile(p) or "/docs/" in p:
-            continue
+    shell = re.compile(r"\$\{(%s)(?::?[-=])|\$\((%s)\)|^\s*(?:export\s+)?(%s)=" % ((NAME,) * 3),
+                       re.M)
+    for p in tooling_files():
         try:
             text = read(p)
-        except (UnicodeDecodeError, OSError):
+        except UnicodeDecodeError:
             continue
-        names |= set(env_call.findall(text)) | set(shell_default.findall(text))
-    names |= set(re.findall(r"\$\((%s)\)" % NAME, read(path("debian", "rules"))))
+        names |= set(env_call.findall(text))
+        names |= {n for groups in shell.findall(text) for n in groups if n}
+        if p.endswith(".py"):
+            for node in ast.walk(ast.parse(text, p)):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
     return names
 
 
@@ -189,7 +200,7 @@ def test_every_shell_setting_in_a_shipped_defaults_file_is_read_by_a_script():
 def test_every_setting_the_documents_name_is_read_by_code():
     found = documented_names()
     assert "BACKEND_PREFIX_ID" in found and "SNF_DISPATCHER_ENABLE" in found
-    reads = python_reads() | shell_reads() | tooling_environment() | set(NOT_SETTINGS)
+    reads = python_reads() | shell_reads() | tooling_names() | set(NOT_SETTINGS)
     assert _unread(found, reads) == []
 
 
