@@ -48,6 +48,9 @@ GANETI_EVENTS_SPOOL_DIR = "$DEMO/spool"
 EVENTD_PID_FILE = "$RUN/eventd.pid"
 DISPATCHER_PID_FILE = "$RUN/dispatcher.pid"
 API_REGION_NAME = "RegionOne"
+# Catalogs and links point here whatever Host a request names; other hosts get 400.
+API_PUBLIC_BASE_URL = "$URL"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 PUBLIC_NETWORK_LINK = "gnt-br0"
 WEBPROJECT_SERVE_STATIC = True
 DEBUG = False

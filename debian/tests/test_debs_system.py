@@ -78,7 +78,8 @@ def configure_synnefo(extra="", prefix=PREFIX):
     marker = "## package tests\n"
     if marker in text:
         text = text[:text.index(marker)]
-    text += marker + ('BACKEND_PREFIX_ID = "%s"\nAMQP_HOSTS = [%r]\n' % (prefix, AMQP_URL)) + extra
+    text += marker + ('BACKEND_PREFIX_ID = "%s"\nAMQP_HOSTS = [%r]\n' % (prefix, AMQP_URL)) \
+        + ('API_PUBLIC_BASE_URL = "http://127.0.0.1:%d"\n' % GUNICORN_PORT) + extra
     conf.write_text(text)
 
 

@@ -96,15 +96,28 @@ def snf_manage(environ, *args, stdin=None, check=True, timeout=120):
     return proc.stdout
 
 
-class Gunicorn:
-    """The web project under gunicorn (Debian's python3-gunicorn) on a free loopback port."""
+def public_url_settings(environ, base):
+    """Add 90-public-url.conf to the settings dir of ``environ``: the service's public URL
+    ``base`` (API_PUBLIC_BASE_URL, which catalogs and links use) and its host as the only
+    ALLOWED_HOSTS entry, as a deployment sets them."""
+    host = base.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
+    with open(os.path.join(environ["SYNNEFO_SETTINGS_DIR"], "90-public-url.conf"), "w") as f:
+        f.write("API_PUBLIC_BASE_URL = %r\nALLOWED_HOSTS = [%r]\n" % (base, host))
 
-    def __init__(self, app, environ, log_path, pythonpath=None, threads=8, timeout=60):
+
+class Gunicorn:
+    """The web project under gunicorn (Debian's python3-gunicorn) on a free loopback port,
+    its public URL (public_url_settings) that of the port."""
+
+    def __init__(self, app, environ, log_path, pythonpath=None, threads=8, timeout=60,
+                 workers=1):
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
+        public_url_settings(environ, self.base)
         self.log_path = log_path
         args = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:%d" % self.port,
-                "--workers", "1", "--threads", str(threads), "--timeout", str(timeout)]
+                "--workers", str(workers), "--threads", str(threads),
+                "--timeout", str(timeout)]
         if pythonpath:
             args += ["--pythonpath", pythonpath]
         self._log = open(log_path, "w")

@@ -10,6 +10,7 @@ admin_token), novaclient, and the `openstack` CLI (/usr/bin/openstack, Debian's
 python) with a clouds.yaml written here.
 """
 
+import http.client
 import json
 import os
 import time
@@ -117,6 +118,37 @@ def test_openstacksdk_v2_password_and_admin_token(live):
     conn = _sdk(live, auth_type="admin_token",
                 auth={"token": live.admin_token, "endpoint": live.base + "/compute/v2.1"})
     assert any(f.name == "C1R512D5file" for f in conn.compute.flavors())
+
+
+def _raw(live, method, path, body=None, headers=()):
+    """(status, headers, body text) of one request with exactly these headers."""
+    conn = http.client.HTTPConnection("127.0.0.1", live.gunicorn.port, timeout=30)
+    try:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                     headers=dict(headers, **({"Content-Type": "application/json"}
+                                              if body is not None else {})))
+        r = conn.getresponse()
+        return r.status, r.getheaders(), r.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def test_a_forged_host_is_refused_and_catalogs_use_the_public_url(live):
+    login = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "alice", "domain": {"id": "default"}, "password": PASSWORD}}}}}
+    for headers in ({"Host": "evil.example"}, {"Host": "evil.example:%d" % live.gunicorn.port},
+                    {"Host": "127.0.0.1", "X-Forwarded-Host": "evil.example"}):
+        status, got, text = _raw(live, "POST", "/identity/v3/auth/tokens", login, headers)
+        seen = text + repr(got)
+        if "X-Forwarded-Host" in headers:  # not trusted (USE_X_FORWARDED_HOST is off)
+            assert status == 201, seen
+            urls = {e["url"] for c in json.loads(text)["token"]["catalog"]
+                    for e in c["endpoints"]}
+            assert urls == {live.base + p for p in ("/compute/v2.1", "/image",
+                                                    "/identity/v3", "/network")}, urls
+        else:
+            assert status == 400 and json.loads(text)["badRequest"]["code"] == 400, seen
+        assert "evil" not in seen, seen
 
 
 def test_wrong_password_and_isolation(live):

@@ -23,17 +23,18 @@ def v3_body(name="alice", password=PW, project="alice"):
     return body
 
 
-def test_v3_password_login_gives_token_and_catalog(world):
-    r = ApiClient().post("/identity/v3/auth/tokens", v3_body(), HTTP_HOST="cloud.example.org")
+def test_v3_password_login_gives_token_and_catalog(world, settings):
+    settings.API_PUBLIC_BASE_URL = "https://cloud.example.org/"
+    r = ApiClient().post("/identity/v3/auth/tokens", v3_body())
     assert r.status_code == 201
     token = r["X-Subject-Token"]
     body = r.json()["token"]
     assert body["user"]["name"] == "alice" and body["project"]["id"] == str(world.alice.id)
     urls = {c["type"]: c["endpoints"][0]["url"] for c in body["catalog"]}
-    assert urls == {"compute": "http://cloud.example.org/compute/v2.1",
-                    "image": "http://cloud.example.org/image",
-                    "identity": "http://cloud.example.org/identity/v3",
-                    "network": "http://cloud.example.org/network"}
+    assert urls == {"compute": "https://cloud.example.org/compute/v2.1",
+                    "image": "https://cloud.example.org/image",
+                    "identity": "https://cloud.example.org/identity/v3",
+                    "network": "https://cloud.example.org/network"}
     assert {"public", "internal", "admin"} == {e["interface"]
                                                for e in body["catalog"][0]["endpoints"]}
     assert ApiClient(token).get("/compute/v2.1/servers").status_code == 200

@@ -55,6 +55,18 @@ def test_root_answers():
     assert response.json()["service"] == "Synnefo asterias"
 
 
+@pytest.mark.parametrize("header", ["HTTP_HOST", "HTTP_X_FORWARDED_HOST"])
+def test_a_host_not_allowed_is_a_400_fault_that_does_not_repeat_it(settings, header):
+    from synnefo.webproject import defaults
+    assert "*" not in defaults.ALLOWED_HOSTS
+    settings.USE_X_FORWARDED_HOST = True
+    response = Client().get("/", **{header: "evil.example"})
+    assert response.status_code == 400
+    assert response.json()["badRequest"]["code"] == 400
+    assert b"evil" not in response.content
+    assert not any("evil" in value for _, value in response.items())
+
+
 def test_link_static_dry_run_changes_nothing(tmp_path, capsys):
     root = tmp_path / "static"
     call_command("link_static", static_root=str(root), dry_run=True)

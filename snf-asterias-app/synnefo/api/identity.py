@@ -1,8 +1,8 @@
 """Identity: Keystone v3 and v2.0 shaped token endpoints over our own users and tokens.
 
 Each user is their own project (tenant): project id = user id, project name = user
-name. The catalog lists this service's compute, image and identity endpoints at the
-host the client used (or API_PUBLIC_BASE_URL).
+name. The catalog lists this service's compute, image, identity and network endpoints
+under API_PUBLIC_BASE_URL.
 """
 
 from django.conf import settings

@@ -148,11 +148,9 @@ def isotime(value):
 
 
 def base_url(request):
-    """Where clients reach this service: API_PUBLIC_BASE_URL or the request's own host."""
-    configured = getattr(settings, "API_PUBLIC_BASE_URL", "")
-    if configured:
-        return configured.rstrip("/")
-    return request.build_absolute_uri("/").rstrip("/")
+    """Where clients reach this service: API_PUBLIC_BASE_URL, never the request's Host
+    header (a forged Host would otherwise put the attacker's host in catalogs and links)."""
+    return settings.API_PUBLIC_BASE_URL.rstrip("/")
 
 
 def compute_url(request, version="v2.1"):

@@ -25,9 +25,10 @@ GANETI_CLUSTER_CERTIFICATE = ""
 GANETI_RAPI_CURL_FACTORY = None
 
 # --- Compute API, identity and quotas (synnefo.api, synnefo.logic) -------------------
-# Public base URL of this service (e.g. "https://cloud.example.org"); empty: derived
-# from each request's host, so the identity catalog points wherever the client came from.
-API_PUBLIC_BASE_URL = ""
+# Public base URL of this service (e.g. "https://cloud.example.org"): every URL the API
+# hands out (identity catalog, links, Location) starts with it, whatever Host a request
+# names. The default only suits a client on the server itself.
+API_PUBLIC_BASE_URL = "http://localhost"
 # Region name put in the identity catalog's endpoints.
 API_REGION_NAME = "RegionOne"
 # Seconds an API token issued through the identity endpoint stays valid.

@@ -13,8 +13,9 @@ DATABASES = {
 SECRET_KEY = ""
 SECRET_KEY_FILE = "/var/lib/synnefo/secret_key"
 
-# Host names this server answers to.
-ALLOWED_HOSTS = ["*"]
+# Host names this server answers to (Django checks the Host header against them; others
+# get 400). Never "*" by default: add the public host name(s) of the deployment.
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 
 # Static files: where link_static/copy_static put them and the URL they are served at.
 MEDIA_ROOT = "/usr/share/synnefo/static/"

@@ -5,6 +5,7 @@ from django.views.static import serve
 from . import plugins, views
 
 urlpatterns = plugins.url_patterns()
+handler400 = views.bad_request
 
 # An unexpected error answers a JSON fault with the request id (logged with the traceback).
 handler500 = "synnefo.webproject.requestid.server_error"
