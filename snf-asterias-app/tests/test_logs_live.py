@@ -22,28 +22,13 @@ import urllib.request
 import pytest
 
 from live_service import REPO, free_port, live_settings, snf_manage, tail, wait_for
+from synnefo.common.daemon import pid_alive, read_pid
 
 pytestmark = pytest.mark.integration
 
 GUNICORN_CONF = os.path.join(REPO, "contrib", "gunicorn", "gunicorn.conf.py")
 LOGROTATE_CONF = os.path.join(REPO, "debian", "snf-common.logrotate")
 LOGROTATE = "/usr/sbin/logrotate"
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def read_pid(path):
-    try:
-        with open(path) as f:
-            return int(f.read().strip() or 0) or None
-    except (OSError, ValueError):
-        return None
 
 
 def stop_daemon(pid_file):
@@ -82,6 +67,17 @@ def internal_error(base, token):
     return exc.value.headers["X-Openstack-Request-Id"], exc.value.read().decode()
 
 
+def logged_traceback(path, marker, detail):
+    """The text of ``path`` from the line with ``marker`` on, once a traceback that
+    mentions ``detail`` follows it; else None."""
+    text = path.read_text() if path.exists() else ""
+    if marker not in text:
+        return None
+    after = text[text.index(marker):]
+    ok = "Traceback (most recent call last)" in after and detail in after
+    return text if ok else None
+
+
 def test_a_500_of_the_packaged_gunicorn_is_in_its_error_log_with_the_request_id(tmp_path):
     log_dir = tmp_path / "log"
     log_dir.mkdir()
@@ -108,7 +104,7 @@ def test_a_500_of_the_packaged_gunicorn_is_in_its_error_log_with_the_request_id(
                 return False
         wait_for("gunicorn to answer", answers, logs=lambda: tail(str(error_log)))
         # The failure: the flavor table vanishes under the running service.
-        with sqlite3.connect(env_db(env)) as db:
+        with sqlite3.connect(tmp_path / "db.sqlite3") as db:  # live_settings()' database
             db.execute("DROP TABLE db_flavor")
 
         request_id, body = internal_error(base, token)
@@ -132,26 +128,6 @@ def test_a_500_of_the_packaged_gunicorn_is_in_its_error_log_with_the_request_id(
         assert request_id not in rotated and not rotated.startswith("\0")
     finally:
         stop_daemon(pid_file)
-
-
-def env_db(env):
-    """The SQLite file of live_settings()'s settings dir."""
-    namespace = {}
-    conf = os.path.join(env["SYNNEFO_SETTINGS_DIR"], "50-test.conf")
-    with open(conf) as f:
-        exec(f.read(), namespace)
-    return namespace["DATABASES"]["default"]["NAME"]
-
-
-def logged_traceback(path, marker, detail):
-    """The text of ``path`` from the line with ``marker`` on, once a traceback that
-    mentions ``detail`` follows it; else None."""
-    text = path.read_text() if path.exists() else ""
-    if marker not in text:
-        return None
-    after = text[text.index(marker):]
-    ok = "Traceback (most recent call last)" in after and detail in after
-    return text if ok else None
 
 
 # Fault injection in the real daemon process: the worker's main raises.
