@@ -14,7 +14,8 @@ def test_migrations_roll_back_and_forward():
     call_command("migrate", "db", verbosity=0)
     tables = connection.introspection.table_names()
     for table in ("db_user", "db_token", "db_flavor", "db_image", "db_virtualmachine",
-                  "db_vmmetadata", "db_network", "db_networkinterface", "db_backend"):
+                  "db_vmmetadata", "db_network", "db_networkinterface", "db_backend",
+                  "db_loginfailure"):
         assert table in tables
 
 

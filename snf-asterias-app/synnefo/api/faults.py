@@ -26,6 +26,7 @@ BadMethod = _fault("badMethod", 405)
 Conflict = _fault("conflictingRequest", 409)
 BuildInProgress = _fault("buildInProgress", 409)
 OverLimit = _fault("overLimit", 413)
+TooManyRequests = _fault("overLimit", 429)  # a rate limit; carries Retry-After
 BadMediaType = _fault("badMediaType", 415)
 ComputeFault = _fault("computeFault", 500)
 NotImplementedFault = _fault("notImplemented", 501)

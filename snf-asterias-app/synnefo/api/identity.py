@@ -7,9 +7,10 @@ under API_PUBLIC_BASE_URL.
 
 from django.conf import settings
 
-from synnefo.logic import identity
+from synnefo.logic import identity, login_throttle
 
 from . import faults
+from .client_address import client_address
 from .util import api_view, base_url, empty_response, isotime, json_response, parse_body
 
 DOMAIN = {"id": "default", "name": "Default"}
@@ -125,6 +126,30 @@ def _check_scope(scope, user):
                                                                       project["name"]))
 
 
+def _password_login(request, password, name=None, user_id=None):
+    """(token, Token row) for a password login, throttled per account and per source
+    address (synnefo.logic.login_throttle): 429 with Retry-After once either has had too
+    many failures; unknown users count like known ones."""
+    if not isinstance(name, (str, type(None))) or not isinstance(user_id, (str, int,
+                                                                           type(None))):
+        raise faults.BadRequest("A user's 'name' and 'id' are strings.")
+    user = identity.find_login_user(name=name, user_id=user_id)
+    user_key = login_throttle.user_key(user, name, user_id)
+    address_key = login_throttle.address_key(client_address(request))
+    try:
+        login_throttle.check(user_key, address_key)
+    except login_throttle.Throttled as exc:
+        raise faults.TooManyRequests(str(exc), headers={"Retry-After": str(exc.retry_after)}) \
+            from None
+    try:
+        secret, row = identity.login(user, password)
+    except identity.AuthenticationFailed as exc:
+        login_throttle.record_failure(user_key, address_key)
+        raise faults.Unauthorized(str(exc)) from None
+    login_throttle.record_success(user_key)
+    return secret, row
+
+
 @api_view(["POST", "GET", "DELETE"], auth=False, style="keystone")
 def v3_tokens(request):
     if request.method in ("GET", "HEAD"):
@@ -138,13 +163,10 @@ def v3_tokens(request):
         if not isinstance(user_spec, dict) or not isinstance(user_spec.get("password"), str):
             raise faults.BadRequest("'auth.identity.password.user' needs 'name' or 'id' and "
                                     "'password'.")
-        user = identity.find_login_user(name=user_spec.get("name"), user_id=user_spec.get("id"))
+        secret, row = _password_login(request, user_spec["password"],
+                                      name=user_spec.get("name"), user_id=user_spec.get("id"))
         try:
-            secret, row = identity.login(user, user_spec["password"])
-        except identity.AuthenticationFailed as exc:
-            raise faults.Unauthorized(str(exc)) from None
-        try:
-            _check_scope(scope, user)
+            _check_scope(scope, row.user)
         except faults.Fault:
             row.delete()
             raise
@@ -200,15 +222,11 @@ def v2_tokens(request):
     auth = parse_body(request, "auth")
     creds = auth.get("passwordCredentials")
     if isinstance(creds, dict):
-        user = identity.find_login_user(name=creds.get("username"))
         password = creds.get("password")
         if not isinstance(password, str):
             raise faults.BadRequest("'auth.passwordCredentials' needs 'username' and "
                                     "'password'.")
-        try:
-            secret, row = identity.login(user, password)
-        except identity.AuthenticationFailed as exc:
-            raise faults.Unauthorized(str(exc)) from None
+        secret, row = _password_login(request, password, name=creds.get("username"))
     elif isinstance(auth.get("token"), dict):
         try:
             parent = identity.lookup_token(auth["token"].get("id"))

@@ -33,6 +33,16 @@ API_PUBLIC_BASE_URL = "http://localhost"
 API_REGION_NAME = "RegionOne"
 # Seconds an API token issued through the identity endpoint stays valid.
 TOKEN_LIFETIME = 24 * 3600
+# Login throttling (synnefo.logic.login_throttle): after this many failed password logins
+# within LOGIN_THROTTLE_WINDOW seconds, for one account (or unknown user name) or from one
+# source address, logins answer 429 with Retry-After until the oldest leaves the window.
+# 0 turns that limit off. Counted in the database: every worker and API server shares them.
+LOGIN_THROTTLE_WINDOW = 300
+LOGIN_THROTTLE_USER_FAILURES = 10
+LOGIN_THROTTLE_ADDRESS_FAILURES = 50
+# Peers (addresses or networks) whose X-Forwarded-For is believed when finding a login's
+# source address: the nginx of the packaged setup, on this host in front of gunicorn.
+LOGIN_THROTTLE_TRUSTED_PROXIES = ["127.0.0.1", "::1"]
 # Largest page of a list call (servers, images, flavors); a bigger ?limit is capped.
 API_MAX_PAGE_SIZE = 1000
 # changes-since may go back at most this many seconds (older values answer 400).

@@ -62,6 +62,20 @@ class Token(models.Model):
         db_table = "db_token"
 
 
+class LoginFailure(models.Model):
+    """One failed password login, counted against a user and against a source address
+    (synnefo.logic.login_throttle). In the database so that every gunicorn worker of
+    every API server sees the same counts; rows older than the window are pruned."""
+    # SHA-256 of "user:<id>", "name:<name as given>" or "address:<ip>": fixed length,
+    # whatever a client sent
+    key = models.CharField(max_length=64)
+    created = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "db_loginfailure"
+        indexes = [models.Index(fields=["key", "created"], name="db_loginfailure_key_time")]
+
+
 class Flavor(models.Model):
     cpu = models.IntegerField()
     ram = models.IntegerField()  # MiB

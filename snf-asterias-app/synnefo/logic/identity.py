@@ -5,16 +5,17 @@ A token is a random string shown to its owner once; the DB keeps only its SHA-25
 """
 
 import datetime
+import functools
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from synnefo.db.models import Token, User, hash_token
 
 from .errors import InvalidInput, NotFound
-from .users import check_user_password
 
 
 class AuthenticationFailed(Exception):
@@ -45,12 +46,32 @@ def issue_token(user, lifetime=None, description="", parent=None):
     return secret, row
 
 
+@functools.lru_cache(maxsize=4)
+def _dummy_hash(hashers):
+    """A hash of a random password made by the configured hasher (``hashers``, the
+    PASSWORD_HASHERS setting, keys the cache)."""
+    return make_password(secrets.token_urlsafe(16))
+
+
+def _password_matches(user, password):
+    """Whether ``password`` is ``user``'s; every call verifies one hash of the configured
+    hasher -- the user's own or, for an unknown user or one without a password, a dummy
+    one -- so an unknown user costs as much as a wrong password and timing does not tell
+    which user names exist."""
+    own = user is not None and bool(user.password)
+    encoded = user.password if own else _dummy_hash(tuple(settings.PASSWORD_HASHERS))
+    # an empty password is verified too (and then refused), for the same reason
+    matches = check_password(password if isinstance(password, str) else "", encoded)
+    return own and matches and bool(password)
+
+
 def login(user, password, lifetime=None):
     """Password login of ``user`` (or None): (token, Token row) or AuthenticationFailed.
 
     One message for every cause, so the answer does not tell which user names exist.
     """
-    if user is None or not user.is_active or not check_user_password(user, password):
+    matches = _password_matches(user, password)  # first: inactive users cost the same too
+    if not matches or not user.is_active:
         raise AuthenticationFailed("The user name or password is wrong, or the account is "
                                    "not active.")
     return issue_token(user, lifetime, description="password login")

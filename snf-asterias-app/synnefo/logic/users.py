@@ -1,6 +1,6 @@
 """Users of the compute service: creation, passwords, flags, quota overrides."""
 
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
 from synnefo.db.models import User
@@ -56,11 +56,6 @@ def set_password(user, password):
         raise InvalidInput("The password must not be empty.")
     user.password = make_password(password)
     user.save(update_fields=["password", "updated"])
-
-
-def check_user_password(user, password):
-    """True when the password matches; users without a password cannot log in with one."""
-    return bool(user.password) and bool(password) and check_password(password, user.password)
 
 
 def modify_user(user, is_admin=None, state=None, email=None, **quotas):
