@@ -117,6 +117,12 @@ def main(argv=None):
         cfg.datapath = os.path.abspath(cfg.datapath)
     handlers = setup_logging(cfg, args.foreground, args.debug)
     server = Server(cfg)
+    # From here on SIGTERM/SIGINT/SIGHUP only set flags; serve_forever() acts on them
+    # (at once when a stop came during start-up, which never blocks).
+    signals = {signal.SIGTERM: server.request_stop, signal.SIGINT: server.request_stop,
+               signal.SIGHUP: server.request_reload}
+    for signum, handler in signals.items():
+        signal.signal(signum, handler)
     try:
         check_pidfile(cfg.pidfile)
         os.makedirs(cfg.datapath, mode=0o755, exist_ok=True)  # while still root
@@ -132,8 +138,12 @@ def main(argv=None):
         import daemon
         keep = [h.stream.fileno() for h in handlers if hasattr(h, "stream")]
         keep += list(server.queues)
+        # Our handlers, not python-daemon's default (SIGTERM raising SystemExit wherever
+        # the process is, which would skip the clean-up below).
         ctx = daemon.DaemonContext(files_preserve=keep, umask=0o022, working_directory="/",
-                                   detach_process=True)
+                                   detach_process=True,
+                                   signal_map={**signals, signal.SIGTSTP: None,
+                                               signal.SIGTTIN: None, signal.SIGTTOU: None})
         ctx.open()
     try:
         write_pidfile(cfg.pidfile, cfg.user)
@@ -151,9 +161,6 @@ def main(argv=None):
         remove_pidfile(cfg.pidfile)
         return 1
 
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
-    signal.signal(signal.SIGINT, lambda *_: server.stop())
-    signal.signal(signal.SIGHUP, lambda *_: server.load_all())
     log.info("nfdhcpd started (pid %d, user %s, state dir %s)", os.getpid(), cfg.user,
              cfg.datapath)
     try:

@@ -65,6 +65,11 @@ class Server:
         self.inotify = None
         self.stopping = threading.Event()
         self.ra_thread = None
+        # Set by the signal handlers, acted on by serve_forever(). A handler runs in the
+        # main thread between two bytecodes, maybe while that thread holds self.lock
+        # or the Event's lock: taking a lock there would deadlock, so a plain flag.
+        self.stop_requested = False
+        self.reload_requested = False
 
     # -- bindings -------------------------------------------------------
     def load_binding_file(self, name):
@@ -221,7 +226,11 @@ class Server:
                                               daemon=True)
             self.ra_thread.start()
         fds = list(self.queues) + [self.inotify.fileno()]
-        while not self.stopping.is_set():
+        while not (self.stop_requested or self.stopping.is_set()):
+            if self.reload_requested:
+                self.reload_requested = False
+                log.info("SIGHUP: rereading %s", self.cfg.datapath)
+                self.load_all()
             ready = [fd for fd, q in self.queues.items() if q.has_pending]
             if not ready:
                 try:
@@ -243,6 +252,13 @@ class Server:
 
     def stop(self):
         self.stopping.set()
+
+    # signal handlers: flags only (see __init__)
+    def request_stop(self, signum=None, frame=None):
+        self.stop_requested = True
+
+    def request_reload(self, signum=None, frame=None):
+        self.reload_requested = True
 
     def close(self):
         self.stopping.set()

@@ -113,3 +113,90 @@ def test_tool_logging_without_a_writable_log_dir_keeps_stderr(tmp_path, capsys):
             logging.getLogger().removeHandler(h)
     err = capsys.readouterr().err
     assert "cannot write" in err and "snf-tool: still heard" in err
+
+# -- stopping: SIGTERM ends a daemon wherever it waits, but never inside deferred() ------
+
+DAEMON = r"""
+import os, socket, sys, time
+from synnefo.common import daemon
+mode, pid_file, mark = sys.argv[1:4]
+stop = daemon.StopRequest()
+
+def main():
+    if mode == "deferred":
+        with stop.deferred():
+            open(mark, "w").write("in")
+            time.sleep(1.5)  # a signal here waits for the end of the block
+            open(mark, "a").write(" done")
+        time.sleep(60)
+    else:
+        with socket.create_server(("127.0.0.1", 0)) as server:  # nobody ever connects
+            open(mark, "w").write("in")
+            server.accept()
+    return 3
+
+sys.exit(daemon.run(main, "snf-test", pid_file, debug=mode != "detach", stop=stop))
+"""
+
+
+def _start(tmp_path, mode):
+    pid_file, mark = str(tmp_path / "run" / "d.pid"), str(tmp_path / "mark")
+    proc = subprocess.Popen([sys.executable, "-c", DAEMON, mode, pid_file, mark],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait(lambda: os.path.exists(mark) and daemon.read_pid(pid_file), proc)
+    return proc, pid_file, mark
+
+
+def _wait(check, proc=None, timeout=10):
+    import time
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert proc is None or proc.poll() is None or proc.args[3] == "detach", \
+            "exited early: %s" % proc.returncode
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("mode", ["blocked", "detach"])
+def test_sigterm_interrupts_a_blocking_call(tmp_path, mode):
+    import signal
+    proc, pid_file, _ = _start(tmp_path, mode)
+    pid = daemon.read_pid(pid_file)
+    os.kill(pid, signal.SIGTERM)
+    _wait(lambda: not daemon.pid_alive(pid) or _zombie(pid))
+    if mode != "detach":
+        assert proc.wait(10) == 0  # Stop ends main with status 0, not main's 3
+    assert not os.path.exists(pid_file)
+
+
+def _zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_sigterm_inside_deferred_waits_for_the_end_of_the_block(tmp_path):
+    import signal
+    proc, pid_file, mark = _start(tmp_path, "deferred")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == 0
+    assert open(mark).read() == "in done"
+    assert not os.path.exists(pid_file)
+
+
+def test_stop_request_outside_signals():
+    stop = daemon.StopRequest()
+    reached = False
+    with pytest.raises(daemon.Stop):
+        with stop.deferred():
+            stop.handle()  # noted, not raised here...
+            assert stop.requested
+            reached = True
+    assert reached  # ... but at the end of the block
+    with pytest.raises(daemon.Stop):
+        with stop.deferred():  # a block that would start after a request never runs
+            raise AssertionError("ran")
+    with pytest.raises(daemon.Stop):
+        daemon.StopRequest().handle()

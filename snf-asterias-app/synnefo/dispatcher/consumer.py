@@ -11,7 +11,10 @@ ganeti.<p>.event.network: synnefo.logic.network_callbacks) -> ack / reject. The 
   (nack with requeue) and the connection is reopened for the next one;
 * anything unexpected: reject without requeue, so the queue's dead-letter exchange
   parks it in <queue>-dl for `snf-manage queue-retry`;
-* a lost broker: reconnect (next broker of AMQP_HOSTS first) with a bounded back-off.
+* a lost broker: reconnect (next broker of AMQP_HOSTS first) with a bounded back-off;
+* SIGTERM (``stop``, a daemon.StopRequest): while a message is being applied, finish it
+  (commit and ack) and then stop; anywhere else (connecting, waiting for messages) stop
+  at once: unacknowledged messages go back to the queue when the connection closes.
 """
 
 import json
@@ -24,6 +27,7 @@ from django.db import close_old_connections, connection
 from django.db.utils import InterfaceError, OperationalError
 
 from synnefo.common.amqp_client import CONNECTION_ERRORS, AMQPClient, Topology
+from synnefo.common.daemon import Stop, StopRequest
 from synnefo.logic import callbacks, network_callbacks
 
 log = logging.getLogger("snf-dispatcher")
@@ -62,7 +66,7 @@ def topology():
 
 
 class Worker:
-    def __init__(self, hosts=None, prefetch=5, queue_type=None):
+    def __init__(self, hosts=None, prefetch=5, queue_type=None, stop=None):
         self.hosts = hosts or settings.AMQP_HOSTS
         self.prefetch = prefetch
         self.queue_type = queue_type or getattr(settings, "AMQP_QUEUE_TYPE", "quorum")
@@ -71,11 +75,15 @@ class Worker:
         # the server callbacks. Both raise callbacks.MessageError for "ack and log".
         self.handlers = {self.topology.routing_keys["network"]: network_callbacks.handle}
         self.client = None
-        self.stopping = False
+        self.stop_request = stop or StopRequest()
         self.counts = {"applied": 0, "dropped": 0, "dead": 0, "requeued": 0}
 
     # -- one message ----------------------------------------------------------------
     def on_message(self, message):
+        with self.stop_request.deferred():
+            self._apply(message)
+
+    def _apply(self, message):
         channel, tag = message.channel, message.delivery_tag
         close_old_connections()  # drop a connection the DB server closed meanwhile
         try:
@@ -121,7 +129,7 @@ class Worker:
     # -- the loop ---------------------------------------------------------------------
     def _connect(self):
         self.client = AMQPClient(self.hosts, confirms=False, heartbeat=30)
-        if not self.client.connect_retrying(lambda: self.stopping):
+        if not self.client.connect_retrying(lambda: self.stop_request.requested):
             return False
         self.client.declare_topology(self.topology, self.queue_type)
         self.client.channel.basic_qos(0, self.prefetch, False)
@@ -131,21 +139,30 @@ class Worker:
         return True
 
     def run(self):
-        while not self.stopping:
+        try:
+            self._run()
+        except Stop:
+            pass
+        finally:
+            if self.client is not None:
+                self.client.close()
+        log.info("worker stopped")
+        return 0
+
+    def _run(self):
+        while not self.stop_request.requested:
             try:
                 if not self._connect():
-                    break
-                while not self.stopping:
+                    return
+                while not self.stop_request.requested:
                     self.client.drain(timeout=1.0)
                     self.client.connection.heartbeat_tick()
             except CONNECTION_ERRORS + (amqp.exceptions.AMQPError,) as exc:
                 log.warning("lost the AMQP broker (%s); reconnecting",
                             exc or type(exc).__name__)
+                self.client.close()
                 time.sleep(1)
-            finally:
-                if self.client is not None:
-                    self.client.close()
-        return 0
 
     def stop(self):
-        self.stopping = True
+        """Stop after the current message (for callers without signals, e.g. tests)."""
+        self.stop_request.requested = True

@@ -2,7 +2,8 @@
 
 A parent process starts --workers N children; each has its own broker and DB
 connections and consumes every event queue. A child that dies is restarted; SIGTERM
-to the parent stops the children.
+to the parent stops the children (SIGKILL for one still there STOP_GRACE s later), and
+the parent exits once they are gone.
 """
 
 import argparse
@@ -12,8 +13,18 @@ import signal
 import sys
 import time
 
+from synnefo.common import daemon
+
 NAME = "snf-dispatcher"
 log = logging.getLogger(NAME)
+
+# Seconds a worker has to finish its message and exit after SIGTERM before SIGKILL (a
+# worker stuck in a database call cannot keep the service from stopping; its
+# transaction rolls back and the broker redelivers the message).
+STOP_GRACE = 20
+# A worker that dies sooner than this after its start is restarted only this long
+# after its start (no spinning on a worker that fails at once).
+RESTART_DELAY = 5
 
 
 def _setup_django():
@@ -22,67 +33,109 @@ def _setup_django():
     django.setup()
 
 
-def _worker_main():
+def _worker_main(stop):
     from synnefo.dispatcher.consumer import Worker, use_persistent_db_connections
     use_persistent_db_connections()
-    worker = Worker()
+    return Worker(stop=stop).run()
 
-    def stop(signum, frame):
-        worker.stop()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    return worker.run()
+
+def _die_with_parent(parent):
+    """A worker whose supervisor was killed (SIGKILL) gets SIGTERM instead of living on."""
+    try:
+        import prctl
+        prctl.set_pdeathsig(signal.SIGTERM)
+    except (ImportError, AttributeError, OSError):
+        return
+    if os.getppid() != parent:  # it died before we asked
+        raise daemon.Stop()
 
 
 class Supervisor:
+    """Starts the workers, restarts one that dies, stops them all on stop().
+
+    stop() runs in the SIGTERM handler, so at any point of run(): every fork happens
+    with the stop signals blocked, after a last look at ``stopping``, and the child is
+    recorded before they are delivered again; so stop() sees every child there is, and
+    no child is started after it.
+    """
+
     def __init__(self, workers):
         self.workers = workers
-        self.children = {}
+        self.children = {}  # pid -> monotonic start time
         self.stopping = False
+        self.kill_at = None
 
     def _spawn(self):
-        pid = os.fork()
-        if pid == 0:
-            # The parent's SIGTERM handler must not run in a child that has not installed
-            # its own yet: it would swallow the signal and the child would never stop.
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            code = 1
-            try:
-                code = _worker_main()
-            except BaseException:
-                log.exception("dispatcher worker %d failed", os.getpid())
-            finally:
-                os._exit(code or 0)
-        self.children[pid] = time.monotonic()
+        with daemon.stop_signals_blocked():
+            if self.stopping:
+                return
+            parent = os.getpid()
+            pid = os.fork()
+            if pid == 0:
+                self._child(parent)  # never returns
+            self.children[pid] = time.monotonic()
         log.info("started worker %d", pid)
+
+    @staticmethod
+    def _child(parent):
+        # Still with the signals blocked: the parent's handler must never run here.
+        stop = daemon.StopRequest().install()
+        code = 1
+        try:
+            _die_with_parent(parent)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, daemon.STOP_SIGNALS)
+            code = _worker_main(stop)
+        except daemon.Stop:
+            code = 0
+        except BaseException:
+            log.exception("dispatcher worker %d failed", os.getpid())
+        finally:
+            os._exit(code or 0)
 
     def run(self):
         for _ in range(self.workers):
             self._spawn()
-        while self.children:
-            try:
-                pid, status = os.wait()
-            except ChildProcessError:
-                break
-            except InterruptedError:
+        restarts = []  # start times of the workers to replace
+        while self.children or (restarts and not self.stopping):
+            pid, status = os.waitpid(-1, os.WNOHANG) if self.children else (0, 0)
+            if pid == 0:
+                self._idle(restarts)
                 continue
             started = self.children.pop(pid, None)
-            if self.stopping:
+            if started is None or self.stopping:
                 continue
             log.warning("worker %d exited (status %d); restarting", pid, status)
-            if started is not None and time.monotonic() - started < 5:
-                time.sleep(5)  # do not spin on a worker that dies at once
-            self._spawn()
+            restarts.append(started)
         return 0
 
+    def _idle(self, restarts):
+        """Nothing exited: start the replacements that are due, or SIGKILL the workers
+        that outlived STOP_GRACE; then wait a little."""
+        now = time.monotonic()
+        while restarts and not self.stopping and now - restarts[0] >= RESTART_DELAY:
+            restarts.pop(0)
+            self._spawn()
+        if self.stopping and now >= self.kill_at:
+            for pid in list(self.children):
+                log.error("worker %d still running %d s after SIGTERM: SIGKILL",
+                          pid, STOP_GRACE)
+                self._kill(pid, signal.SIGKILL)
+            self.kill_at = now + STOP_GRACE
+        time.sleep(0.25)
+
     def stop(self):
-        self.stopping = True
+        if not self.stopping:
+            self.stopping = True
+            self.kill_at = time.monotonic() + STOP_GRACE
         for pid in list(self.children):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            self._kill(pid, signal.SIGTERM)
+
+    @staticmethod
+    def _kill(pid, signum):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
 
 
 def main(argv=None):
@@ -93,7 +146,6 @@ def main(argv=None):
                         help="worker processes (default: DISPATCHER_WORKERS)")
     parser.add_argument("-p", "--pid-file", help="pid file (default: DISPATCHER_PID_FILE)")
     args = parser.parse_args(argv)
-    from synnefo.common import daemon
     from synnefo.common.settings import SettingsError
     try:
         _setup_django()

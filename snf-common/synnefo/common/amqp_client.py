@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5
 CONFIRM_TIMEOUT = 10
+# How long close() waits for the broker's Close-Ok: a stalled broker must not hold a
+# daemon that is stopping.
+CLOSE_TIMEOUT = 2
 # Exchange that receives what the dispatcher rejects (the "-dl" queues hang off it).
 DEAD_LETTER_SUFFIX = "-dl"
 # Connection-level failures: reconnect (to the next broker) and carry on.
@@ -102,6 +105,9 @@ class AMQPClient:
         conn, self.connection, self.channel = self.connection, None, None
         if conn is not None:
             try:
+                sock = getattr(conn.transport, "sock", None) if conn.connected else None
+                if sock is not None:
+                    sock.settimeout(CLOSE_TIMEOUT)
                 conn.close()
             except Exception:  # closing a broken connection must not raise
                 log.debug("error while closing AMQP connection", exc_info=True)

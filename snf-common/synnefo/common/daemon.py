@@ -1,4 +1,5 @@
-"""Helpers every Synnefo daemon shares: pid lock files, process names, logging, detaching.
+"""Helpers every Synnefo daemon shares: pid lock files, process names, logging, detaching,
+stopping on SIGTERM/SIGINT.
 
 A pid file left by a dead process never blocks a start (a known trap of the original:
 stale lock files kept the dispatcher and nfdhcpd from starting). Logs go to a file
@@ -6,6 +7,7 @@ under LOG_DIR (reopened when logrotate moves it), or to stderr in --debug mode, 
 set up before detaching so nothing is written to a closed stdout.
 """
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -15,6 +17,64 @@ import sys
 log = logging.getLogger(__name__)
 
 LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s: %(message)s"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Stop(BaseException):
+    """Raised by StopRequest's handler to unwind a daemon from wherever it waits.
+
+    A BaseException, so that the ``except Exception`` of a retry loop cannot swallow it.
+    """
+
+
+class StopRequest:
+    """SIGTERM/SIGINT stop the process at once, or at the end of a critical section.
+
+    A flag that the main loop polls is not enough: a daemon blocked connecting to a
+    stalled broker, waiting for a confirm or for a database notices it only when that
+    call times out, if it ever does. So the handler raises Stop wherever the main
+    thread is (Python retries an interrupted system call only when the handler
+    returns), except inside ``with stop.deferred():``, the work that must not be cut in
+    half (apply a message, then acknowledge it): there the request is noted and Stop is
+    raised when the block ends. ``requested`` tells a loop that a stop was asked for.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._deferring = 0
+
+    def install(self):
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self.handle)
+        return self
+
+    def handle(self, signum=None, frame=None):
+        self.requested = True
+        if not self._deferring:
+            raise Stop(signum)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        if self.requested:
+            raise Stop()
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+        if self.requested and not self._deferring:
+            raise Stop()
+
+
+@contextlib.contextmanager
+def stop_signals_blocked():
+    """Hold SIGTERM/SIGINT back (they are delivered when the block ends), e.g. around
+    a fork, so that a child never runs its parent's handler."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class AlreadyRunning(Exception):
@@ -135,11 +195,15 @@ def setup_tool_logging(name, log_dir, stderr_level=logging.WARNING):
     return handler
 
 
-def run(main, name, pid_file, debug=False, log_handler=None, on_term=None):
+def run(main, name, pid_file, debug=False, log_handler=None, on_term=None, stop=None):
     """Run ``main()`` as daemon ``name``: detached with a pid lock, or in the foreground.
 
-    ``on_term`` is called on SIGTERM/SIGINT (it should make ``main`` return). A crash of
-    ``main`` is logged with its traceback.
+    On SIGTERM/SIGINT ``on_term()`` is called when given (it must make ``main`` return
+    soon, and must not block: it runs in a signal handler); otherwise ``stop`` (a
+    StopRequest, a new one by default) raises Stop inside ``main``, which ends it with
+    status 0. Before this installs its handler a signal kills the process (SIG_DFL),
+    which is right during start-up: nothing is held yet. A crash of ``main`` is logged
+    with its traceback.
     """
     main = logged_crash(main, name)
     set_process_name(name)
@@ -149,32 +213,38 @@ def run(main, name, pid_file, debug=False, log_handler=None, on_term=None):
         sys.stderr.write("%s\n" % exc)
         return 1
 
-    def terminate(signum, frame):
-        log.info("%s: signal %d, stopping", name, signum)
-        if on_term is not None:
-            on_term()
-        else:
-            raise SystemExit(0)
+    if on_term is not None:
+        def terminate(signum, frame):
+            on_term()  # no logging here: the main code may be inside a write to the log
+    else:
+        terminate = (stop or StopRequest()).handle
 
-    if debug:
-        signal.signal(signal.SIGTERM, terminate)
-        signal.signal(signal.SIGINT, terminate)
-        if lock is not None:
-            lock.acquire()
-        try:
+    try:
+        if debug:
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, terminate)
+            if lock is not None:
+                lock.acquire()
+            try:
+                return main() or 0
+            finally:
+                if lock is not None and lock.i_am_locking():
+                    lock.release()
+
+        import daemon
+
+        keep = []
+        if log_handler is not None and getattr(log_handler, "stream", None) is not None:
+            keep.append(log_handler.stream)
+        context = daemon.DaemonContext(pidfile=lock, files_preserve=keep, umask=0o022,
+                                       signal_map={signal.SIGTERM: terminate,
+                                                   signal.SIGINT: terminate,
+                                                   signal.SIGTSTP: None,
+                                                   signal.SIGTTIN: None,
+                                                   signal.SIGTTOU: None})
+        with context:
+            log.info("%s started (pid %d)", name, os.getpid())
             return main() or 0
-        finally:
-            if lock is not None and lock.i_am_locking():
-                lock.release()
-
-    import daemon
-
-    keep = []
-    if log_handler is not None and getattr(log_handler, "stream", None) is not None:
-        keep.append(log_handler.stream)
-    context = daemon.DaemonContext(pidfile=lock, files_preserve=keep, umask=0o022,
-                                   signal_map={signal.SIGTERM: terminate,
-                                               signal.SIGINT: terminate})
-    with context:
-        log.info("%s started (pid %d)", name, os.getpid())
-        return main() or 0
+    except Stop:
+        log.info("%s: stopped by a signal", name)
+        return 0

@@ -10,6 +10,11 @@ them; the spool also collects what the hook and the progress monitor could not s
 themselves, and eventd sends it (after an outage, in order).
 
 Runs only on the Ganeti master, checked against ssconf at start and periodically.
+
+SIGTERM/SIGINT stop it at once (daemon.StopRequest), wherever it waits (a stalled
+broker included), except while a job's messages are being written to the spool; a
+message that was sent but not yet removed from the spool is sent again at the next
+start (consumers are idempotent).
 """
 
 import argparse
@@ -30,11 +35,11 @@ NAME = "snf-ganeti-eventd"
 
 
 class EventDaemon:
-    def __init__(self, config, cluster=None):
+    def __init__(self, config, cluster=None, stop=None):
         self.config = config
         self.cluster = cluster or config.ssconf("cluster_name") or ""
         self.publisher = config.publisher()
-        self.stopping = False
+        self.stop_request = stop or daemon.StopRequest()
         self.published = 0
 
     # -- job files ------------------------------------------------------------------
@@ -43,15 +48,16 @@ class EventDaemon:
         if job is None:
             return
         topo = self.config.topology
-        for kind, messages, subject in (
-                ("op", op_messages(job, self.config.prefix, self.cluster), "instance"),
-                ("network", network_messages(job, self.config.prefix, self.cluster),
-                 "network")):
-            for msg in messages:
-                log.debug("job %s %s %s: %s", msg["jobId"], msg["operation"], msg[subject],
-                          msg["status"])
-                self.publisher.spool.add(topo.exchange, topo.routing_keys[kind], msg)
-                self.published += 1
+        with self.stop_request.deferred():  # no half-written spool file
+            for kind, messages, subject in (
+                    ("op", op_messages(job, self.config.prefix, self.cluster), "instance"),
+                    ("network", network_messages(job, self.config.prefix, self.cluster),
+                     "network")):
+                for msg in messages:
+                    log.debug("job %s %s %s: %s", msg["jobId"], msg["operation"],
+                              msg[subject], msg["status"])
+                    self.publisher.spool.add(topo.exchange, topo.routing_keys[kind], msg)
+                    self.published += 1
         self.publisher.flush()
 
     def scan_queue(self):
@@ -92,7 +98,7 @@ class EventDaemon:
         master_check_interval = self.config.settings.get("EVENTD_MASTER_CHECK_INTERVAL", 30)
         next_master_check = time.monotonic() + master_check_interval
         try:
-            while not self.stopping:
+            while not self.stop_request.requested:
                 if notifier.check_events():
                     notifier.read_events()
                     notifier.process_events()
@@ -110,7 +116,8 @@ class EventDaemon:
         return 0
 
     def stop(self):
-        self.stopping = True
+        """Stop at the next turn of the loop (for callers without signals, e.g. tests)."""
+        self.stop_request.requested = True
 
 
 def main(argv=None):
@@ -136,7 +143,7 @@ def main(argv=None):
     eventd = EventDaemon(config)
     return daemon.run(lambda: eventd.run(check_master=not args.no_master_check), NAME,
                       args.pid_file or config.settings["EVENTD_PID_FILE"], debug=args.debug,
-                      log_handler=handler, on_term=eventd.stop)
+                      log_handler=handler, stop=eventd.stop_request)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ object per line to its stdin, e.g. {"type": "image-copy-progress", "progress": 4
 Each copy-progress line becomes a ganeti-create-progress message for the instance
 (argument, or INSTANCE_NAME from Ganeti's OS environment); other lines are logged.
 Broker trouble never breaks the build: messages wait in the spool for eventd.
+SIGTERM/SIGINT end it at once with status 0, also when the caller ignores them (an
+ignored signal stays ignored across exec): what is not sent yet stays in the spool.
 """
 
 import argparse
@@ -39,6 +41,15 @@ def progress_message(line, instance):
 
 
 def main(argv=None):
+    from synnefo.common.daemon import Stop, StopRequest
+    stop = StopRequest().install()
+    try:
+        return _main(argv, stop)
+    except Stop:
+        return 0
+
+
+def _main(argv, stop):
     parser = argparse.ArgumentParser(prog=NAME,
                                      description=__doc__.splitlines()[0])
     parser.add_argument("instance", nargs="?", default=os.environ.get("INSTANCE_NAME"),
@@ -54,13 +65,13 @@ def main(argv=None):
     daemon.setup_tool_logging(NAME, config.settings.get("LOG_DIR", "/var/log/synnefo"),
                               logging.INFO)
     try:
-        return monitor(args.instance, config)
+        return monitor(args.instance, config, stop)
     except Exception:
         log.exception("%s: failed", args.instance)
         return 1
 
 
-def monitor(instance, config):
+def monitor(instance, config, stop):
     """Turn stdin's progress lines for ``instance`` into messages; -> exit status."""
     if not instance.startswith(config.prefix):
         log.info("%s is not an instance of this deployment (%s); reading only",
@@ -78,10 +89,11 @@ def monitor(instance, config):
                 if line.strip():
                     log.info("%s: %s", instance, line.strip()[:500])
                 continue
-            publisher.spool.add(topo.exchange, topo.routing_keys["progress"], msg)
+            with stop.deferred():  # no half-written spool file
+                publisher.spool.add(topo.exchange, topo.routing_keys["progress"], msg)
             publisher.flush()
-    finally:
         publisher.flush(force=True)
+    finally:
         publisher.close()
     return 0
 

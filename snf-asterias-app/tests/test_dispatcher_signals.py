@@ -1,0 +1,137 @@
+"""snf-dispatcher stops on SIGTERM at every point of its life, and takes its workers along.
+
+The real command (supervisor and workers, --debug, a pid file) on the real RabbitMQ, or
+on a loopback port of the test's own that refuses or stalls; the signal comes right
+after the start (many delays, so it lands in Django's start-up, the pid lock, the
+forks, the workers' start-up and connect), once the workers consume, while a worker is
+being replaced, and while the workers are busy with a burst of messages. Each time the
+supervisor and every worker must be gone within daemon_stop.STOP_BOUND s, the pid file
+removed, and in the busy case no message lost. Workers use the test settings' in-memory
+SQLite; only undecodable messages are sent, which never touch the database.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+import daemon_stop
+from live_service import VENV_BIN, delete_queues, env
+
+pytestmark = pytest.mark.integration
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PREFIX = "snfsig%d-" % os.getpid()
+# From "at once" to after the workers' start-up (about 1-2 s here).
+DELAYS = [0, 0.01, 0.03, 0.06, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 1.8, 2.5]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def queues():
+    yield
+    delete_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
+
+
+class Dispatcher:
+    def __init__(self, tmp_path, amqp_url, workers=2):
+        conf = tmp_path / "conf"
+        conf.mkdir()
+        src = os.path.join(REPO, "ci", "test-settings")
+        for name in os.listdir(src):
+            with open(os.path.join(src, name)) as f:
+                (conf / name).write_text(f.read())
+        self.pid_file = str(tmp_path / "run" / "dispatcher.pid")
+        (conf / "90-signals.conf").write_text(
+            "AMQP_HOSTS = [%r]\nDISPATCHER_PID_FILE = %r\nLOG_DIR = %r\n"
+            % (amqp_url, self.pid_file, str(tmp_path / "log")))
+        environ = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf), SNF_TEST_DB="sqlite",
+                       SNF_TEST_PREFIX=PREFIX, PYTHONPATH=os.path.join(REPO, "ci"))
+        environ.pop("DJANGO_SETTINGS_MODULE", None)
+        self.log = str(tmp_path / "dispatcher.log")
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [os.path.join(VENV_BIN, "snf-dispatcher"), "--debug", "-w", str(workers)],
+                env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def logs(self):
+        with open(self.log, errors="replace") as f:
+            return "--- dispatcher log (tail)\n" + f.read()[-4000:]
+
+    def wait_for(self, text, count=1):
+        return daemon_stop.wait_for_text(self.log, text, self.proc, count)
+
+    def stop(self, signum=signal.SIGTERM):
+        """The signal; everything gone in time; -> the supervisor's exit status."""
+        code = daemon_stop.stop(self.proc, self.logs, group=True, signum=signum)
+        assert code in (0, -signum), self.logs()  # -signum: before its handler existed
+        assert not os.path.exists(self.pid_file), self.logs()
+        return code
+
+
+@pytest.mark.parametrize("delay", DELAYS)
+def test_sigterm_soon_after_the_start(tmp_path, delay):
+    d = Dispatcher(tmp_path, env("SNF_TEST_AMQP_URL"))
+    time.sleep(delay)
+    d.stop()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_once_the_workers_consume(tmp_path, signum):
+    d = Dispatcher(tmp_path, env("SNF_TEST_AMQP_URL"))
+    d.wait_for("consuming", count=2)
+    assert d.stop(signum) == 0
+    assert d.logs().count("worker stopped") == 2
+
+
+@pytest.mark.parametrize("port", [daemon_stop.RefusingPort, daemon_stop.StallingPort])
+@pytest.mark.parametrize("delay", [0.3, 1.5, 4])
+def test_sigterm_with_the_broker_unreachable(tmp_path, port, delay):
+    with port() as broker:
+        d = Dispatcher(tmp_path, daemon_stop.amqp_url(broker.port))
+        d.wait_for("started worker", count=2)
+        time.sleep(delay)
+        assert d.stop() == 0
+
+
+@pytest.mark.parametrize("delay", [0, 0.05, 0.3, 1, 3])
+def test_sigterm_while_a_worker_is_replaced(tmp_path, delay):
+    d = Dispatcher(tmp_path, env("SNF_TEST_AMQP_URL"))
+    log = d.wait_for("consuming", count=2)
+    victim = int(re.findall(r"started worker (\d+)", log)[0])
+    os.kill(victim, signal.SIGKILL)
+    d.wait_for("worker %d exited" % victim)
+    time.sleep(delay)  # the replacement starts 5 s after the victim's own start
+    assert d.stop() == 0
+
+
+def test_sigterm_while_busy_loses_no_message(tmp_path):
+    from synnefo.common.amqp_client import AMQPClient, Topology
+    topo = Topology(PREFIX)
+    d = Dispatcher(tmp_path, env("SNF_TEST_AMQP_URL"))
+    d.wait_for("consuming", count=2)
+    total, dropped = 10000, "dropping message that is not JSON"
+    with AMQPClient([env("SNF_TEST_AMQP_URL")], confirms=False) as client:
+        for i in range(total):
+            client.publish(topo.exchange, topo.routing_keys["op"], b"not json %d" % i)
+        d.wait_for(dropped, count=50)
+        d.stop()
+        applied = open(d.log, errors="replace").read().count(dropped)
+
+        def left():
+            # once the broker has taken back what the workers had not acknowledged
+            _, ready, consumers = client.channel.queue_declare(topo.queue_names["op"],
+                                                               passive=True)
+            return consumers == 0 and applied + ready == total and ready
+        ready = _poll(left)
+    # ready > 0: the signal came while the workers were busy
+    assert ready, "%d applied, the rest not back in the queue\n%s" % (applied, d.logs())
+
+
+def _poll(check, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return check()
