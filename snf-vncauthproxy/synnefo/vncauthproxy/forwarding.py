@@ -130,10 +130,6 @@ class Forwarding:
             self._finish()
 
     async def _serve(self, reader, writer, peer):
-        if self.kind in ("vnc-ws", "vnc-wss"):
-            from synnefo.vncauthproxy import websocket
-            reader, writer = await asyncio.wait_for(
-                websocket.accept(reader, writer), self.proxy.connect_timeout)
         try:
             ok = await asyncio.wait_for(rfb.authenticate_client(reader, writer, self.password),
                                         self.proxy.connect_timeout)
