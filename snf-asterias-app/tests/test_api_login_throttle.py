@@ -149,9 +149,11 @@ def test_failures_older_than_the_window_are_pruned(world, limits):
     assert LoginFailure.objects.count() == 2  # bob's, by account and by address
 
 
-def test_malformed_names_are_400_not_counted(world, limits):
+@pytest.mark.parametrize("user", [{"name": {"x": 1}}, {"name": ["alice"]}, {"id": True},
+                                  {"id": [1]}])
+def test_malformed_names_and_ids_are_400_not_counted(world, limits, user):
     r = ApiClient().post(V3, {"auth": {"identity": {"methods": ["password"], "password": {
-        "user": {"name": {"x": 1}, "password": "x"}}}}})
+        "user": dict(user, password=PW)}}}})
     assert r.status_code == 400
     assert not LoginFailure.objects.exists()
 

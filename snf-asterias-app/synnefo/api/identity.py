@@ -130,8 +130,8 @@ def _password_login(request, password, name=None, user_id=None):
     """(token, Token row) for a password login, throttled per account and per source
     address (synnefo.logic.login_throttle): 429 with Retry-After once either has had too
     many failures; unknown users count like known ones."""
-    if not isinstance(name, (str, type(None))) or not isinstance(user_id, (str, int,
-                                                                           type(None))):
+    if not isinstance(name, (str, type(None))) or isinstance(user_id, bool) \
+            or not isinstance(user_id, (str, int, type(None))):
         raise faults.BadRequest("A user's 'name' and 'id' are strings.")
     user = identity.find_login_user(name=name, user_id=user_id)
     user_key = login_throttle.user_key(user, name, user_id)

@@ -45,8 +45,8 @@ def empty_response(status=204, headers=None):
 
 KEYSTONE_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                    405: "Method Not Allowed", 409: "Conflict", 413: "Request Entity Too Large",
-                   415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error",
-                   503: "Service Unavailable"}
+                   415: "Unsupported Media Type", 429: "Too Many Requests",
+                   500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 def fault_response(fault, style="compute"):
