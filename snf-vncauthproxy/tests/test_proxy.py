@@ -224,7 +224,7 @@ def test_sigterm_closes_every_listening_port(proxyd, node):
     assert not any(listening(p) for p in ports)
 
 
-@pytest.mark.skipif(os.getuid() != 0, reason="needs root to drop privileges")
+@pytest.mark.integration  # needs real root (not fakeroot), as in `make test`
 def test_drops_privileges_and_hands_over_the_socket(proxyd):
     proxy = proxyd(VNCAUTHPROXY_USER="nobody", VNCAUTHPROXY_GROUP="nogroup")
     wait_until(lambda: "running as nobody" in proxy.log(), "running as nobody")
@@ -234,8 +234,9 @@ def test_drops_privileges_and_hands_over_the_socket(proxyd):
     import pwd
     assert uids[0] == [str(pwd.getpwnam("nobody").pw_uid)] * 4
     assert uids[1] == [str(grp.getgrnam("nogroup").gr_gid)] * 4
-    st = os.stat(proxy.control)
-    assert st.st_uid == pwd.getpwnam("nobody").pw_uid
+    assert os.getuid() == 0, "run as root"
+    for owned in (proxy.control, proxy.settings["VNCAUTHPROXY_PID_FILE"]):
+        assert os.stat(owned).st_uid == pwd.getpwnam("nobody").pw_uid, owned
 
 
 def test_3_3_client_is_answered_in_its_dialect(proxyd, node):

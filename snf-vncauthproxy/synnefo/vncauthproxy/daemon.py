@@ -41,7 +41,8 @@ def user_ids(user, group):
 
 
 def drop_privileges(user, group, paths=()):
-    """As root: give ``paths`` to user:group, then become that user. Else nothing."""
+    """As root: give the files ``paths`` to user:group, then become that user. Else
+    nothing."""
     ids = user_ids(user, group)
     if os.getuid() != 0 or ids is None:
         return
@@ -58,6 +59,8 @@ def drop_privileges(user, group, paths=()):
 async def serve(proxy, settings, paths):
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
+    if proxy.control[0] == "unix":
+        os.makedirs(os.path.dirname(proxy.control[1]), exist_ok=True)
     await proxy.start()
     control_path = proxy.control[1] if proxy.control[0] == "unix" else None
     drop_privileges(settings["VNCAUTHPROXY_USER"], settings["VNCAUTHPROXY_GROUP"],
@@ -94,15 +97,12 @@ def main(argv=None):
         sys.stderr.write("%s: %s\n" % (NAME, exc.args[0] if isinstance(exc, KeyError) else exc))
         return 1
     pid_file = args.pid_file or settings["VNCAUTHPROXY_PID_FILE"]
-    run_dirs = {os.path.dirname(pid_file)}
-    if proxy.control[0] == "unix":
-        run_dirs.add(os.path.dirname(proxy.control[1]))
-    for directory in run_dirs:
-        os.makedirs(directory, exist_ok=True)
     log_dir = settings.get("LOG_DIR", "/var/log/synnefo")
     handler = daemon.setup_logging(NAME, debug=args.debug, log_dir=log_dir)
-    log_file = None if args.debug else os.path.join(log_dir, NAME + ".log")
-    return daemon.run(lambda: asyncio.run(serve(proxy, settings, sorted(run_dirs) + [log_file])),
+    # Files the unprivileged daemon must still write or remove: its log (reopened after
+    # a rotation) and its pid file; their directories stay as they are.
+    own = [pid_file] + ([] if args.debug else [os.path.join(log_dir, NAME + ".log")])
+    return daemon.run(lambda: asyncio.run(serve(proxy, settings, own)),
                       NAME, pid_file, debug=args.debug, log_handler=handler)
 
 

@@ -3,7 +3,7 @@
 # Control socket the API asks for forwardings on: "unix:/path" (access by file
 # permissions) or "tcp:127.0.0.1:PORT" (requests must carry auth_user/auth_password
 # found in VNCAUTHPROXY_USERS_FILE).
-VNCAUTHPROXY_CONTROL = "unix:/run/snf-vncauthproxy/control.sock"
+VNCAUTHPROXY_CONTROL = "unix:/run/synnefo/vncauthproxy.sock"
 # Permission bits of the UNIX control socket (0660: the group of the daemon's user).
 VNCAUTHPROXY_CONTROL_MODE = 0o660
 # "user:SHA-512-crypt-hash" lines (openssl passwd -6); required with a tcp: control.
@@ -25,7 +25,7 @@ VNCAUTHPROXY_SOURCE_RATE = (20, 60)
 VNCAUTHPROXY_USER = "synnefo"
 VNCAUTHPROXY_GROUP = "synnefo"
 # Pid file of the daemon.
-VNCAUTHPROXY_PID_FILE = "/run/snf-vncauthproxy/snf-vncauthproxy.pid"
+VNCAUTHPROXY_PID_FILE = "/run/synnefo/snf-vncauthproxy.pid"
 # Certificate and key (PEM) of vnc-wss forwardings (None: vnc-wss is refused).
 VNCAUTHPROXY_CERT_FILE = None
 VNCAUTHPROXY_KEY_FILE = None
