@@ -69,7 +69,6 @@ GOOD = {"destination_address": "node1", "destination_port": 11000, "password": "
     ({"password": None}, "password"),
     ({"source_port": -1}, "source_port"),
     ({"type": "spice"}, "type"),
-    ({"type": "vnc-ws"}, "not supported"),
 ])
 def test_validate_request_names_the_bad_field(change, reason):
     with pytest.raises(RequestError, match=reason):

@@ -1,6 +1,9 @@
 """A small synchronous RFB 3.8 client for the tests: VNC authentication, ClientInit,
-and raw framebuffer updates (enough to take a screenshot of a qemu console)."""
+raw framebuffer updates (enough to take a screenshot of a qemu console) and key
+presses; directly or over a WebSocket (as noVNC connects), optionally with TLS."""
 
+import base64
+import os
 import socket
 import struct
 
@@ -21,9 +24,93 @@ def recv_exactly(sock, n):
     return data
 
 
+class WSSocket:
+    """sendall/recv over WebSocket binary frames (client side: masked frames)."""
+
+    def __init__(self, sock, host, path="/", protocols=("binary",)):
+        self.sock = sock
+        key = base64.b64encode(os.urandom(16)).decode()
+        head = ["GET %s HTTP/1.1" % path, "Host: %s" % host, "Upgrade: websocket",
+                "Connection: Upgrade", "Sec-WebSocket-Key: " + key,
+                "Sec-WebSocket-Version: 13"]
+        if protocols:
+            head.append("Sec-WebSocket-Protocol: " + ", ".join(protocols))
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = sock.recv(1)
+            if not chunk:
+                raise ConnectionError("closed during the WebSocket handshake: %r" % reply)
+            reply += chunk
+        self.response = reply.decode("latin-1")
+        if not self.response.startswith("HTTP/1.1 101"):
+            raise ConnectionError("no WebSocket upgrade: %r" % self.response)
+        from synnefo.vncauthproxy.websocket import accept_key
+        assert "Sec-WebSocket-Accept: %s" % accept_key(key) in self.response
+        self.buffer = b""
+
+    def sendall(self, data):
+        mask = os.urandom(4)
+        n = len(data)
+        if n < 126:
+            head = struct.pack("!BB", 0x82, 0x80 | n)
+        elif n < 1 << 16:
+            head = struct.pack("!BBH", 0x82, 0x80 | 126, n)
+        else:
+            head = struct.pack("!BBQ", 0x82, 0x80 | 127, n)
+        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def _raw(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def recv(self, n):
+        while not self.buffer:
+            head = self._raw(2)
+            if head is None:
+                return b""
+            length = head[1] & 0x7F
+            if length == 126:
+                (length,) = struct.unpack("!H", self._raw(2))
+            elif length == 127:
+                (length,) = struct.unpack("!Q", self._raw(8))
+            assert not head[1] & 0x80, "server frames are never masked"
+            payload = self._raw(length) if length else b""
+            if payload is None:
+                return b""
+            opcode = head[0] & 0x0F
+            if opcode == 8:
+                return b""
+            if opcode in (0, 1, 2):
+                self.buffer += payload
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def key(self, keysym):
+        """Press and release one key (an X keysym: ASCII for plain characters)."""
+        self.sock.sendall(struct.pack("!BBxxI", 4, 1, keysym) + struct.pack("!BBxxI", 4, 0, keysym))
+
+    def type(self, text):
+        for ch in text:
+            self.key(0xFF0D if ch == "\n" else ord(ch))
+
+    def close(self):
+        self.sock.close()
+
+
 class VNCClient:
-    def __init__(self, host, port, password, timeout=30):
+    def __init__(self, host, port, password, timeout=30, websocket=False, tls=None):
+        """``tls``: an ssl.SSLContext for wss (the socket is wrapped first)."""
         self.sock = socket.create_connection((host, port), timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=host)
+        if websocket:
+            self.sock = WSSocket(self.sock, host)
         s = self.sock
         self.server_version = recv_exactly(s, 12)
         s.sendall(b"RFB 003.008\n")
@@ -92,6 +179,14 @@ class VNCClient:
                     b, g, r = data[i], data[i + 1], data[i + 2]
                     pixels[y + row][x + col] = (r, g, b)
         return pixels
+
+    def key(self, keysym):
+        """Press and release one key (an X keysym: ASCII for plain characters)."""
+        self.sock.sendall(struct.pack("!BBxxI", 4, 1, keysym) + struct.pack("!BBxxI", 4, 0, keysym))
+
+    def type(self, text):
+        for ch in text:
+            self.key(0xFF0D if ch == "\n" else ord(ch))
 
     def close(self):
         self.sock.close()

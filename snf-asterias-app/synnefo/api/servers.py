@@ -148,9 +148,15 @@ def server_action(request, server_id):
         raise faults.Conflict("Server %s has no resize waiting for confirmation: resizes "
                               "take effect without one." % server_id)
     elif action in ("console", "os-getVNCConsole"):
+        # Synnefo's action gives a VNC client's host/port/password; Nova's a noVNC URL.
+        wanted = "vnc" if action == "console" else "novnc"
         if not isinstance(args, dict) or "type" not in args:
-            raise faults.BadRequest("'%s' needs {\"type\": \"vnc\"}." % action)
-        logic.console(user, server_id, args["type"])
+            raise faults.BadRequest("'%s' needs {\"type\": \"%s\"}." % (action, wanted))
+        if args["type"] != wanted:
+            logic.get_server(user, server_id)  # an unknown server is still a 404
+            raise faults.BadRequest("'%s' offers console type %r only, not %r."
+                                    % (action, wanted, args["type"]))
+        return json_response({"console": logic.console(user, server_id, wanted)})
     elif action == "firewallProfile":
         if not isinstance(args, dict) or "profile" not in args:
             raise faults.BadRequest("'firewallProfile' needs {\"profile\": ENABLED, DISABLED "

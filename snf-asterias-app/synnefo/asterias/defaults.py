@@ -29,6 +29,20 @@ GANETI_RAPI_CURL_FACTORY = None
 # hands out (identity catalog, links, Location) starts with it, whatever Host a request
 # names. The default only suits a client on the server itself.
 API_PUBLIC_BASE_URL = "http://localhost"
+# Consoles (synnefo.logic.consoles): the control socket of snf-vncauthproxy on this node,
+# "unix:/path" or "tcp:127.0.0.1:PORT" (as its VNCAUTHPROXY_CONTROL).
+CONSOLE_PROXY_CONTROL = "unix:/run/synnefo/vncauthproxy.sock"
+# (user, password) of the proxy's users file, for a tcp: control socket (None: none).
+CONSOLE_PROXY_AUTH = None
+# Seconds to wait for the proxy's answer.
+CONSOLE_PROXY_TIMEOUT = 5
+# Host name VNC clients and browsers connect to (None: API_PUBLIC_BASE_URL's host).
+CONSOLE_PROXY_HOST = None
+# The noVNC page of os-getVNCConsole URLs (None: API_PUBLIC_BASE_URL + "/novnc/vnc.html").
+CONSOLE_NOVNC_URL = None
+# Whether noVNC forwardings are WebSockets over TLS (the proxy's vnc-wss, certificate
+# VNCAUTHPROXY_CERT_FILE); needed when the noVNC page is served over https.
+CONSOLE_WEBSOCKET_TLS = False
 # Region name put in the identity catalog's endpoints.
 API_REGION_NAME = "RegionOne"
 # Seconds an API token issued through the identity endpoint stays valid.

@@ -25,7 +25,7 @@ from synnefo.backend.rapi import RapiError
 from synnefo.db.models import (KeyPair, NetworkInterface, User, VirtualMachine,
                                VirtualMachineMetadata)
 
-from . import quotas
+from . import consoles, quotas
 from .errors import (BackendUnavailable, BuildInProgress, Conflict, Forbidden, InvalidInput,
                      NotFound, NotSupported, OverLimit)
 from .flavors import get_flavor
@@ -466,12 +466,30 @@ def set_firewall_profile(user, server_id, profile):
 
 
 def console(user, server_id, console_type):
+    """A one-shot console of an ACTIVE server of ``user`` through snf-vncauthproxy.
+
+    ``vnc``: {"type", "host", "port", "password"} for a VNC client (Synnefo's action);
+    ``novnc``: {"type", "url"}, noVNC on a WebSocket forwarding (Nova's).
+    """
     if console_type not in ("vnc", "novnc"):
         raise InvalidInput("Console type must be 'vnc' (or 'novnc'), got %r." % (console_type,))
     vm = get_server(user, server_id)
     _guard(vm, "CONSOLE")
-    raise NotSupported("Consoles are not available yet: the console proxy (snf-vncauthproxy) "
-                       "is not set up on this service.")
+    try:
+        node = _backend().get_console_info(vm)
+    except RapiError as exc:
+        log.error("console of server %d: %s", vm.id, exc)
+        raise BackendUnavailable("The console of server %d cannot be reached right now; "
+                                 "try again later." % vm.id) from None
+    password = consoles.new_password()
+    kind = "vnc" if console_type == "vnc" else consoles.websocket_type()
+    port = consoles.request_forwarding(node["host"], node["port"], password, kind)
+    host = consoles.public_host()
+    log.info("console of server %d (%s:%s) for user %s: proxy port %d (%s)", vm.id,
+             node["host"], node["port"], user.id, port, kind)
+    if console_type == "vnc":
+        return {"type": "vnc", "host": host, "port": port, "password": password}
+    return {"type": "novnc", "url": consoles.novnc_url(host, port, password)}
 
 
 def rename_server(user, server_id, name):

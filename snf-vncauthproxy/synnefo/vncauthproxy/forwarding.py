@@ -14,7 +14,7 @@ import random
 import time
 from collections import defaultdict, deque
 
-from synnefo.vncauthproxy import rfb
+from synnefo.vncauthproxy import rfb, websocket
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,7 @@ class Forwarding:
             self._finish()
 
     async def _client(self, reader, writer):
+        # (for vnc-wss the TLS handshake is done by now: asyncio's ssl server)
         peer = writer.get_extra_info("peername") or ("?", 0)
         if self.taken:
             close(writer)
@@ -130,6 +131,9 @@ class Forwarding:
             self._finish()
 
     async def _serve(self, reader, writer, peer):
+        if self.kind in ("vnc-ws", "vnc-wss"):
+            reader, writer = await asyncio.wait_for(websocket.accept(reader, writer),
+                                                    self.proxy.connect_timeout)
         try:
             ok = await asyncio.wait_for(rfb.authenticate_client(reader, writer, self.password),
                                         self.proxy.connect_timeout)

@@ -26,8 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_REQUEST = 64 * 1024
 REQUEST_TIMEOUT = 10
-TYPES = ("vnc", "vnc-ws", "vnc-wss")  # the protocol's
-SUPPORTED_TYPES = ("vnc",)  # WebSocket forwardings are not written yet
+TYPES = ("vnc", "vnc-ws", "vnc-wss")
 
 
 class ConfigError(Exception):
@@ -71,8 +70,6 @@ def validate_request(req):
     kind = req.get("type", "vnc")
     if kind not in TYPES:
         raise RequestError("type must be one of %s" % ", ".join(TYPES))
-    if kind not in SUPPORTED_TYPES:
-        raise RequestError("type %s is not supported by this proxy yet" % kind)
     return {"source_port": integer("source_port", 0, 65535, 0),
             "destination": (address, integer("destination_port", 1, 65535)),
             "password": password, "type": kind}
