@@ -29,7 +29,6 @@ OverLimit = _fault("overLimit", 413)
 TooManyRequests = _fault("overLimit", 429)  # a rate limit; carries Retry-After
 BadMediaType = _fault("badMediaType", 415)
 ComputeFault = _fault("computeFault", 500)
-NotImplementedFault = _fault("notImplemented", 501)
 ServiceUnavailable = _fault("serviceUnavailable", 503)
 
 # Most specific first: BuildInProgress is a Conflict.
@@ -41,7 +40,6 @@ _LOGIC_MAP = [
     (errors.Conflict, Conflict),
     (errors.OverLimit, OverLimit),
     (errors.BackendUnavailable, ServiceUnavailable),
-    (errors.NotSupported, ServiceUnavailable),
 ]
 
 

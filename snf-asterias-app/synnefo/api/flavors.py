@@ -4,14 +4,15 @@ from synnefo.logic import flavors as logic
 
 from . import serializers as ser
 from .util import api_view, json_response, page, pagination
+from .validation import query_uint
 
 
 def _list(request, render):
     query = logic.list_flavors()
     for param, field in (("minRam", "ram__gte"), ("minDisk", "disk__gte")):
-        value = request.GET.get(param)
-        if value and value.isdigit():
-            query = query.filter(**{field: int(value)})
+        value = query_uint(request, param)
+        if value is not None:
+            query = query.filter(**{field: value})
     size, marker = pagination(request)
     items, next_links = page(query, size, marker, request, "flavors")
     items.sort(key=lambda f: (f.cpu, f.ram, f.disk, f.disk_template))

@@ -5,6 +5,7 @@ from synnefo.logic import images as logic
 from . import faults, serializers as ser
 from .util import (api_view, changes_since, empty_response, json_response, list_response,
                    metadata_item, metadata_item_body, page, pagination, parse_body)
+from .validation import query_id
 
 
 def _compute_list(request, detail):
@@ -25,9 +26,10 @@ def _compute_list(request, detail):
 @api_view(["GET", "POST"])
 def images_collection(request):
     if request.method == "POST":
-        raise faults.NotImplementedFault("Creating images through the API is not supported: "
-                                         "an administrator registers them (snf-manage "
-                                         "image-register).")
+        # A method this resource does not offer (405), not a server failure (501).
+        raise faults.BadMethod("Creating images through the API is not supported: an "
+                               "administrator registers them (snf-manage image-register).",
+                               headers={"Allow": "GET"})
     return _compute_list(request, detail=False)
 
 
@@ -87,7 +89,7 @@ def glance_images(request):
     if params.get("owner"):
         owner = params["owner"]
         query = query.filter(owner__isnull=True) if owner == "system" else \
-            query.filter(owner_id=int(owner) if owner.isdigit() else 0)
+            query.filter(owner_id=query_id(request, "owner"))
     if params.get("status"):
         state = GLANCE_STATUS.get(params["status"].lower())
         query = query.filter(state=state) if state else query.none()

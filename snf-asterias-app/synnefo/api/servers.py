@@ -7,14 +7,15 @@ from synnefo.logic.errors import NotFound
 from . import faults, serializers as ser
 from .util import (api_view, changes_since, empty_response, json_response, list_response,
                    metadata_item, metadata_item_body, parse_body)
+from .validation import query_id
 
 
 def _list(request, detail):
     since = changes_since(request)
     query = logic.filter_servers(request.snf_user, name=request.GET.get("name"),
                                  status=request.GET.get("status"),
-                                 image=request.GET.get("image"),
-                                 flavor=request.GET.get("flavor"), since=since)
+                                 image=query_id(request, "image", links=True),
+                                 flavor=query_id(request, "flavor", links=True), since=since)
     if detail:
         query = logic.with_details(query)
     render = ser.server_detail if detail else ser.server_brief

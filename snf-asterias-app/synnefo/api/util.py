@@ -1,9 +1,11 @@
 """What every API view shares: authentication, JSON in and out, faults, headers.
 
 ``api_view`` wraps each view so that (1) only the listed methods are served (405
-otherwise), (2) the X-Auth-Token is checked (401), (3) logic errors become their
-faults, and (4) any other exception is logged with its traceback and answered with a
-generic 500 that carries the request id -- never a traceback.
+otherwise), (2) the X-Auth-Token is checked (401), (3) the path and query pass the
+edge rules of ``validation`` (404/400), (4) logic errors become their faults, a body
+over DATA_UPLOAD_MAX_MEMORY_SIZE 413 and Django's other refusals of a request 400, and
+(5) any other exception is logged with its traceback and answered with a generic 500
+that carries the request id -- never a traceback.
 """
 
 import datetime
@@ -12,16 +14,18 @@ import json
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from synnefo.logic import errors as logic_errors
 from synnefo.logic.identity import AuthenticationFailed, lookup_token
+from synnefo.logic.ids import parse_id
 from synnefo.logic.servers import parse_changes_since
 from synnefo.webproject.requestid import new_request_id
 
-from . import faults
+from . import faults, validation
 
 log = logging.getLogger("synnefo.api")
 
@@ -98,11 +102,20 @@ def api_view(methods, auth=True, style="compute"):
                                            % (method, ", ".join(methods)),
                                            headers={"Allow": ", ".join(methods)})
                 request.snf_user = authenticate(request) if auth else None
+                validation.check_path(kwargs)
+                validation.check_query(request)
                 response = view(request, *args, **kwargs)
             except faults.Fault as fault:
                 response = fault_response(fault, style)
             except logic_errors.LogicError as exc:
                 response = fault_response(faults.from_logic(exc), style)
+            except RequestDataTooBig:
+                response = fault_response(faults.OverLimit(
+                    "The request body is larger than %d bytes."
+                    % settings.DATA_UPLOAD_MAX_MEMORY_SIZE), style)
+            except SuspiciousOperation as exc:
+                # e.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS
+                response = fault_response(faults.BadRequest("Request refused: %s" % exc), style)
             except Exception:
                 log.exception("unexpected error in %s %s (request %s)", request.method,
                               request.path, request.request_id)
@@ -123,10 +136,7 @@ def parse_body(request, required_key=None):
             and not content_type.endswith("+json"):
         raise faults.BadMediaType("Request bodies must be JSON (Content-Type: %s), not %s."
                                   % (JSON_TYPE, content_type))
-    try:
-        data = json.loads(request.body.decode("utf-8") or "null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise faults.BadRequest("The request body is not valid JSON: %s." % exc) from None
+    data = validation.load_json(request.body)
     if not isinstance(data, dict):
         raise faults.BadRequest("The request body must be a JSON object.")
     if required_key is not None:
@@ -167,30 +177,20 @@ def request_version(request):
 
 def pagination(request):
     """(limit, marker) from the query string; badRequest on bad values."""
-    limit = request.GET.get("limit")
+    size = validation.query_uint(request, "limit")
     max_size = settings.API_MAX_PAGE_SIZE
-    if limit is None or limit == "":
-        size = max_size
-    else:
-        try:
-            size = int(limit)
-        except ValueError:
-            raise faults.BadRequest("'limit' must be a non-negative integer, got %r." % limit) \
-                from None
-        if size < 0:
-            raise faults.BadRequest("'limit' must be a non-negative integer, got %r." % limit)
-        size = min(size, max_size)
-    return size, request.GET.get("marker") or None
+    size = max_size if size is None else min(size, max_size)
+    marker = request.GET.get("marker") or None
+    if marker is not None and parse_id(marker) is None:
+        raise faults.BadRequest("marker [%s] not found." % marker)
+    return size, marker
 
 
 def page(query, size, marker, request, what):
     """Items after ``marker`` (id) in newest-first order and the "next" link list."""
     query = query.order_by("-id")
     if marker is not None:
-        try:
-            marker_id = int(marker)
-        except ValueError:
-            raise faults.BadRequest("marker [%s] not found." % marker) from None
+        marker_id = parse_id(marker)
         if not query.filter(pk=marker_id).exists():
             raise faults.BadRequest("marker [%s] not found." % marker)
         query = query.filter(pk__lt=marker_id)

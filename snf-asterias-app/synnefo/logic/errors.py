@@ -46,6 +46,3 @@ class OverLimit(LogicError):
 class BackendUnavailable(LogicError):
     """The compute cluster could not take the request right now (503)."""
 
-
-class NotSupported(LogicError):
-    """A well-formed request for something this service does not offer (501/503)."""

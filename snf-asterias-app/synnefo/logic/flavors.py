@@ -8,14 +8,14 @@ from django.db import IntegrityError, transaction
 from synnefo.db.models import Flavor
 
 from .errors import InvalidInput, NotFound
+from .ids import parse_id
 
 
 def get_flavor(flavor_id, include_deleted=True):
+    query = Flavor.objects.all() if include_deleted else Flavor.objects.filter(deleted=False)
     try:
-        pk = int(str(flavor_id))
-        query = Flavor.objects.all() if include_deleted else Flavor.objects.filter(deleted=False)
-        return query.get(pk=pk)
-    except (ValueError, Flavor.DoesNotExist):
+        return query.get(pk=parse_id(flavor_id))
+    except Flavor.DoesNotExist:
         raise NotFound("Flavor %s not found." % (flavor_id,)) from None
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from synnefo.db.models import Token, User, hash_token
 
 from .errors import InvalidInput, NotFound
+from .ids import parse_id
 
 
 class AuthenticationFailed(Exception):
@@ -81,7 +82,7 @@ def find_login_user(name=None, user_id=None):
     query = User.objects.all()
     try:
         if user_id is not None:
-            return query.get(pk=int(user_id))
+            return query.get(pk=parse_id(user_id))
         return query.get(name=name)
     except (User.DoesNotExist, ValueError, TypeError):
         return None

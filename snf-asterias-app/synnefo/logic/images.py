@@ -7,6 +7,7 @@ from django.db.models import Q
 from synnefo.db.models import Image, ImageMetadata
 
 from .errors import Forbidden, InvalidInput, NotFound
+from .ids import parse_id
 from .metadata import validate_metadata
 
 
@@ -21,9 +22,8 @@ def visible_images(user, include_deleted=False):
 
 def get_image(user, image_id, include_deleted=False):
     try:
-        pk = int(str(image_id))
-        return visible_images(user, include_deleted).get(pk=pk)
-    except (ValueError, Image.DoesNotExist):
+        return visible_images(user, include_deleted).get(pk=parse_id(image_id))
+    except Image.DoesNotExist:
         raise NotFound("Image %s not found." % (image_id,)) from None
 
 

@@ -27,6 +27,7 @@ from synnefo.db.models import Backend, BackendNetwork, Network, NetworkInterface
 
 from . import quotas
 from .errors import BackendUnavailable, Conflict, Forbidden, InvalidInput, NotFound, OverLimit
+from .ids import parse_id
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +70,10 @@ def visible_networks(user, include_deleted=False):
 
 
 def _pk(value, what):
-    text = str(value).strip()
-    if not text.isdigit() or len(text) > 18 or int(text) <= 0:
+    pk = parse_id(value.strip() if isinstance(value, str) else value)
+    if pk is None:
         raise NotFound("%s %s not found." % (what, value))
-    return int(text)
+    return pk
 
 
 def get_network(user, network_id, for_update=False):
@@ -251,9 +252,9 @@ def parse_subnet_id(value):
     """(network id, ip version) of a subnet id; NotFound for anything else."""
     text = str(value)
     net, _, version = text.rpartition("-v")
-    if version not in ("4", "6") or not net.isdigit() or len(net) > 18:
+    if version not in ("4", "6") or parse_id(net) is None:
         raise NotFound("Subnet %s not found." % (value,))
-    return int(net), int(version)
+    return parse_id(net), int(version)
 
 
 def subnets_of(network):

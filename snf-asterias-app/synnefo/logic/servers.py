@@ -27,8 +27,9 @@ from synnefo.db.models import (KeyPair, NetworkInterface, User, VirtualMachine,
 
 from . import consoles, quotas
 from .errors import (BackendUnavailable, BuildInProgress, Conflict, Forbidden, InvalidInput,
-                     NotFound, NotSupported, OverLimit)
+                     NotFound, OverLimit)
 from .flavors import get_flavor
+from .ids import parse_id
 from .images import get_image
 from .metadata import validate_metadata
 
@@ -125,11 +126,8 @@ def with_details(query):
 
 
 def get_server(user, server_id, include_deleted=False, for_update=False):
-    try:
-        pk = int(str(server_id))
-    except ValueError:
-        pk = None
-    if pk is None or pk <= 0 or pk > 2 ** 62:
+    pk = parse_id(server_id)
+    if pk is None:
         raise NotFound("Server %s not found." % (server_id,))
     query = visible_servers(user, include_deleted)
     if for_update:
@@ -185,17 +183,19 @@ def filter_servers(user, name=None, status=None, image=None, flavor=None, since=
         if status.upper() != "DELETED":
             query = query.filter(deleted=False) if since is None else query
     if image:
-        query = query.filter(image_id=_int_or_zero(image))
+        query = query.filter(image_id=ref_id(image) or 0)
     if flavor:
-        query = query.filter(flavor_id=_int_or_zero(flavor))
+        query = query.filter(flavor_id=ref_id(flavor) or 0)
     if since is not None:
         query = query.filter(updated__gte=since)
     return query
 
 
-def _int_or_zero(value):
-    text = str(value).rstrip("/").rsplit("/", 1)[-1]
-    return int(text) if text.isdigit() and len(text) < 18 else 0
+def ref_id(value):
+    """The id in a reference: an id, "42", or a link ending in /42; None otherwise."""
+    if isinstance(value, str):
+        value = value.rstrip("/").rsplit("/", 1)[-1]
+    return parse_id(value)
 
 
 # -- create ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from synnefo.db.models import User
 
 from .errors import InvalidInput, NotFound
+from .ids import parse_id
 
 QUOTA_FIELDS = ("max_servers", "max_cores", "max_ram", "max_disk", "max_networks")
 
@@ -16,7 +17,7 @@ def get_user(name_or_id):
     text = str(name_or_id)
     try:
         if text.isdigit():
-            return query.get(pk=int(text))
+            return query.get(pk=parse_id(text))
         return query.get(name=text)
     except User.DoesNotExist:
         raise NotFound("No user %r (give a user name or numeric id)." % text) from None

@@ -4,6 +4,7 @@ from django.core.management.base import CommandError
 
 from synnefo.backend.rapi import RapiError
 from synnefo.db.models import Backend
+from synnefo.logic.ids import parse_id
 from synnefo.logic.networks import ensure_on_backend
 
 COLUMNS = ["id", "clustername", "port", "username", "pinned", "drained", "offline",
@@ -20,7 +21,7 @@ def backend_row(b):
 
 
 def get_backend(ident):
-    query = Backend.objects.filter(pk=int(ident)) if str(ident).isdigit() else \
+    query = Backend.objects.filter(pk=parse_id(ident)) if str(ident).isdigit() else \
         Backend.objects.filter(clustername=ident)
     backend = query.first()
     if backend is None:

@@ -1,0 +1,163 @@
+"""The API's edge rules (synnefo.api.validation): every class of client input that
+once answered 500 now answers its 4xx fault, on every database.
+
+Each case is one request of a class found by probing the live service (issue 10);
+the fuzz suite (test_api_fuzz.py) searches for more against gunicorn.
+"""
+
+import json
+
+import pytest
+
+from api_fixtures import create_server, fake_backend, world  # noqa: F401
+from synnefo.api import validation
+from synnefo.db.models import Network
+from synnefo.logic.ids import MAX_ID, parse_id
+
+pytestmark = pytest.mark.django_db
+
+C = "/compute/v2.1/"
+HUGE = "10000000000000000000000000"
+DEEP = "[" * 50000 + "]" * 50000
+
+
+def _fault(r, status):
+    """The response is the fault ``status``, well-formed (one key, code and message)."""
+    assert r.status_code == status, (r.status_code, r.content[:300])
+    body = r.json()
+    assert len(body) == 1, body
+    (name, fault), = body.items()
+    assert fault["code"] == status and isinstance(fault["message"], str), body
+    assert "Traceback" not in r.content.decode()
+    return name, fault
+
+
+def test_parse_id_takes_ascii_decimal_within_the_column_range():
+    assert parse_id("42") == 42 and parse_id(42) == 42 and parse_id(str(MAX_ID)) == MAX_ID
+    for bad in ("²", "٣", "1_0", " 7", "7\n", "0", "-1", "+1", "1e25", HUGE, str(MAX_ID + 1),
+                "", None, True, 1.0, 0, MAX_ID + 1, "４２"):
+        assert parse_id(bad) is None, bad
+
+
+def test_load_json_limits_depth_and_rejects_unstorable_strings():
+    assert validation.load_json(b'{"a": [1, {"b": "\\ud83d\\ude00"}]}') == {"a": [1, {"b": "😀"}]}
+    nested = b"[" * validation.MAX_JSON_DEPTH + b"]" * validation.MAX_JSON_DEPTH
+    assert validation.load_json(nested) is not None
+    for raw in (b"[" + nested + b"]", DEEP.encode(), b'{"a":' * 5000 + b"1" + b"}" * 5000,
+                b'"\\ud800"', b'{"\\udfff": 1}', b'["a\\u0000b"]', b'[NaN]', b'[Infinity]',
+                b'\xff', b"[1"):
+        with pytest.raises(validation.faults.BadRequest):
+            validation.load_json(raw)
+
+
+@pytest.mark.parametrize("path", [
+    "images/" + HUGE, "flavors/" + HUGE, "servers/" + HUGE, "images/%C2%B2",
+    "servers/%C2%B2", "flavors/%C2%B2", "servers/{sid}/os-interface/%C2%B2",
+    "servers/{sid}/os-interface/" + HUGE, "os-keypairs/%00", "servers/{sid}/metadata/%00",
+    "/image/v2/images/" + HUGE, "/network/v2.0/networks/%C2%B2",
+    "/network/v2.0/networks/" + HUGE, "/network/v2.0/subnets/%C2%B2-v4",
+    "/network/v2.0/subnets/" + HUGE + "-v4", "/network/v2.0/ports/%C2%B2",
+    "/network/v2.0/ports/" + HUGE,
+])
+def test_path_ids_that_cannot_exist_are_404(world, fake_backend, path):  # noqa: F811
+    sid = create_server(world.a, world).json()["server"]["id"]
+    path = path.format(sid=sid)
+    _fault(world.a.get(path if path.startswith("/") else C + path), 404)
+
+
+@pytest.mark.parametrize("query", [
+    "servers?marker=" + HUGE, "images?marker=" + HUGE, "flavors?marker=" + HUGE,
+    "/image/v2/images?marker=" + HUGE, "servers/detail?marker=%C2%B2",
+    "flavors?minDisk=" + HUGE, "flavors?minRam=%C2%B2", "flavors/detail?minRam=-1",
+    "servers/detail?image=%C2%B2", "servers/detail?flavor=" + HUGE, "servers?limit=%C2%B2",
+    "/image/v2/images?owner=%C2%B2", "servers?name=%00", "images?name=a%00",
+])
+def test_numeric_and_nul_query_parameters_are_400(world, query):
+    _fault(world.a.get(query if query.startswith("/") else C + query), 400)
+
+
+def test_query_filters_still_take_ids_and_links(world, fake_backend):  # noqa: F811
+    create_server(world.a, world)
+    link = "http://h/compute/v2.1/images/%d" % world.image.id
+    assert len(world.a.get(C + "servers?image=" + link).json()["servers"]) == 1
+    assert world.a.get(C + "flavors?minRam=1024").json()["flavors"][0]["name"] == \
+        "C2R1024D5file"
+
+
+def _bodies(sid, net):
+    server = {"name": "x", "imageRef": "1", "flavorRef": "1"}
+    password = {"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"name": "alice", "password": "secret-pw"}}}}}
+    return [
+        (C + "servers", {"server": dict(server, imageRef=int(HUGE))}, 400),
+        (C + "servers", {"server": dict(server, flavorRef=int(HUGE))}, 400),
+        (C + "servers", {"server": dict(server, flavorRef="1e25")}, 400),
+        (C + "servers/%s/action" % sid, {"resize": {"flavorRef": int(HUGE)}}, 400),
+        (C + "servers/%s/action" % sid, {"resize": {"flavorRef": "1e25"}}, 400),
+        (C + "servers", {"server": dict(server, networks=[{"uuid": "²"}])}, 400),
+        (C + "servers", {"server": dict(server, networks=[{"uuid": HUGE}])}, 400),
+        ("/network/v2.0/ports", {"port": {"network_id": "²", "device_id": sid}}, 404),
+        ("/network/v2.0/subnets", {"subnet": {"network_id": "²", "cidr": "10.0.0.0/24"}}, 404),
+        (C + "servers/%s/os-interface" % sid, {"interfaceAttachment": {"net_id": "²"}}, 400),
+        ("/network/v2.0/ports", {"port": {"network_id": str(net), "device_id": HUGE}}, 404),
+        ("/identity/v3/auth/tokens", json.loads(json.dumps(password).replace(
+            '"name": "alice"', '"id": "1e25"')), 401),
+        ("/identity/v3/auth/tokens", json.loads(json.dumps(password).replace(
+            '"name": "alice"', '"id": %s' % HUGE)), 401),
+    ]
+
+
+def test_ids_in_bodies_out_of_range_or_not_ascii_are_4xx(world, fake_backend):  # noqa: F811
+    sid = create_server(world.a, world).json()["server"]["id"]
+    fake_backend.finish_all()
+    net = Network.objects.create(name="p", owner=world.alice, state="ACTIVE").id
+    for path, body, status in _bodies(sid, net):
+        _fault(world.a.post(path, body), status)
+
+
+@pytest.mark.parametrize("path,raw", [
+    (C + "servers", '{"server": {"name": "\\ud800", "imageRef": "1", "flavorRef": "1"}}'),
+    (C + "servers", '{"server": {"name": "a\\u0000b", "imageRef": "1", "flavorRef": "1"}}'),
+    (C + "servers", '{"server": {"name": "a", "imageRef": "1", "flavorRef": "1", '
+                    '"key_name": "\\u0000"}}'),
+    (C + "servers/{sid}/metadata", '{"metadata": {"\\ud800": "v"}}'),
+    (C + "servers/{sid}/metadata", '{"metadata": {"k": "\\udc00"}}'),
+    (C + "servers/{sid}/metadata", '{"metadata": {"k": "\\u0000"}}'),
+    ("/network/v2.0/networks", '{"network": {"name": "\\ud800"}}'),
+    ("/identity/v3/auth/tokens", '{"auth": {"identity": {"methods": ["password"], "password": '
+                                 '{"user": {"name": "alice", "password": "\\ud800"}}}}}'),
+    ("/identity/v3/auth/tokens", '{"auth": {"identity": {"methods": ["token"], '
+                                 '"token": {"id": "\\ud800"}}}}'),
+    ("/identity/v2.0/tokens", '{"auth": {"token": {"id": "\\ud800"}}}'),
+    ("/identity/v2.0/tokens", '{"auth": {"passwordCredentials": {"username": "alice", '
+                              '"password": "\\ud800"}}}'),
+    (C + "servers", DEEP), ("/identity/v3/auth/tokens", DEEP),
+    ("/identity/v3/auth/tokens", '{"a":' * 50000 + '1' + '}' * 50000),
+])
+def test_unstorable_strings_and_deep_json_are_400(world, fake_backend, path, raw):  # noqa: F811
+    sid = create_server(world.a, world).json()["server"]["id"]
+    name, _ = _fault(world.a.post(path.format(sid=sid), raw=raw), 400)
+    assert name == ("error" if path.startswith("/identity") else "badRequest")
+
+
+def test_unstorable_strings_in_put_are_400(world, fake_backend):  # noqa: F811
+    sid = create_server(world.a, world).json()["server"]["id"]
+    _fault(world.a.put(C + "servers/%s" % sid, raw='{"server": {"name": "\\ud800"}}'), 400)
+
+
+@pytest.mark.parametrize("path,size", [
+    (C + "servers/1/action", 3 * 1024 * 1024), (C + "servers", 10 * 1024 * 1024),
+    ("/identity/v3/auth/tokens", 10 * 1024 * 1024),
+])
+def test_bodies_over_the_limit_are_413_overlimit(world, path, size):
+    name, fault = _fault(world.a.post(path, raw="x" * size), 413)
+    assert name == ("error" if path.startswith("/identity") else "overLimit")
+
+
+def test_image_create_is_405_not_501(world):
+    r = world.a.post(C + "images", {"image": {"name": "x"}})
+    assert _fault(r, 405)[0] == "badMethod" and r["Allow"] == "GET"
+
+
+def test_too_many_query_parameters_are_a_400_fault(world):
+    _fault(world.a.get(C + "servers?" + "&".join("a%d=1" % i for i in range(1100))), 400)
