@@ -20,7 +20,7 @@ application = get_wsgi_application()
 
 from django.db import connection  # noqa: E402
 
-from synnefo.backend import instances  # noqa: E402
+from synnefo.backend import instances, networks  # noqa: E402
 from synnefo.db.models import NetworkInterface, VirtualMachine  # noqa: E402
 
 DELAY = float(os.environ.get("SNF_FAKE_GANETI_DELAY", "0.5"))
@@ -73,3 +73,19 @@ instances.reboot_instance = _job("reboot")
 instances.delete_instance = _job("delete")
 instances.resize_instance = _job("resize")
 instances.set_firewall_profile = _job("firewall")
+
+
+# Network jobs (subnets, ports) are accepted and given ids; their results are not
+# applied (the networks stay as the API left them), which is all the API tests need.
+def _accepted(count=1):
+    def submit(*args, **kwargs):
+        jobs = [next(_ids) for _ in range(count)]
+        return jobs if count > 1 else jobs[0]
+    return submit
+
+
+networks.create_network = _accepted(2)
+networks.delete_network = _accepted(2)
+networks.modify_network = _accepted()
+networks.add_nic = _accepted()
+networks.remove_nic = _accepted()

@@ -161,3 +161,9 @@ def test_image_create_is_405_not_501(world):
 
 def test_too_many_query_parameters_are_a_400_fault(world):
     _fault(world.a.get(C + "servers?" + "&".join("a%d=1" % i for i in range(1100))), 400)
+
+
+@pytest.mark.parametrize("path", ["/compute/v2.1/no-such/1%0A", "/compute/v2.1/servers%0A",
+                                  "/network/v2.0/a%0Ab", "/identity/v3/x%0D%0Ay"])
+def test_unknown_paths_with_line_breaks_are_404_faults(world, path):
+    _fault(world.a.get(path), 404)

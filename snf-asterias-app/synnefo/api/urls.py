@@ -48,6 +48,6 @@ urlpatterns = [
     re_path(r"^identity/v2\.0/tokens/?$", identity.v2_tokens),
     # networks: /network/v2.0/ and /compute/v2.x/servers/<id>/os-interface
     re_path(r"", include("synnefo.api.network.urls")),
-    # anything else under the API prefixes
-    re_path(r"^(?:compute|identity|image)/(?P<rest>.*)$", notfound.unknown),
+    # anything else under the API prefixes (any character: "." would stop at a newline)
+    re_path(r"^(?:compute|identity|image)/(?P<rest>[\s\S]*)$", notfound.unknown),
 ]

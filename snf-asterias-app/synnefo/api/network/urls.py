@@ -17,7 +17,7 @@ urlpatterns = [
     *collection(N, "networks", views.networks_collection, views.network_item, "network_id"),
     *collection(N, "subnets", views.subnets_collection, views.subnet_item, "subnet_id"),
     *collection(N, "ports", views.ports_collection, views.port_item, "port_id"),
-    re_path(r"^network/(?P<rest>.*)$", views.unknown),
+    re_path(r"^network/(?P<rest>[\s\S]*)$", views.unknown),
     re_path(C + SERVER + r"os-interface/?$", views.interfaces_collection),
     re_path(C + SERVER + r"os-interface/(?P<port_id>[^/]+)/?$", views.interface_item),
 ]
