@@ -11,7 +11,7 @@ import pytest
 
 from api_fixtures import create_server, fake_backend, world  # noqa: F401
 from synnefo.api import validation
-from synnefo.db.models import Network
+from synnefo.db.models import KeyPair, Network
 from synnefo.logic.ids import MAX_ID, parse_id
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +167,62 @@ def test_too_many_query_parameters_are_a_400_fault(world):
                                   "/network/v2.0/a%0Ab", "/identity/v3/x%0D%0Ay"])
 def test_unknown_paths_with_line_breaks_are_404_faults(world, path):
     _fault(world.a.get(path), 404)
+
+
+# -- names and metadata limits (issue 10, item 5) -----------------------------------------
+
+CONTROLS = ["a\x1bb", "a\rb", "a\nb", "name\n", "a\x00b", "a\tb", "a\x7fb", "a\x9bb"]
+
+
+@pytest.mark.parametrize("bad", CONTROLS)
+def test_control_characters_in_names_and_metadata_are_400(world, fake_backend, bad):  # noqa: F811
+    sid = create_server(world.a, world).json()["server"]["id"]
+    net = world.a.post("/network/v2.0/networks", {"network": {"name": "ok"}}).json()["network"]
+    requests = [
+        ("post", C + "servers", {"server": {"name": bad, "imageRef": str(world.image.id),
+                                            "flavorRef": str(world.small.id)}}),
+        ("put", C + "servers/%s" % sid, {"server": {"name": bad}}),
+        ("post", C + "servers/%s/metadata" % sid, {"metadata": {bad: "v"}}),
+        ("post", C + "servers/%s/metadata" % sid, {"metadata": {"k": bad}}),
+        ("put", C + "servers/%s/metadata" % sid, {"metadata": {"k": bad}}),
+        ("post", C + "images/%d/metadata" % world.private.id, {"metadata": {bad: "v"}}),
+        ("post", C + "os-keypairs", {"keypair": {"name": bad}}),
+        ("post", "/network/v2.0/networks", {"network": {"name": bad}}),
+        ("put", "/network/v2.0/networks/%s" % net["id"], {"network": {"name": bad}}),
+    ]
+    for method, path, body in requests:
+        r = getattr(world.a, method)(path, body)
+        assert _fault(r, 400)[0] == "badRequest", (method, path, body)
+    assert not KeyPair.objects.filter(owner=world.alice).exists()
+
+
+def test_keypair_name_with_a_trailing_newline_is_refused(world):
+    r = world.a.post(C + "os-keypairs", {"keypair": {"name": "mykey\n"}})
+    assert _fault(r, 400)[0] == "badRequest"
+    assert world.a.post(C + "os-keypairs", {"keypair": {"name": "my key_1.a@b-c"}}).status_code \
+        == 200
+
+
+@pytest.mark.parametrize("kind", ["server", "image"])
+def test_metadata_limit_counts_what_is_stored(world, fake_backend, kind, settings):  # noqa: F811
+    """Three POSTs of 32 new keys: the first is stored, the others are 413 and store
+    nothing (Nova's answer); PUT replaces, so 32 new keys fit again."""
+    settings.MAX_METADATA_ITEMS = 32
+    if kind == "server":
+        base = C + "servers/%s/metadata" % create_server(world.a, world).json()["server"]["id"]
+    else:
+        base = C + "images/%d/metadata" % world.private.id
+    for batch in range(3):
+        r = world.a.post(base, {"metadata": {"k%d-%d" % (batch, i): "v" for i in range(32)}})
+        if batch == 0:
+            assert r.status_code == 200 and len(r.json()["metadata"]) == 32
+        else:
+            name, fault = _fault(r, 413)
+            assert name == "overLimit" and "32" in fault["message"]
+    assert len(world.a.get(base).json()["metadata"]) == 32
+    # an existing key is updated, not counted again; one new key more is too many
+    assert world.a.post(base, {"metadata": {"k0-0": "new"}}).status_code == 200
+    _fault(world.a.put(base + "/extra", {"meta": {"extra": "v"}}), 413)
+    r = world.a.put(base, {"metadata": {"n%d" % i: "v" for i in range(32)}})
+    assert r.status_code == 200 and sorted(r.json()["metadata"])[0] == "n0"
+    _fault(world.a.put(base, {"metadata": {"n%d" % i: "v" for i in range(33)}}), 413)

@@ -107,3 +107,22 @@ def test_server_list_and_show():
     assert "web" in run("server-show", str(vm.id))
     with pytest.raises(CommandError, match="No server"):
         run("server-show", "999")
+
+
+def test_admin_output_escapes_what_is_unprintable():
+    """A name stored before control characters were refused (or by a direct DB write)
+    reaches the administrator's terminal escaped, in tables and in --json."""
+    run("user-create", "dave")
+    dave = User.objects.get(name="dave")
+    flavor = Flavor.objects.create(cpu=1, ram=512, disk=5, disk_template="file")
+    image = Image.objects.create(name="img\u202e", backend_id="img")
+    name = "evil\x1b]0;owned\x07\r\nname\\x"
+    vm = VirtualMachine.objects.create(owner=dave, name=name, flavor=flavor, image=image)
+    vm.metadata.create(meta_key="k\x1b", meta_value="v\x9b2J")
+    for out in (run("server-show", str(vm.id)), run("server-list"), run("image-list"),
+                run("server-show", str(vm.id), "--json")):
+        assert not any(not c.isprintable() and c not in "\n" for c in out), repr(out)
+        assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
+    shown = run("server-show", str(vm.id))
+    assert "evil\\x1b]0;owned\\x07\\x0d\\x0aname\\\\x" in shown
+    assert json.loads(run("server-show", str(vm.id), "--json"))["name"] == name

@@ -8,7 +8,7 @@ from synnefo.db.models import Image, ImageMetadata
 
 from .errors import Forbidden, InvalidInput, NotFound
 from .ids import parse_id
-from .metadata import validate_metadata
+from .metadata import check_total, total_after, validate_metadata
 
 
 def visible_images(user, include_deleted=False):
@@ -47,6 +47,10 @@ def update_metadata(user, image, items, replace=False):
     _check_owner(user, image)
     validate_metadata(items)
     with transaction.atomic():
+        # The row lock serialises concurrent writers for the total check.
+        Image.objects.select_for_update().filter(pk=image.pk).first()
+        current = image.metadata.values_list("meta_key", flat=True)
+        check_total(total_after(current, items, replace), "Image %d" % image.id)
         if replace:
             image.metadata.exclude(meta_key__in=list(items)).delete()
         for key, value in items.items():

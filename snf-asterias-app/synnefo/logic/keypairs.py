@@ -13,7 +13,8 @@ from synnefo.db.models import KeyPair
 
 from .errors import Conflict, InvalidInput, NotFound, OverLimit
 
-NAME_RE = re.compile(r"^[A-Za-z0-9 _.@-]{1,255}$")
+# fullmatch, never "$": "$" also matches before a trailing newline.
+NAME_RE = re.compile(r"[A-Za-z0-9 _.@-]{1,255}")
 
 
 def fingerprint(public_key):
@@ -48,8 +49,12 @@ def get_keypair(user, name):
 
 def create_keypair(user, name, public_key=None):
     """(KeyPair, private key PEM or None). With no public key a new RSA pair is generated."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidInput("'name' must be 1-255 letters, digits, spaces or _.@- characters.")
+    # Before generating a key: a refused request should not cost an RSA key generation.
+    if KeyPair.objects.filter(owner=user).count() >= settings.MAX_KEYPAIRS_PER_USER:
+        raise OverLimit("You have %d key pairs, the most allowed (MAX_KEYPAIRS_PER_USER); "
+                        "delete one first." % settings.MAX_KEYPAIRS_PER_USER, resource="keypairs")
     private_pem = None
     if public_key is None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -61,9 +66,6 @@ def create_keypair(user, name, public_key=None):
         public_key += " Generated-by-Synnefo"
     else:
         public_key = _check_public_key(public_key)
-    if KeyPair.objects.filter(owner=user).count() >= settings.MAX_KEYPAIRS_PER_USER:
-        raise OverLimit("You have %d key pairs, the most allowed (MAX_KEYPAIRS_PER_USER); "
-                        "delete one first." % settings.MAX_KEYPAIRS_PER_USER, resource="keypairs")
     try:
         with transaction.atomic():
             keypair = KeyPair.objects.create(owner=user, name=name, public_key=public_key,

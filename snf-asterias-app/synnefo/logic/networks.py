@@ -28,6 +28,7 @@ from synnefo.db.models import Backend, BackendNetwork, Network, NetworkInterface
 from . import quotas
 from .errors import BackendUnavailable, Conflict, Forbidden, InvalidInput, NotFound, OverLimit
 from .ids import parse_id
+from .text import check_no_control
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ def _lock_pools():
 def _check_name(name, what="name"):
     if not isinstance(name, str) or len(name) > 255:
         raise InvalidInput("'%s' must be a string of at most 255 characters." % what)
+    check_no_control(name, "'%s'" % what)
     return name.strip()
 
 

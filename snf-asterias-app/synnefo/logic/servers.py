@@ -31,7 +31,8 @@ from .errors import (BackendUnavailable, BuildInProgress, Conflict, Forbidden, I
 from .flavors import get_flavor
 from .ids import parse_id
 from .images import get_image
-from .metadata import validate_metadata
+from .metadata import check_total, total_after, validate_metadata
+from .text import check_no_control
 
 log = logging.getLogger(__name__)
 
@@ -262,8 +263,7 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
     first events arrive. When submission fails the server is left in ERROR with a
     fault the user can read (and delete), never in a phantom BUILD.
     """
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise InvalidInput("'name' must be a non-empty string of at most 255 characters.")
+    _check_server_name(name, "name")
     metadata = metadata or {}
     validate_metadata(metadata)
     files = validate_personality(personality)
@@ -492,9 +492,14 @@ def console(user, server_id, console_type):
     return {"type": "novnc", "url": consoles.novnc_url(host, port, password)}
 
 
-def rename_server(user, server_id, name):
+def _check_server_name(name, field):
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise InvalidInput("'server.name' must be a non-empty string of at most 255 characters.")
+        raise InvalidInput("'%s' must be a non-empty string of at most 255 characters." % field)
+    check_no_control(name, "'%s'" % field)
+
+
+def rename_server(user, server_id, name):
+    _check_server_name(name, "server.name")
     vm = get_server(user, server_id)
     VirtualMachine.objects.filter(pk=vm.pk).update(name=name.strip(), updated=timezone.now())
     return get_server(user, server_id)
@@ -543,6 +548,8 @@ def update_metadata(user, server_id, items, replace=False):
     validate_metadata(items)
     with transaction.atomic():
         vm = get_server(user, server_id, for_update=True)
+        current = vm.metadata.values_list("meta_key", flat=True)
+        check_total(total_after(current, items, replace), "Server %d" % vm.id)
         if replace:
             vm.metadata.exclude(meta_key__in=list(items)).delete()
         for key, value in items.items():

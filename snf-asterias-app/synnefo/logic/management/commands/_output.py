@@ -1,5 +1,9 @@
 """Shared by the administration commands: tables for people, --json for scripts,
-and logic errors turned into CommandError (a clear message, exit status 1)."""
+and logic errors turned into CommandError (a clear message, exit status 1).
+
+What users named (servers, networks, metadata) reaches the administrator's terminal:
+tables show anything unprintable escaped (``printable``), JSON escapes it itself, so an
+ESC sequence or a CR in a name can never act on that terminal."""
 
 import functools
 import json
@@ -49,8 +53,21 @@ def _cell(value):
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
+        return json.dumps(value, sort_keys=True)  # ensure_ascii: nothing unprintable left
+    return printable(str(value))
+
+
+def printable(text):
+    """``text`` with every unprintable character (controls, format characters such as
+    U+202E, separators other than the space) and the backslash written as Python escapes."""
+    return "".join(c if c.isprintable() and c != "\\" else _escape(c) for c in text)
+
+
+def _escape(char):
+    code = ord(char)
+    if char == "\\":
+        return "\\\\"
+    return ("\\x%02x" if code < 0x100 else "\\u%04x" if code < 0x10000 else "\\U%08x") % code
 
 
 def parse_bool(text):

@@ -6,6 +6,7 @@ from synnefo.backend.rapi import RapiError
 from synnefo.logic.reconciliation import KINDS, reconcile
 
 from ._backends import get_backend
+from ._output import printable
 
 
 class Command(BaseCommand):
@@ -45,7 +46,7 @@ class Command(BaseCommand):
                     finding.fix()
                 except RapiError as exc:
                     self.stderr.write("could not fix %s: %s" % (finding, exc))
-            self.stdout.write(str(finding))
+            self.stdout.write(printable(str(finding)))  # Ganeti's messages, verbatim
             shown += 1
         if not shown and options["verbosity"] >= 1:
             self.stdout.write("nothing found")
