@@ -134,7 +134,7 @@ def test_a_500_of_the_packaged_gunicorn_is_in_its_error_log_with_the_request_id(
 CRASHING_DISPATCHER = """
 import sys
 import synnefo.dispatcher.main as dispatcher
-def crash():
+def crash(stop):
     raise RuntimeError("injected worker crash")
 dispatcher._worker_main = crash
 sys.exit(dispatcher.main(sys.argv[1:]))
