@@ -291,10 +291,11 @@ class Net:
         lines += ["%s %s.%s %s" % (ip, n, self.domain, n) for n, ip in self.hosts.items()]
         return "\n".join(lines) + "\n"
 
-    def write_hosts(self):
-        """The same /etc/hosts (every node of this net by name) in every node."""
-        for n in self.owner.nodes.values():
-            if n.net is self:
+    def write_hosts(self, new=None):
+        """The same /etc/hosts (every node of this net by name) in every node (and in
+        `new`, a node not registered with the run yet)."""
+        for n in list(self.owner.nodes.values()) + [new]:
+            if n is not None and n.net is self:
                 n.write("/etc/hosts", self.hosts_file())
 
 
@@ -315,7 +316,7 @@ class Node:
         if net:
             self.ip = net.address(name, ip)
             net.attach(self)
-            net.write_hosts()
+            net.write_hosts(self)
         else:
             self.write("/etc/hosts", "127.0.0.1 localhost\n")
         self.pid = None

@@ -31,7 +31,9 @@ def test_nodes_have_their_own_namespaces_and_only_their_bridge():
         assert "while :" in a.run("cat /proc/1/cmdline").stdout
         links = a.run("ip -o link show | awk -F': ' '{print $2}'").stdout.split()
         assert sorted(link.split("@")[0] for link in links) == ["eth0", "lo"]
-        assert "10.249.0.12 b.node.test b" in a.path("/etc/hosts").read_text()
+        for n in (a, b):
+            hosts = n.path("/etc/hosts").read_text()
+            assert "10.249.0.11 a.node.test a" in hosts and "10.249.0.12 b.node.test b" in hosts
         # b answers (refused: nothing listens) ...
         res = a.run(["bash", "-c", "exec 3<>/dev/tcp/b.node.test/9"], check=False)
         assert "Connection refused" in res.stderr, res.stderr
