@@ -117,6 +117,44 @@ def stop(proc, logs=lambda: "", group=False, signum=signal.SIGTERM):
     return code
 
 
+def pid_gone(pid):
+    """True once ``pid`` has exited (a zombie counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def live_pid(path):
+    """The pid in pid file ``path`` if that process runs, else None."""
+    try:
+        with open(path) as f:
+            pid = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None if pid_gone(pid) else pid
+
+
+def stop_detached(pid, logs=lambda: "", signum=signal.SIGTERM):
+    """stop() for a daemon that detached (not our child): ``pid`` and every other
+    process of its process group (its workers) must be gone within STOP_BOUND s."""
+    pgid = os.getpgid(pid)
+    os.kill(pid, signum)
+    deadline = time.monotonic() + STOP_BOUND
+    while not pid_gone(pid) or group_members(pgid):
+        if time.monotonic() > deadline:
+            left = group_members(pgid) or [pid]
+            for other in left:
+                try:
+                    os.kill(other, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            raise AssertionError("processes %s still running %d s after signal %d\n%s"
+                                 % (left, STOP_BOUND, signum, logs()))
+        time.sleep(0.05)
+
+
 def _kill(proc, group):
     try:
         if group:

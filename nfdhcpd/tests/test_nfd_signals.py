@@ -92,31 +92,11 @@ def test_sigterm_soon_after_the_start(topo, delay):
 def test_sigterm_after_detaching(topo, delay):
     d = Nfdhcpd(topo, foreground=False)
     assert d.proc.wait(20) == 0, d.logs()
-    pid = wait_for(lambda: daemon_stop_pid(d.pid_file), 20, "the pid file")
+    pid = wait_for(lambda: daemon_stop.live_pid(d.pid_file), 20, "the pid file")
     time.sleep(delay)
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + daemon_stop.STOP_BOUND
-    while os.path.exists("/proc/%d" % pid) and not _zombie(pid):
-        assert time.monotonic() < deadline, "nfdhcpd %d still running\n%s" % (pid, d.logs())
-        time.sleep(0.05)
+    daemon_stop.stop_detached(pid, d.logs)
     assert not os.path.exists(d.pid_file), d.logs()
     assert d.log_has("nfdhcpd stopped"), d.logs()
-
-
-def daemon_stop_pid(path):
-    try:
-        pid = int(open(path).read())
-    except (OSError, ValueError):
-        return None
-    return pid if os.path.exists("/proc/%d" % pid) else None
-
-
-def _zombie(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 def test_sigterm_after_a_sighup_storm_over_changing_bindings(topo):

@@ -36,7 +36,7 @@ def queues():
 
 
 class Dispatcher:
-    def __init__(self, tmp_path, amqp_url, workers=2):
+    def __init__(self, tmp_path, amqp_url, workers=2, detach=False):
         conf = tmp_path / "conf"
         conf.mkdir()
         src = os.path.join(REPO, "ci", "test-settings")
@@ -44,21 +44,31 @@ class Dispatcher:
             with open(os.path.join(src, name)) as f:
                 (conf / name).write_text(f.read())
         self.pid_file = str(tmp_path / "run" / "dispatcher.pid")
+        self.log_dir = str(tmp_path / "log")
         (conf / "90-signals.conf").write_text(
             "AMQP_HOSTS = [%r]\nDISPATCHER_PID_FILE = %r\nLOG_DIR = %r\n"
-            % (amqp_url, self.pid_file, str(tmp_path / "log")))
+            % (amqp_url, self.pid_file, self.log_dir))
         environ = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf), SNF_TEST_DB="sqlite",
                        SNF_TEST_PREFIX=PREFIX, PYTHONPATH=os.path.join(REPO, "ci"))
         environ.pop("DJANGO_SETTINGS_MODULE", None)
         self.log = str(tmp_path / "dispatcher.log")
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [os.path.join(VENV_BIN, "snf-dispatcher"), "--debug", "-w", str(workers)],
+                [os.path.join(VENV_BIN, "snf-dispatcher"), "-w", str(workers)]
+                + ([] if detach else ["--debug"]),
                 env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def logs(self):
+        text = []
+        for path in (self.log, os.path.join(self.log_dir, "dispatcher.log")):
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    text.append("--- %s (tail)\n%s" % (path, f.read()[-4000:]))
+        return "\n".join(text)
+
+    def text(self):
         with open(self.log, errors="replace") as f:
-            return "--- dispatcher log (tail)\n" + f.read()[-4000:]
+            return f.read()
 
     def wait_for(self, text, count=1):
         return daemon_stop.wait_for_text(self.log, text, self.proc, count)
@@ -83,7 +93,21 @@ def test_signal_once_the_workers_consume(tmp_path, signum):
     d = Dispatcher(tmp_path, env("SNF_TEST_AMQP_URL"))
     d.wait_for("consuming", count=2)
     assert d.stop(signum) == 0
-    assert d.logs().count("worker stopped") == 2
+    assert d.text().count("worker stopped") == 2
+
+
+@pytest.mark.parametrize("delay", [0, 0.05, 0.3, 1.5])
+def test_sigterm_after_detaching(tmp_path, delay):
+    d = Dispatcher(tmp_path, env("SNF_TEST_AMQP_URL"), detach=True)
+    assert d.proc.wait(60) == 0, d.logs()  # the launcher, once the daemon detached
+    deadline = time.monotonic() + 60
+    while not daemon_stop.live_pid(d.pid_file) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pid = daemon_stop.live_pid(d.pid_file)
+    assert pid, d.logs()
+    time.sleep(delay)
+    daemon_stop.stop_detached(pid, d.logs)  # the workers too: they share its group
+    assert not os.path.exists(d.pid_file), d.logs()
 
 
 @pytest.mark.parametrize("port", [daemon_stop.RefusingPort, daemon_stop.StallingPort])
@@ -107,6 +131,15 @@ def test_sigterm_while_a_worker_is_replaced(tmp_path, delay):
     assert d.stop() == 0
 
 
+def test_a_dead_worker_is_replaced_and_its_replacement_stops_too(tmp_path):
+    d = Dispatcher(tmp_path, env("SNF_TEST_AMQP_URL"))
+    log = d.wait_for("consuming", count=2)
+    os.kill(int(re.findall(r"started worker (\d+)", log)[0]), signal.SIGKILL)
+    d.wait_for("consuming", count=3)
+    assert d.stop() == 0
+    assert d.text().count("worker stopped") == 2
+
+
 def test_sigterm_while_busy_loses_no_message(tmp_path):
     from synnefo.common.amqp_client import AMQPClient, Topology
     topo = Topology(PREFIX)
@@ -118,7 +151,7 @@ def test_sigterm_while_busy_loses_no_message(tmp_path):
             client.publish(topo.exchange, topo.routing_keys["op"], b"not json %d" % i)
         d.wait_for(dropped, count=50)
         d.stop()
-        applied = open(d.log, errors="replace").read().count(dropped)
+        applied = d.text().count(dropped)
 
         def left():
             # once the broker has taken back what the workers had not acknowledged

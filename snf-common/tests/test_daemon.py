@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+import daemon_stop
 from synnefo.common import daemon
 
 
@@ -163,18 +164,10 @@ def test_sigterm_interrupts_a_blocking_call(tmp_path, mode):
     proc, pid_file, _ = _start(tmp_path, mode)
     pid = daemon.read_pid(pid_file)
     os.kill(pid, signal.SIGTERM)
-    _wait(lambda: not daemon.pid_alive(pid) or _zombie(pid))
+    _wait(lambda: daemon_stop.pid_gone(pid))
     if mode != "detach":
         assert proc.wait(10) == 0  # Stop ends main with status 0, not main's 3
     assert not os.path.exists(pid_file)
-
-
-def _zombie(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 def test_sigterm_inside_deferred_waits_for_the_end_of_the_block(tmp_path):

@@ -50,6 +50,7 @@ class Tool:
                   "GANETI_QUEUE_DIR": str(tmp_path / "queue"),
                   "GANETI_EVENTS_SPOOL_DIR": self.spool.directory,
                   "EVENTD_PID_FILE": self.pid_file, "LOG_DIR": str(tmp_path / "log")}
+        self.log_dir = values["LOG_DIR"]
         values.update(settings)
         (conf / "10-signals.conf").write_text("".join("%s = %r\n" % kv for kv in values.items()))
         self.log = str(tmp_path / (os.path.basename(argv[0]) + ".log"))
@@ -60,8 +61,12 @@ class Tool:
                 env=dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf)))
 
     def logs(self):
-        with open(self.log, errors="replace") as f:
-            return "--- %s (tail)\n%s" % (self.log, f.read()[-4000:])
+        text = []
+        for path in (self.log, os.path.join(self.log_dir, "snf-ganeti-eventd.log")):
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    text.append("--- %s (tail)\n%s" % (path, f.read()[-4000:]))
+        return "\n".join(text)
 
     def stop(self, signum=signal.SIGTERM):
         code = daemon_stop.stop(self.proc, self.logs, signum=signum)
@@ -70,9 +75,9 @@ class Tool:
         return code
 
 
-def eventd(tmp_path, amqp_url, **settings):
-    return Tool(tmp_path, amqp_url, ["snf-ganeti-eventd", "--debug", "--no-master-check"],
-                **settings)
+def eventd(tmp_path, amqp_url, detach=False, **settings):
+    return Tool(tmp_path, amqp_url, ["snf-ganeti-eventd", "--no-master-check"]
+                + ([] if detach else ["--debug"]), **settings)
 
 
 def fill_spool(spool, count):
@@ -97,6 +102,20 @@ def test_eventd_signal_while_watching(tmp_path, broker, signum):
     e = eventd(tmp_path, broker)
     daemon_stop.wait_for_text(e.log, "watching", e.proc)
     assert e.stop(signum) == 0
+
+
+@pytest.mark.parametrize("delay", [0, 0.05, 0.3, 1.5])
+def test_eventd_sigterm_after_detaching(tmp_path, broker, delay):
+    e = eventd(tmp_path, broker, detach=True)
+    assert e.proc.wait(30) == 0, e.logs()  # the launcher, once the daemon detached
+    deadline = time.monotonic() + 30
+    while not daemon_stop.live_pid(e.pid_file) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pid = daemon_stop.live_pid(e.pid_file)
+    assert pid, e.logs()
+    time.sleep(delay)
+    daemon_stop.stop_detached(pid, e.logs)
+    assert not os.path.exists(e.pid_file), e.logs()
 
 
 @pytest.mark.parametrize("port", [daemon_stop.RefusingPort, daemon_stop.StallingPort])

@@ -22,8 +22,8 @@ log = logging.getLogger(NAME)
 # worker stuck in a database call cannot keep the service from stopping; its
 # transaction rolls back and the broker redelivers the message).
 STOP_GRACE = 20
-# A worker that dies sooner than this after its start is restarted only this long
-# after its start (no spinning on a worker that fails at once).
+# A dead worker is replaced this many seconds after its own start at the earliest (no
+# spinning on a worker that fails at once).
 RESTART_DELAY = 5
 
 
@@ -95,26 +95,26 @@ class Supervisor:
     def run(self):
         for _ in range(self.workers):
             self._spawn()
-        restarts = []  # start times of the workers to replace
-        while self.children or (restarts and not self.stopping):
+        due = []  # when each dead worker's replacement may start
+        while self.children or (due and not self.stopping):
             pid, status = os.waitpid(-1, os.WNOHANG) if self.children else (0, 0)
             if pid == 0:
-                self._idle(restarts)
+                self._idle(due)
                 continue
             started = self.children.pop(pid, None)
             if started is None or self.stopping:
                 continue
             log.warning("worker %d exited (status %d); restarting", pid, status)
-            restarts.append(started)
+            due.append(started + RESTART_DELAY)
         return 0
 
-    def _idle(self, restarts):
+    def _idle(self, due):
         """Nothing exited: start the replacements that are due, or SIGKILL the workers
         that outlived STOP_GRACE; then wait a little."""
         now = time.monotonic()
-        while restarts and not self.stopping and now - restarts[0] >= RESTART_DELAY:
-            restarts.pop(0)
-            self._spawn()
+        for when in [w for w in due if w <= now]:
+            due.remove(when)
+            self._spawn()  # does nothing once stopping
         if self.stopping and now >= self.kill_at:
             for pid in list(self.children):
                 log.error("worker %d still running %d s after SIGTERM: SIGKILL",
