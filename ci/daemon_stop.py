@@ -136,6 +136,18 @@ def live_pid(path):
     return None if pid_gone(pid) else pid
 
 
+def detached_pid(launcher, pid_file, logs=lambda: "", timeout=60):
+    """The pid of a daemon that ``launcher`` (its Popen) started and that detached:
+    the launcher must exit 0 and the pid file name a live process."""
+    assert launcher.wait(timeout) == 0, logs()
+    deadline = time.monotonic() + timeout
+    while not live_pid(pid_file) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pid = live_pid(pid_file)
+    assert pid, "no live pid in %s\n%s" % (pid_file, logs())
+    return pid
+
+
 def stop_detached(pid, logs=lambda: "", signum=signal.SIGTERM):
     """stop() for a daemon that detached (not our child): ``pid`` and every other
     process of its process group (its workers) must be gone within STOP_BOUND s."""

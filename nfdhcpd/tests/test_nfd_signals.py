@@ -91,8 +91,7 @@ def test_sigterm_soon_after_the_start(topo, delay):
 @pytest.mark.parametrize("delay", [0, 0.05, 0.3])
 def test_sigterm_after_detaching(topo, delay):
     d = Nfdhcpd(topo, foreground=False)
-    assert d.proc.wait(20) == 0, d.logs()
-    pid = wait_for(lambda: daemon_stop.live_pid(d.pid_file), 20, "the pid file")
+    pid = daemon_stop.detached_pid(d.proc, d.pid_file, d.logs)
     time.sleep(delay)
     daemon_stop.stop_detached(pid, d.logs)
     assert not os.path.exists(d.pid_file), d.logs()

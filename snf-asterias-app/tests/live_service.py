@@ -85,6 +85,19 @@ def live_settings(tmp, **settings):
     return environ
 
 
+def copy_test_settings(tmp_path, extra):
+    """<tmp_path>/conf: a copy of ci/test-settings (ci/test_django_settings.py's, database
+    from SNF_TEST_DB) plus 90-extra.conf with the text ``extra``."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    src = os.path.join(REPO, "ci", "test-settings")
+    for name in os.listdir(src):
+        with open(os.path.join(src, name)) as f:
+            (conf / name).write_text(f.read())
+    (conf / "90-extra.conf").write_text(extra)
+    return str(conf)
+
+
 def snf_manage(environ, *args, stdin=None, check=True, timeout=120):
     """Run snf-manage with ``environ``; its stdout (or the CompletedProcess if not check)."""
     proc = subprocess.run([os.path.join(VENV_BIN, "snf-manage")] + list(args), env=environ,

@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 
 from amqp_fakes import FakeMessage as Message
+from live_service import copy_test_settings
 from synnefo.db import models as m
 from synnefo.dispatcher import consumer
 from synnefo.dispatcher.consumer import Worker, use_persistent_db_connections
@@ -126,17 +127,6 @@ def test_a_killed_connection_is_replaced_and_no_message_is_lost(max_age):
 
 # -- the pid file: DISPATCHER_PID_FILE from the settings, never /run/synnefo's ------------
 
-def _settings_dir(tmp_path, extra):
-    d = tmp_path / "conf"
-    d.mkdir()
-    src = os.path.join(REPO, "ci", "test-settings")
-    for name in os.listdir(src):
-        with open(os.path.join(src, name)) as f:
-            (d / name).write_text(f.read())
-    (d / "90-pid.conf").write_text(extra)
-    return str(d)
-
-
 def _wait_for(path, proc, seconds=30):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -154,7 +144,7 @@ def test_dispatcher_pid_file_defaults_to_the_settings(tmp_path):
     pid_file = str(tmp_path / "run" / "dispatcher.pid")
     system = "/run/synnefo/snf-dispatcher.pid"
     before = open(system).read() if os.path.exists(system) else None
-    conf = _settings_dir(tmp_path, "DISPATCHER_PID_FILE = %r\nLOG_DIR = %r\n"
+    conf = copy_test_settings(tmp_path, "DISPATCHER_PID_FILE = %r\nLOG_DIR = %r\n"
                          % (pid_file, str(tmp_path / "log")))
     env = dict(os.environ, SYNNEFO_SETTINGS_DIR=conf, PYTHONPATH=os.path.join(REPO, "ci"),
                SNF_TEST_PREFIX="snfdpid%d-" % os.getpid(), SNF_TEST_DB="sqlite")

@@ -19,11 +19,10 @@ import time
 import pytest
 
 import daemon_stop
-from live_service import VENV_BIN, delete_queues, env
+from live_service import REPO, VENV_BIN, delete_queues, env, copy_test_settings
 
 pytestmark = pytest.mark.integration
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PREFIX = "snfsig%d-" % os.getpid()
 # From "at once" to after the workers' start-up (about 1-2 s here).
 DELAYS = [0, 0.01, 0.03, 0.06, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 1.8, 2.5]
@@ -37,18 +36,11 @@ def queues():
 
 class Dispatcher:
     def __init__(self, tmp_path, amqp_url, workers=2, detach=False):
-        conf = tmp_path / "conf"
-        conf.mkdir()
-        src = os.path.join(REPO, "ci", "test-settings")
-        for name in os.listdir(src):
-            with open(os.path.join(src, name)) as f:
-                (conf / name).write_text(f.read())
         self.pid_file = str(tmp_path / "run" / "dispatcher.pid")
         self.log_dir = str(tmp_path / "log")
-        (conf / "90-signals.conf").write_text(
-            "AMQP_HOSTS = [%r]\nDISPATCHER_PID_FILE = %r\nLOG_DIR = %r\n"
-            % (amqp_url, self.pid_file, self.log_dir))
-        environ = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(conf), SNF_TEST_DB="sqlite",
+        conf = copy_test_settings(tmp_path, "AMQP_HOSTS = [%r]\nDISPATCHER_PID_FILE = %r\n"
+                                 "LOG_DIR = %r\n" % (amqp_url, self.pid_file, self.log_dir))
+        environ = dict(os.environ, SYNNEFO_SETTINGS_DIR=conf, SNF_TEST_DB="sqlite",
                        SNF_TEST_PREFIX=PREFIX, PYTHONPATH=os.path.join(REPO, "ci"))
         environ.pop("DJANGO_SETTINGS_MODULE", None)
         self.log = str(tmp_path / "dispatcher.log")
@@ -99,12 +91,7 @@ def test_signal_once_the_workers_consume(tmp_path, signum):
 @pytest.mark.parametrize("delay", [0, 0.05, 0.3, 1.5])
 def test_sigterm_after_detaching(tmp_path, delay):
     d = Dispatcher(tmp_path, env("SNF_TEST_AMQP_URL"), detach=True)
-    assert d.proc.wait(60) == 0, d.logs()  # the launcher, once the daemon detached
-    deadline = time.monotonic() + 60
-    while not daemon_stop.live_pid(d.pid_file) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    pid = daemon_stop.live_pid(d.pid_file)
-    assert pid, d.logs()
+    pid = daemon_stop.detached_pid(d.proc, d.pid_file, d.logs)
     time.sleep(delay)
     daemon_stop.stop_detached(pid, d.logs)  # the workers too: they share its group
     assert not os.path.exists(d.pid_file), d.logs()

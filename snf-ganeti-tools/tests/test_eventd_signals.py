@@ -107,12 +107,7 @@ def test_eventd_signal_while_watching(tmp_path, broker, signum):
 @pytest.mark.parametrize("delay", [0, 0.05, 0.3, 1.5])
 def test_eventd_sigterm_after_detaching(tmp_path, broker, delay):
     e = eventd(tmp_path, broker, detach=True)
-    assert e.proc.wait(30) == 0, e.logs()  # the launcher, once the daemon detached
-    deadline = time.monotonic() + 30
-    while not daemon_stop.live_pid(e.pid_file) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    pid = daemon_stop.live_pid(e.pid_file)
-    assert pid, e.logs()
+    pid = daemon_stop.detached_pid(e.proc, e.pid_file, e.logs)
     time.sleep(delay)
     daemon_stop.stop_detached(pid, e.logs)
     assert not os.path.exists(e.pid_file), e.logs()
