@@ -183,6 +183,7 @@ img_format Image format (ignored)
 img_passwd Root password (ignored)
 img_properties Image properties JSON (ignored)
 img_personality Personality files JSON (ignored)
+img_user_data User data of the create request, base64 (ignored)
 config_url Configuration URL (ignored)
 EOF
 }
@@ -215,6 +216,7 @@ img_format Image format: diskdump, extdump, ntfsdump (stand-in: ignored)
 img_passwd Root password (stand-in: ignored)
 img_properties Image properties JSON (stand-in: ignored)
 img_personality Personality files JSON (stand-in: ignored)
+img_user_data User data of the create request, base64 (stand-in: ignored)
 config_url Configuration URL (stand-in: ignored)
 EOF
 }

@@ -5,13 +5,14 @@ Each case is one request of a class found by probing the live service (issue 10)
 the fuzz suite (test_api_fuzz.py) searches for more against gunicorn.
 """
 
+import base64
 import json
 
 import pytest
 
 from api_fixtures import create_server, fake_backend, world  # noqa: F401
 from synnefo.api import validation
-from synnefo.db.models import KeyPair, Network
+from synnefo.db.models import KeyPair, Network, VirtualMachine
 from synnefo.logic.ids import MAX_ID, parse_id
 
 pytestmark = pytest.mark.django_db
@@ -169,7 +170,7 @@ def test_unknown_paths_with_line_breaks_are_404_faults(world, path):
     _fault(world.a.get(path), 404)
 
 
-# -- names and metadata limits (issue 10, item 5) -----------------------------------------
+# -- names and metadata limits (issue 10, item 5) ----------------------------------------
 
 CONTROLS = ["a\x1bb", "a\rb", "a\nb", "name\n", "a\x00b", "a\tb", "a\x7fb", "a\x9bb"]
 
@@ -226,3 +227,50 @@ def test_metadata_limit_counts_what_is_stored(world, fake_backend, kind, setting
     r = world.a.put(base, {"metadata": {"n%d" % i: "v" for i in range(32)}})
     assert r.status_code == 200 and sorted(r.json()["metadata"])[0] == "n0"
     _fault(world.a.put(base, {"metadata": {"n%d" % i: "v" for i in range(33)}}), 413)
+
+
+# -- no silent drops (issue 10, item 7) ---------------------------------------------------
+
+def test_user_data_is_checked_stored_and_handed_to_the_image(world, fake_backend):  # noqa: F811
+    from synnefo.backend.instances import build_create_spec
+    r = create_server(world.a, world, user_data="!!")
+    assert "user_data" in _fault(r, 400)[1]["message"]
+    _fault(create_server(world.a, world, user_data=["aGk="]), 400)
+    _fault(create_server(world.a, world, user_data="a" * 65536), 400)
+    assert not VirtualMachine.objects.exists()  # nothing was created by the refusals
+    script = base64.b64encode(b"#cloud-config\nhostname: web\n" * 10).decode()
+    wrapped = "\n".join(script[i:i + 76] for i in range(0, len(script), 76))
+    r = create_server(world.a, world, user_data=wrapped)
+    assert r.status_code == 202, r.content
+    vm = VirtualMachine.objects.get(pk=int(r.json()["server"]["id"]))
+    assert vm.user_data == script
+    assert fake_backend.calls[-1][0] == "create"
+    vm.backend = fake_backend.backend
+    assert build_create_spec(vm, "pw")["osparams"]["img_user_data"] == script
+    plain = VirtualMachine.objects.get(pk=int(create_server(world.a, world).json()
+                                               ["server"]["id"]))
+    assert plain.user_data == ""
+    plain.backend = fake_backend.backend
+    assert "img_user_data" not in build_create_spec(plain, "pw")["osparams"]
+
+
+@pytest.mark.parametrize("extra,named", [
+    ({"availability_zone": "az-2"}, "'nova'"),
+    ({"config_drive": True}, "config drive"),
+    ({"security_groups": [{"name": "web"}]}, "'default'"),
+    ({"block_device_mapping_v2": [{"boot_index": 0}]}, "image's disk"),
+    ({"scheduler_hints": {}}, "Supported: name, imageRef"),
+    ({"descriptoin": "typo"}, "Supported: name, imageRef"),
+])
+def test_unsupported_fields_are_400_naming_what_is(world, fake_backend, extra,  # noqa: F811
+                                                    named):
+    message = _fault(create_server(world.a, world, **extra), 400)[1]["message"]
+    assert named in message, message
+    assert not VirtualMachine.objects.exists()
+
+
+def test_nova_defaults_are_accepted(world, fake_backend):  # noqa: F811
+    r = create_server(world.a, world, availability_zone="nova", config_drive=False,
+                      security_groups=[{"name": "default"}], block_device_mapping_v2=[],
+                      **{"OS-DCF:diskConfig": "AUTO"})
+    assert r.status_code == 202, r.content

@@ -37,16 +37,16 @@ def instance_names(rapi):
             for i in rapi.get_instances(bulk=False)]
 
 
-def _create(client, flavor, image, name):
-    return client.post("/compute/v2.1/servers", {"server": {
-        "name": name, "imageRef": str(image.id), "flavorRef": str(flavor.id)}})
+def _create(client, flavor, image, name, **extra):
+    return client.post("/compute/v2.1/servers", {"server": dict({
+        "name": name, "imageRef": str(image.id), "flavorRef": str(flavor.id)}, **extra)})
 
 
 def test_create_and_delete_through_the_api_on_real_ganeti(cloud):
     user, client, flavor, image = cloud
     backend = cluster_backend()
     rapi = instances.client_for(backend)
-    r = _create(client, flavor, image, "real-vm")
+    r = _create(client, flavor, image, "real-vm", user_data="I2Nsb3VkLWNvbmZpZwo=")
     assert r.status_code == 202, r.content
     vm = m.VirtualMachine.objects.get(pk=int(r.json()["server"]["id"]))
     assert vm.backend_id == backend.id and vm.task_job_id
@@ -55,6 +55,11 @@ def test_create_and_delete_through_the_api_on_real_ganeti(cloud):
         info = rapi.get_instance(vm.backend_vm_id)
         assert info["beparams"]["vcpus"] == 1 and info["nic.links"] == ["gnt-br0"]
         assert info["os"] == "snf-image+default"
+        # the user data reached the OS provider (Ganeti keeps the instance's osparams)
+        static = rapi.request("GET", "/2/instances/%s/info" % vm.backend_vm_id,
+                              query={"static": 1})
+        static = rapi.wait_for_job(static, timeout=60)["opresult"][0][vm.backend_vm_id]
+        assert static["os_instance"]["img_user_data"] == "I2Nsb3VkLWNvbmZpZwo="
         r = client.delete("/compute/v2.1/servers/%d" % vm.id)
         assert r.status_code == 204
         vm.refresh_from_db()

@@ -12,6 +12,8 @@ from .util import base_url, compute_url, isotime, request_version
 
 NETWORK_KEY_RE = re.compile(r"^[a-zA-Z0-9-_.]+$")
 POWER_STATE = {"STARTED": 1, "STOPPED": 4, "BUILD": 0, "ERROR": 0, "DESTROYED": 0}
+# The one availability zone every server is in (Nova's default name).
+AVAILABILITY_ZONE = "nova"
 VM_STATE = {"BUILD": "building", "STARTED": "active", "STOPPED": "stopped", "ERROR": "error",
             "DESTROYED": "deleted"}
 
@@ -81,7 +83,7 @@ def server_detail(request, vm):
         "OS-EXT-STS:task_state": server_logic.task_state(vm),
         "OS-EXT-STS:vm_state": "deleted" if vm.deleted else VM_STATE.get(vm.operstate, "error"),
         "OS-EXT-STS:power_state": POWER_STATE.get(vm.operstate, 0),
-        "OS-EXT-AZ:availability_zone": "nova",
+        "OS-EXT-AZ:availability_zone": AVAILABILITY_ZONE,
         "OS-SRV-USG:launched_at": None,
         "OS-SRV-USG:terminated_at": None,
         "os-extended-volumes:volumes_attached": [],

@@ -5,6 +5,7 @@ from synnefo.logic import servers as logic
 from synnefo.logic.errors import NotFound
 
 from . import faults, serializers as ser
+from .serializers import AVAILABILITY_ZONE
 from .util import (api_view, changes_since, empty_response, json_response, list_response,
                    metadata_item, metadata_item_body, parse_body)
 from .validation import query_id
@@ -43,8 +44,44 @@ def _ref(value, field):
     return value.rstrip("/").rsplit("/", 1)[-1]
 
 
+# Create fields this service acts on.
+CREATE_FIELDS = ("name", "imageRef", "flavorRef", "metadata", "personality", "key_name",
+                 "networks", "adminPass", "user_data", "availability_zone", "min_count",
+                 "max_count")
+# Nova fields accepted only with the value that asks for nothing this service lacks.
+CREATE_DEFAULTS = {
+    "availability_zone": ((None, "", AVAILABILITY_ZONE),
+                          "the only availability zone is %r" % AVAILABILITY_ZONE),
+    "OS-DCF:diskConfig": ((None, "AUTO", "MANUAL"), "disks are as the image makes them"),
+    "security_groups": ((None, [], [{"name": "default"}]),
+                        "only the 'default' group; firewall profiles are set with the "
+                        "firewallProfile action"),
+    "config_drive": ((None, False, "", "false"), "there are no config drives; user_data "
+                                                 "reaches the image's OS provider"),
+    "block_device_mapping": ((None, []), "servers boot from their image's disk only"),
+    "block_device_mapping_v2": ((None, []), "servers boot from their image's disk only"),
+    "return_reservation_id": ((None, False), "one server per request"),
+    "accessIPv4": ((None, ""), "access addresses are not kept"),
+    "accessIPv6": ((None, ""), "access addresses are not kept"),
+}
+
+
+def _check_supported(spec):
+    """badRequest naming what is supported, for any field we would otherwise ignore."""
+    unknown = set(spec) - set(CREATE_FIELDS) - set(CREATE_DEFAULTS)
+    if unknown:
+        raise faults.BadRequest("'server' has fields this service does not support: %s. "
+                                "Supported: %s." % (", ".join(sorted(unknown)),
+                                                    ", ".join(CREATE_FIELDS)))
+    for field, (accepted, why) in CREATE_DEFAULTS.items():
+        if field in spec and spec[field] not in accepted:
+            raise faults.BadRequest("'server.%s' %r is not supported: %s." % (
+                field, spec[field], why))
+
+
 def _create(request):
     spec = parse_body(request, "server")
+    _check_supported(spec)
     for field in ("name", "imageRef", "flavorRef"):
         if field not in spec:
             raise faults.BadRequest("'server.%s' is required." % field)
@@ -68,7 +105,8 @@ def _create(request):
         vm, password = logic.create_server(
             request.snf_user, spec["name"], image_ref, flavor_ref, metadata=metadata,
             personality=spec.get("personality"), key_name=key_name,
-            networks=spec.get("networks"), password=password)
+            networks=spec.get("networks"), password=password,
+            user_data=spec.get("user_data"))
     except NotFound as exc:
         # A reference in the body that does not resolve is a bad request, not a 404.
         raise faults.BadRequest(exc.message) from None

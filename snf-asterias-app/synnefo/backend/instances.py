@@ -159,6 +159,9 @@ def build_create_spec(vm, password, personality=None, public_key=None):
     files = _personality_with_key(personality, public_key)
     if files:
         osparams["img_personality"] = json.dumps(files)
+    if vm.user_data:
+        # base64 as the client sent it; the OS provider decodes it for cloud-init & co.
+        osparams["img_user_data"] = vm.user_data
     spec["osparams"] = osparams
     # The root password as a secret OS parameter: Ganeti hands it to the OS scripts
     # (OSP_IMG_PASSWD) but never writes it to its config or job files, nor shows it

@@ -185,6 +185,8 @@ class VirtualMachine(models.Model):
     backend = models.ForeignKey(Backend, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="servers")
     key_name = models.CharField(max_length=255, blank=True, default="")
+    # The create request's user_data (base64, as sent): handed to the OS provider.
+    user_data = models.TextField(blank=True, default="")
     operstate = models.CharField(max_length=16, choices=OPER_STATES, default="BUILD")
     deleted = models.BooleanField(default=False)
     suspended = models.BooleanField(default=False)

@@ -254,8 +254,30 @@ def validate_personality(personality):
     return files
 
 
+# Nova's limit on the base64 text of user_data.
+MAX_USER_DATA = 65535
+
+
+def validate_user_data(user_data):
+    """The base64 text of ``user_data`` (line breaks removed; "" for none); InvalidInput
+    when it is not base64 or longer than MAX_USER_DATA characters."""
+    if user_data is None:
+        return ""
+    if not isinstance(user_data, str):
+        raise InvalidInput("'user_data' must be a base64 string.")
+    text = "".join(user_data.split())  # base64 is often wrapped at 76 columns
+    if len(text) > MAX_USER_DATA:
+        raise InvalidInput("'user_data' may be at most %d base64 characters, got %d."
+                           % (MAX_USER_DATA, len(text)))
+    try:
+        base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise InvalidInput("'user_data' is not valid base64.") from None
+    return text
+
+
 def create_server(user, name, image_id, flavor_id, metadata=None, personality=None,
-                  key_name=None, networks=None, password=None):
+                  key_name=None, networks=None, password=None, user_data=None):
     """Insert the server (BUILD), choose a backend, submit the create job.
 
     Returns (vm, password). The row is committed before Ganeti is called, because
@@ -267,6 +289,7 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
     metadata = metadata or {}
     validate_metadata(metadata)
     files = validate_personality(personality)
+    user_data = validate_user_data(user_data)
     image = get_image(user, image_id)
     if image.state != "ACTIVE":
         raise InvalidInput("Image %d is %s, not ACTIVE: choose another image."
@@ -296,7 +319,8 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
         quotas.check_server_quota(owner, flavor)
         vm = VirtualMachine.objects.create(owner=user, name=name.strip(), flavor=flavor,
                                            image=image, key_name=key_name or "",
-                                           operstate="BUILD", action="CREATE")
+                                           user_data=user_data, operstate="BUILD",
+                                           action="CREATE")
         for key, value in metadata.items():
             VirtualMachineMetadata.objects.create(vm=vm, meta_key=key, meta_value=value)
         for nic in nics:
