@@ -99,6 +99,8 @@ def _bodies(sid, net):
         (C + "servers", {"server": dict(server, networks=[{"uuid": HUGE}])}, 400),
         ("/network/v2.0/ports", {"port": {"network_id": "²", "device_id": sid}}, 404),
         ("/network/v2.0/subnets", {"subnet": {"network_id": "²", "cidr": "10.0.0.0/24"}}, 404),
+        ("/network/v2.0/subnets", {"subnet": {"network_id": str(net), "cidr": "10.0.0.0/24",
+                                              "ip_version": "²"}}, 400),
         (C + "servers/%s/os-interface" % sid, {"interfaceAttachment": {"net_id": "²"}}, 400),
         ("/network/v2.0/ports", {"port": {"network_id": str(net), "device_id": HUGE}}, 404),
         ("/identity/v3/auth/tokens", json.loads(json.dumps(password).replace(

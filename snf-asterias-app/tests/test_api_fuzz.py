@@ -438,7 +438,7 @@ def _one_request(d, data, family):
 
 
 def _fuzz(family):
-    @hsettings(max_examples=EXAMPLES[family], deadline=None, database=None,
+    @hsettings(max_examples=EXAMPLES[family], deadline=None, database=None, print_blob=True,
                suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def run(live, data):

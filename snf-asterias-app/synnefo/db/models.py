@@ -236,7 +236,7 @@ def id_from_instance_name(name, prefix=None):
     if not isinstance(name, str) or not name.startswith(prefix):
         return None
     rest = name[len(prefix):]
-    if not rest.isdigit() or rest != str(int(rest)):
+    if not (rest.isascii() and rest.isdigit()) or rest != str(int(rest)):
         return None
     return int(rest)
 

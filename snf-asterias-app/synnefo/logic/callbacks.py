@@ -166,7 +166,8 @@ def _firewall_profiles(tags):
     for tag in tags if isinstance(tags, list) else []:
         parts = tag.split(":") if isinstance(tag, str) else []
         if (len(parts) == 4 and ":".join(parts[:2]) + ":" == FIREWALL_TAG_PREFIX
-                and parts[2].isdigit() and parts[3] in FIREWALL_FROM_TAG):
+                and parts[2].isascii() and parts[2].isdigit()
+                and parts[3] in FIREWALL_FROM_TAG):
             profiles[int(parts[2])] = FIREWALL_FROM_TAG[parts[3]]
     return profiles
 

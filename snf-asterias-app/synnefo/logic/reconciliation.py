@@ -38,6 +38,7 @@ from synnefo.backend.rapi import RapiError
 from synnefo.db.models import (Backend, Network, NetworkInterface, VirtualMachine,
                                id_from_instance_name)
 from synnefo.logic import callbacks
+from synnefo.logic.ids import parse_id
 from synnefo.logic.network_callbacks import network_id_from_name
 
 log = logging.getLogger(__name__)
@@ -202,8 +203,8 @@ def _ganeti_nics(inst):
 
 def _row_id_from_nic_name(name):
     prefix = settings.BACKEND_PREFIX_ID + "nic-"
-    if isinstance(name, str) and name.startswith(prefix) and name[len(prefix):].isdigit():
-        return int(name[len(prefix):])
+    if isinstance(name, str) and name.startswith(prefix):
+        return parse_id(name[len(prefix):])
     return None
 
 

@@ -164,7 +164,7 @@ def subnets_collection(request):
                 raise faults.BadRequest("'subnet.%s' is not supported: Ganeti's pool takes "
                                         "the whole subnet." % field)
         version = spec.get("ip_version", 4)
-        if isinstance(version, str) and version.isdigit():
+        if version in ("4", "6"):  # not isdigit(): "²" is a digit int() refuses
             version = int(version)
         if spec.get("enable_dhcp") not in (None, True, False):
             raise faults.BadRequest("'subnet.enable_dhcp' must be a boolean.")
