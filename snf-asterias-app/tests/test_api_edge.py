@@ -276,3 +276,8 @@ def test_nova_defaults_are_accepted(world, fake_backend):  # noqa: F811
                       security_groups=[{"name": "default"}], block_device_mapping_v2=[],
                       **{"OS-DCF:diskConfig": "AUTO"})
     assert r.status_code == 202, r.content
+
+
+def test_unsupported_keypair_fields_are_400(world):
+    r = world.a.post(C + "os-keypairs", {"keypair": {"name": "k", "user_id": "7"}})
+    assert "Supported: name, public_key, type" in _fault(r, 400)[1]["message"]

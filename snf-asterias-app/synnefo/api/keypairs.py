@@ -13,6 +13,10 @@ def keypairs_collection(request):
         return json_response({"keypairs": [{"keypair": ser.keypair(kp)}
                                            for kp in logic.list_keypairs(user)]})
     spec = parse_body(request, "keypair")
+    unknown = set(spec) - {"name", "public_key", "type"}
+    if unknown:
+        raise faults.BadRequest("'keypair' has fields this service does not support: %s. "
+                                "Supported: name, public_key, type." % ", ".join(sorted(unknown)))
     if "name" not in spec:
         raise faults.BadRequest("'keypair.name' is required.")
     key_type = spec.get("type", "ssh")
