@@ -1,45 +1,39 @@
 #!/bin/bash
-# ci/debs-test.sh - the package stage of `make test`; run it LAST.
+# ci/debs-test.sh - the package stage of `make test`.
+#
+#   ci/debs-test.sh [REPORT_DIR]     junit reports debs-{build,roots,piuparts}.xml go there
 #
 # Builds the packages (twice: this version with its unit tests, and a higher
-# version for the upgrade test), checks their contents and lintian, installs
-# each node type's packages with apt-get, runs every service through its init
-# script, upgrades, purges (debian/tests/). Extra arguments go to pytest (e.g.
-# --junitxml=FILE, -k NAME).
-#
-# While installed, the packages put `synnefo` into /usr/lib/python3/dist-packages,
-# beside the source tree the other suites test: so this runs after them, and
-# everything of ours is purged at the end, also on failure or interruption.
+# version for the upgrade test) and checks their contents and lintian; then, in
+# parallel, runs every node type from them in clean bookworm roots and piuparts
+# (debian/tests/). Nothing is installed on this machine (the packages go into
+# clean roots, ci/noderoot.py), so this stage may run beside the other suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-/usr/bin/python3}
+OUT=${1:-$(mktemp -d /tmp/snf-debs-reports.XXXXXX)}
+mkdir -p "$OUT"
 start=$(date +%s)
+trap 'echo "ci/debs-test.sh: package stage took $(( $(date +%s) - start )) s" >&2' EXIT
 
 ci/deps.sh
-# shellcheck source=ci/test-env.sh
-. ci/test-env.sh
-ci/services.sh up >/dev/null
-ci/ganeti.sh up >/dev/null
 
-purge_ours() {
-  local pkgs
-  pkgs=$(sed -n 's/^Package:[[:space:]]*//p' debian/control)
-  for s in /etc/init.d/snf-* /etc/init.d/nfdhcpd; do
-    [ -x "$s" ] && "$s" stop >/dev/null 2>&1 || true
-  done
-  # shellcheck disable=SC2086
-  # (dpkg-query fails for packages this machine never knew: not an error here)
-  installed=$({ dpkg-query -W -f '${Package} ${db:Status-Abbrev}\n' $pkgs 2>/dev/null || true; } |
-              awk '$2 !~ /^(un|pn)/ {print $1}')
-  if [ -n "$installed" ]; then
-    echo "ci/debs-test.sh: purging $installed" >&2
-    # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=300 $installed >/dev/null || true
-  fi
+pytest() {
+  local name=$1; shift
+  env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$PY" -m pytest -q -p no:cacheprovider -p no:django \
+    --junitxml="$OUT/debs-$name.xml" "$@"
 }
-trap 'purge_ours; echo "ci/debs-test.sh: package stage took $(( $(date +%s) - start )) s" >&2' EXIT
 
 status=0
-env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$PY" -m pytest -q -p no:cacheprovider -p no:django \
-  "$@" debian/tests || status=$?
+pytest build debian/tests/test_debs_build.py || status=1
+if [ -z "$(ls "${SNF_DEBS_TEST_DIR:-/tmp/snf-debs-test}"/upgrade/*.deb 2>/dev/null)" ]; then
+  echo "ci/debs-test.sh: no packages built; node and piuparts tests not run" >&2
+  exit 1
+fi
+# Both use the packages just built; their output is shown one after the other.
+SNF_DEBS_REUSE=1 pytest piuparts debian/tests/test_debs_piuparts.py > "$OUT/piuparts.out" 2>&1 &
+piuparts=$!
+SNF_DEBS_REUSE=1 pytest roots debian/tests/test_debs_roots.py || status=1
+wait $piuparts || status=1
+cat "$OUT/piuparts.out"
 exit $status

@@ -1,9 +1,8 @@
-"""Package tests: build the .debs, check them, install them on this machine, purge them.
+"""Package tests: build the .debs and check them (test_debs_build.py), run every node
+type from them in clean roots (test_debs_roots.py), piuparts (test_debs_piuparts.py).
 
-Run as root, last in `make test` (ci/debs-test.sh): while installed, the packages
-put `synnefo` into /usr/lib/python3/dist-packages, beside the source tree the
-other suites test. Whatever happens, the session ends by stopping every service
-through its init script and purging every package of ours.
+Nothing is installed on this machine: the packages go into clean roots only
+(ci/noderoot.py), so this stage may run beside the others.
 """
 
 import os
@@ -29,10 +28,6 @@ NODE_TYPES = {
     "GANETI-MASTER": ["snf-ganeti-tools"],
     "GANETI-NODE": ["snf-ganeti-tools", "nfdhcpd", "snf-image"],
 }
-
-# The Ganeti test cluster of ci/ganeti.sh: the UTS namespace with its node's name.
-GANETI_UTS = "/run/ganeti-test/uts"
-
 
 def run(cmd, check=True, timeout=300, env=None, input=None):
     """Run cmd (a list, or a string for sh -c) with a clean PATH; -> CompletedProcess."""
@@ -79,32 +74,6 @@ def enable_variable(service):
     m = re.search(r"^([A-Z0-9_]+_ENABLE)=", default_file(service).read_text(), re.M)
     assert m, "no *_ENABLE variable in %s" % default_file(service)
     return m.group(1)
-
-
-def installed_ours():
-    """Our packages dpkg knows in any state but not-installed (purged)."""
-    res = run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\\n"]
-              + control_packages(), check=False)
-    return [line.split()[0] for line in res.stdout.splitlines()
-            if len(line.split()) > 1 and not line.split()[1].startswith("un")
-            and not line.split()[1].startswith("pn")]
-
-
-def stop_all_services():
-    for name in services():
-        if os.path.exists("/etc/init.d/%s" % name):
-            run(["/etc/init.d/%s" % name, "stop"], check=False, timeout=60)
-            if os.path.exists(GANETI_UTS):
-                run(["nsenter", "--uts=" + GANETI_UTS, "/etc/init.d/%s" % name, "stop"],
-                    check=False, timeout=60)
-
-
-def purge_all():
-    """Stop our services (policy-rc.d keeps dpkg from doing it) and purge our packages."""
-    stop_all_services()
-    ours = installed_ours()
-    if ours:
-        run(["apt-get", "purge", "-y", "-q", "-o", "DPkg::Lock::Timeout=300"] + ours, timeout=300)
 
 
 def build(outdir, version=None, nocheck=False):
@@ -154,11 +123,14 @@ class Debs:
 @pytest.fixture(scope="session")
 def debs():
     """Both builds, in parallel: this tree's version (unit tests run) and an upgrade."""
+    version = changelog_version()
+    current, upgrade = WORK / "current", WORK / "upgrade"
+    if os.environ.get("SNF_DEBS_REUSE") and list(current.glob("*.deb")) \
+            and list(upgrade.glob("*.deb")):
+        return Debs(current, upgrade, version)     # iterating on the tests only
     if WORK.exists():
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
-    version = changelog_version()
-    current, upgrade = WORK / "current", WORK / "upgrade"
     t0 = time.monotonic()
     procs = {current: build(current), upgrade: build(upgrade, version + UPGRADE_SUFFIX,
                                                      nocheck=True)}
@@ -169,11 +141,3 @@ def debs():
     assert not failed, "package build failed\n" + "\n".join(failed)
     print("package builds took %.0f s" % (time.monotonic() - t0))
     return Debs(current, upgrade, version)
-
-
-@pytest.fixture(scope="session")
-def clean_system():
-    """Start from no package of ours installed; purge everything at the end, always."""
-    purge_all()
-    yield
-    purge_all()

@@ -1,0 +1,430 @@
+"""Each node type on a machine that holds nothing of ours: a clean bookworm root
+(ci/noderoot.py) into which only the node's .debs are installed with apt-get,
+dependencies from the archive (Recommends off, so whatever the node needs must be a
+Depends). Inside the node (own namespaces, PID 1 not systemd) every service runs
+through its init script and is shown to work:
+
+  APISERVER      snf-gunicorn: a token from /identity/v3, the server list with it
+  LOGIC          snf-dispatcher: consumes a Ganeti event from RabbitMQ (a QUEUE node)
+                 and applies it to the database
+  GANETI-MASTER  snf-ganeti-eventd: refuses before the node is a Ganeti master; after
+                 gnt-cluster init it runs and publishes a real Ganeti job's events
+  GANETI-NODE    snf-ganeti-eventd refuses (not the master); nfdhcpd answers a DHCP
+                 client in a VM namespace with the bound address
+
+and each service's init script behaves (disabled by default, no double start,
+restart, stale pid files, stop). Nothing is installed on this machine.
+"""
+
+import json
+import re
+import sys
+import time
+
+import pytest
+
+from conftest import NODE_TYPES, TOP, control_packages, enable_variable, services
+
+sys.path.insert(0, str(TOP / "ci"))
+import noderoot  # noqa: E402
+
+PREFIX = "snft-"                 # BACKEND_PREFIX_ID of these nodes
+MQ_USER, MQ_PASS, MQ_VHOST = "synnefo", "mq-" + "secret", "synnefo"
+USER, PASSWORD = "debtest", "debtest-" + "pass"
+
+
+# ---------------------------------------------------------------- nodes
+
+@pytest.fixture(scope="module")
+def cloud():
+    """One run: a bridge, nodes added by the tests; all torn down at the end."""
+    with noderoot.Run("debs") as run:
+        yield run, run.net()
+
+
+@pytest.fixture(scope="module")
+def mq(cloud):
+    """QUEUE node: Debian's rabbitmq-server (not ours: from a cached role tarball)."""
+    run, net = cloud
+    node = run.node("mq", noderoot.tarball("mq", ["rabbitmq-server"]), net).start()
+    node.run("/etc/init.d/rabbitmq-server start", timeout=120)
+    for cmd in (["add_vhost", MQ_VHOST], ["add_user", MQ_USER, MQ_PASS],
+                ["set_permissions", "-p", MQ_VHOST, MQ_USER, ".*", ".*", ".*"]):
+        node.run(["rabbitmqctl", "-q"] + cmd)
+    return node
+
+
+def amqp_url(mq):
+    return "amqp://%s:%s@%s:5672/%s" % (MQ_USER, MQ_PASS, mq.hostname, MQ_VHOST)
+
+
+def node_packages(*types):
+    have = set(control_packages())
+    return sorted({p for t in types for p in NODE_TYPES[t] if p in have})
+
+
+def make_node(cloud, debs, name, *types, extra=()):
+    """A started node with exactly these node types' packages (and our Depends)."""
+    run, net = cloud
+    node = run.node(name, noderoot.tarball("base"), net)
+    wanted = debs.closure(node_packages(*types))
+    t0 = time.monotonic()
+    node.install(wanted + list(extra))
+    print("%s: apt-get install took %.1f s" % (name, time.monotonic() - t0))
+    names = node.chroot("dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n' %s"
+                        % " ".join(control_packages()), check=False).stdout
+    ours = sorted(line.split()[0] for line in names.splitlines()
+                  if len(line.split()) > 1 and line.split()[1] == "ii")
+    assert ours == sorted(p.name.split("_")[0] for p in wanted)
+    return node.start()
+
+
+def configure(node, text):
+    """Deployment settings in /etc/synnefo/99-local.conf (as the docs say)."""
+    path = node.path("/etc/synnefo/99-local.conf")
+    path.write_text(path.read_text() + "\n## package tests\n" + text)
+
+
+def set_vars(node, service, **values):
+    path = node.path("/etc/default/" + service)
+    text = path.read_text()
+    for var, value in values.items():
+        line = '%s="%s"' % (var, value)
+        text, n = re.subn(r"^%s=.*$" % var, line, text, flags=re.M)
+        if not n:
+            text += line + "\n"
+    path.write_text(text)
+
+
+def as_synnefo(node, *cmd, **kw):
+    return node.run(["runuser", "-u", "synnefo", "--"] + list(cmd), **kw)
+
+
+def check_common_layout(node):
+    pw = node.run("getent passwd synnefo").stdout.split(":")
+    assert pw[6].strip() in ("/usr/sbin/nologin", "/bin/false") and int(pw[2]) < 1000
+    out = node.run("stat -c '%a %U %G %n' /etc/synnefo /etc/synnefo/* /var/lib/synnefo "
+                   "/var/log/synnefo").stdout.splitlines()
+    modes = {line.split()[3]: tuple(line.split()[:3]) for line in out}
+    assert modes.pop("/etc/synnefo") == ("750", "root", "synnefo")
+    assert modes.pop("/var/lib/synnefo") == ("750", "synnefo", "synnefo")
+    assert modes.pop("/var/log/synnefo") == ("750", "synnefo", "synnefo")
+    assert modes and all(v == ("640", "root", "synnefo") for v in modes.values()), modes
+
+
+# ---------------------------------------------------------------- init scripts
+
+def procname(service):
+    return "gunicorn" if service == "snf-gunicorn" else service[:15]
+
+
+def pidfile(node, service):
+    """Path of the service's pid file inside the node (under its own tmpfs /run:
+    read it with node.run, not through node.path)."""
+    if service == "nfdhcpd":
+        m = re.search(r"^\s*pidfile\s*=\s*(\S+)",
+                      node.path("/etc/nfdhcpd/nfdhcpd.conf").read_text(), re.M)
+        return m.group(1)
+    return "/run/synnefo/%s.pid" % service
+
+
+def read_pidfile(node, service):
+    res = node.run(["cat", pidfile(node, service)], check=False)
+    return res.stdout if res.returncode == 0 else None
+
+
+def procs(node):
+    """{pid: (ppid, pgid, state, comm)} of the node's processes (its own PID ns)."""
+    out = node.run("ps -e -o pid=,ppid=,pgid=,stat=,comm=").stdout
+    return {int(f[0]): (int(f[1]), int(f[2]), f[3], f[4])
+            for f in (line.split(None, 4) for line in out.splitlines())}
+
+
+def daemons(node, service):
+    """Pids of the service's live top-level processes (workers are their children)."""
+    ps, name = procs(node), procname(service)
+    return sorted(p for p, (pp, _, st, c) in ps.items()
+                  if c == name and not st.startswith("Z")
+                  and ps.get(pp, (0, 0, "", ""))[3] != name)
+
+
+def running_pid(node, service, timeout=15):
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            pid = int(read_pidfile(node, service).split()[0])
+            if pid in daemons(node, service):
+                return pid
+        except (AttributeError, ValueError, IndexError):
+            pid = None
+        assert time.monotonic() < end, "no live %s pid file (pid %s)" % (service, pid)
+        time.sleep(0.1)
+
+
+def wait_gone(node, pid, timeout=30):
+    end = time.monotonic() + timeout
+    while pid in procs(node) and not procs(node).get(pid, (0, 0, "Z"))[2].startswith("Z"):
+        assert time.monotonic() < end, "pid %d still alive" % pid
+        time.sleep(0.1)
+
+
+def init(node, service, action):
+    return node.run(["/etc/init.d/" + service, action], check=False, timeout=120)
+
+
+def ok(res):
+    assert res.returncode == 0, "exit %d: %s %s" % (res.returncode, res.stdout, res.stderr)
+    return res
+
+
+def exercise_service(node, service, check_up=None):
+    """The init script: disabled by default, start/status, no double start, restart,
+    force-reload, a crash's stale pid file, a pid file naming another process, stop.
+    Leaves the service running."""
+    var = enable_variable(service)
+    res = ok(init(node, service, "start"))
+    assert "disabled" in res.stdout + res.stderr
+    assert init(node, service, "status").returncode == 3
+    assert daemons(node, service) == []
+
+    set_vars(node, service, **{var: "true"})
+    ok(init(node, service, "start"))
+    ok(init(node, service, "status"))
+    pid = running_pid(node, service)
+    if check_up:
+        check_up()
+    ok(init(node, service, "start"))                       # starts nothing
+    assert running_pid(node, service) == pid and daemons(node, service) == [pid]
+
+    ok(init(node, service, "restart"))
+    new = running_pid(node, service)
+    assert new != pid
+    wait_gone(node, pid)
+    ok(init(node, service, "force-reload"))
+    ok(init(node, service, "status"))
+
+    pid = running_pid(node, service)                       # a crash: pid file stays
+    node.run(["kill", "-KILL", "--", "-%d" % procs(node)[pid][1]])
+    wait_gone(node, pid)
+    assert read_pidfile(node, service) is not None
+    assert init(node, service, "status").returncode == 1
+    ok(init(node, service, "start"))
+    assert running_pid(node, service) != pid
+
+    ok(init(node, service, "stop"))
+    assert init(node, service, "status").returncode == 3
+    assert daemons(node, service) == [] and read_pidfile(node, service) is None
+    ok(init(node, service, "stop"))                        # stopping a stopped one: fine
+    node.run("echo 1 > %s" % pidfile(node, service))      # the node's PID 1, not ours
+    assert init(node, service, "status").returncode == 1
+    ok(init(node, service, "start"))
+    assert running_pid(node, service) != 1
+    if check_up:
+        check_up()
+
+
+# ---------------------------------------------------------------- node types
+
+def test_apiserver_issues_a_token_and_lists_servers(cloud, debs):
+    node = make_node(cloud, debs, "api", "APISERVER")
+    check_common_layout(node)
+    # The packages never migrate by themselves; the documented command does (SQLite,
+    # the shipped default, owned by the synnefo user).
+    as_synnefo(node, "snf-manage", "migrate", "--noinput", "-v0")
+    as_synnefo(node, "snf-manage", "check")
+    as_synnefo(node, "snf-manage", "user-create", USER, "--password-stdin",
+               input=PASSWORD + "\n")
+    assert node.path("/usr/share/synnefo/static/webproject/base.css").is_file()
+    port = 8080    # the shipped gunicorn.conf.py's bind
+
+    def curl(*args):
+        return json.loads(node.run(["curl", "-sS", "--fail-with-body", "--retry", "20",
+                                    "--retry-connrefused", "--retry-delay", "0"]
+                                   + list(args)).stdout or "{}")
+
+    def api_up():
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": USER, "domain": {"id": "default"}, "password": PASSWORD}}},
+            "scope": {"project": {"name": USER, "domain": {"id": "default"}}}}}
+        out = node.run(["curl", "-sS", "--fail-with-body", "-D", "-", "--retry", "20",
+                        "--retry-connrefused", "--retry-delay", "0", "-H",
+                        "Content-Type: application/json", "-d", json.dumps(body),
+                        "http://127.0.0.1:%d/identity/v3/auth/tokens" % port]).stdout
+        token = re.search(r"^X-Subject-Token:\s*(\S+)", out, re.M | re.I).group(1)
+        servers = curl("-H", "X-Auth-Token: " + token,
+                       "http://127.0.0.1:%d/compute/v2.1/servers" % port)
+        assert servers == {"servers": []}, servers
+
+    exercise_service(node, "snf-gunicorn", check_up=api_up)
+    check_common_layout(node)
+    assert node.run("stat -c %U /var/log/synnefo/gunicorn-error.log").stdout.strip() \
+        == "synnefo"
+    ok(init(node, "snf-gunicorn", "stop"))
+
+
+def test_logic_node_dispatcher_consumes_an_event(cloud, debs, mq):
+    node = make_node(cloud, debs, "logic", "LOGIC")
+    check_common_layout(node)
+    configure(node, 'BACKEND_PREFIX_ID = "%s"\nAMQP_HOSTS = [%r]\n' % (PREFIX, amqp_url(mq)))
+    as_synnefo(node, "snf-manage", "migrate", "--noinput", "-v0")
+    exercise_service(node, "snf-dispatcher")
+    vm = as_synnefo(node, "snf-manage", "shell", "-c", """
+from synnefo.db import models as m
+u = m.User.objects.create(name="alice")
+f = m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless")
+print(m.VirtualMachine.objects.create(owner=u, flavor=f, name="vm").id)""").stdout.split()[-1]
+    # A Ganeti event as eventd would publish it, through the shipped AMQP client.
+    as_synnefo(node, "snf-manage", "shell", "-c", """
+from django.conf import settings
+from synnefo.common.amqp_client import AMQPClient, Topology
+from synnefo.db.models import VirtualMachine
+vm = VirtualMachine.objects.get(id=%s)
+topo = Topology(settings.BACKEND_PREFIX_ID)
+with AMQPClient(settings.AMQP_HOSTS) as c:
+    c.publish(topo.exchange, topo.routing_keys["op"], {"type": "ganeti-op-status",
+        "instance": vm.backend_vm_id, "operation": "OP_INSTANCE_STARTUP",
+        "status": "success", "jobId": 7, "logmsg": "", "event_time": [1, 0]})""" % vm)
+    end = time.monotonic() + 60
+    while True:
+        state = as_synnefo(node, "snf-manage", "shell", "-c",
+                           "from synnefo.db.models import VirtualMachine as V; "
+                           "v = V.objects.get(id=%s); print(v.operstate, v.backendjobid)"
+                           % vm).stdout.split()[-2:]
+        if state == ["STARTED", "7"] or time.monotonic() > end:
+            break
+        time.sleep(0.5)
+    log = node.path("/var/log/synnefo/dispatcher.log")
+    assert state == ["STARTED", "7"], log.read_text()[-3000:] if log.exists() else "no log"
+    queues = mq.run(["rabbitmqctl", "-q", "list_queues", "-p", MQ_VHOST, "name",
+                     "messages"]).stdout
+    assert re.search(r"^%sevents-op\s+0$" % PREFIX, queues, re.M), queues   # consumed
+    ok(init(node, "snf-dispatcher", "stop"))
+
+
+NOOP_OS = {"ganeti_api_version": "20\n", "variants.list": "default\n",
+           "parameters.list": "img_id Image\nimg_format Format\nimg_passwd Password\n"
+                              "img_properties Properties\n"}
+
+
+def ganeti_master(node):
+    """gnt-cluster init in the node (fake hypervisor, diskless), a no-op OS."""
+    for name, text in NOOP_OS.items():
+        node.write("/srv/ganeti/os/noop/" + name, text)
+    for script in ("create", "export", "import", "rename", "verify"):
+        node.write("/srv/ganeti/os/noop/" + script, "#!/bin/sh\nexit 0\n", mode=0o755)
+    node.run(["gnt-cluster", "init", "--enabled-hypervisors=fake",
+              "--enabled-disk-templates=diskless", "--master-netdev=eth0",
+              "--master-netmask=24", "--nic-parameters=mode=bridged,link=br0",
+              "--no-ssh-init", "--no-etc-hosts", "gntc." + node.net.domain], timeout=180)
+
+
+def test_ganeti_master_eventd_publishes_job_events(cloud, debs, mq):
+    run, net = cloud
+    net.address("gntc")                    # the cluster's (master) IP, on the bridge
+    node = make_node(cloud, debs, "gnt1", "GANETI-MASTER")
+    check_common_layout(node)
+    for op in ("add", "modify", "reboot", "start", "stop", "remove"):
+        link = "/etc/ganeti/hooks/instance-%s-post.d/snf-ganeti-hook" % op
+        node.run("test -L %s && test -x %s" % (link, link))
+    node.run("test -x /etc/ganeti/kvm-vif-bridge")
+    configure(node, 'BACKEND_PREFIX_ID = "%s"\nAMQP_HOSTS = [%r]\n' % (PREFIX, amqp_url(mq)))
+
+    # Not (yet) a Ganeti node: the init script declines, cleanly.
+    set_vars(node, "snf-ganeti-eventd", SNF_EVENTD_ENABLE="true")
+    res = ok(init(node, "snf-ganeti-eventd", "start"))
+    assert "not a Ganeti node" in res.stdout + res.stderr
+    assert init(node, "snf-ganeti-eventd", "status").returncode == 3
+    set_vars(node, "snf-ganeti-eventd", SNF_EVENTD_ENABLE="false")
+
+    ganeti_master(node)
+    exercise_service(node, "snf-ganeti-eventd")
+    # A queue of our own bound to the events; then a real Ganeti job.
+    node.run(["/usr/bin/python3", "-c", """
+import amqp, sys
+c = amqp.Connection(host="%s:5672", userid="%s", password="%s", virtual_host="%s")
+c.connect(); ch = c.channel()
+ch.exchange_declare("ganeti", "topic", durable=True, auto_delete=False)
+ch.queue_declare("eventd-probe", durable=False, auto_delete=False)
+ch.queue_bind("eventd-probe", "ganeti", "ganeti.%s.event.op")""" % (
+        mq.hostname, MQ_USER, MQ_PASS, MQ_VHOST, PREFIX.rstrip("-"))])
+    inst = PREFIX + "42"
+    node.run(["gnt-instance", "add", "-t", "diskless", "-o", "noop+default", "--no-nics",
+              "--no-ip-check", "--no-name-check", "--no-install", "-H", "fake",
+              "-B", "maxmem=128,minmem=128,vcpus=1", inst], timeout=180)
+    seen = []
+    end = time.monotonic() + 60
+    while not any(m["operation"] == "OP_INSTANCE_CREATE" and m["status"] == "success"
+                  for m in seen) and time.monotonic() < end:
+        out = node.run(["/usr/bin/python3", "-c", """
+import amqp, sys
+c = amqp.Connection(host="%s:5672", userid="%s", password="%s", virtual_host="%s")
+c.connect(); ch = c.channel()
+while True:
+    m = ch.basic_get("eventd-probe", no_ack=True)
+    if m is None: break
+    print(m.body.decode() if isinstance(m.body, bytes) else m.body)""" % (
+            mq.hostname, MQ_USER, MQ_PASS, MQ_VHOST)]).stdout
+        seen += [json.loads(line) for line in out.splitlines() if line.strip()]
+        time.sleep(0.5)
+    assert any(m["operation"] == "OP_INSTANCE_CREATE" and m["status"] == "success"
+               and m["instance"] == inst for m in seen), seen
+    ok(init(node, "snf-ganeti-eventd", "stop"))
+
+
+VM_MAC, VM_IP = "aa:00:00:fb:d2:10", "10.249.210.10"
+BINDING = """IP=%s
+MAC=%s
+LINK=100
+HOSTNAME=vm10.example.test
+TAGS=""
+SUBNET=10.249.210.0/24
+GATEWAY=10.249.210.1
+SUBNET6=
+GATEWAY6=
+""" % (VM_IP, VM_MAC)
+
+
+def test_ganeti_node_nfdhcpd_hands_out_a_lease(cloud, debs):
+    run, net = cloud
+    node = make_node(cloud, debs, "gnt2", "GANETI-NODE")
+    # A node of a cluster whose master is another node: eventd declines.
+    node.write("/var/lib/ganeti/ssconf_master_node", "gnt1.%s\n" % net.domain)
+    set_vars(node, "snf-ganeti-eventd", SNF_EVENTD_ENABLE="true")
+    res = ok(init(node, "snf-ganeti-eventd", "start"))
+    assert "is not the Ganeti master (gnt1.%s)" % net.domain in res.stdout + res.stderr
+    assert init(node, "snf-ganeti-eventd", "status").returncode == 3
+    assert daemons(node, "snf-ganeti-eventd") == []
+
+    # A "VM": a clean root with a DHCP client, its eth0 the peer of tap0 in the node.
+    vm = run.node("vm", noderoot.tarball("base"))
+    vm.install(["busybox"])
+    vm.start()
+    noderoot.sh(["ip", "-n", node.netns, "link", "add", "tap0", "type", "veth", "peer",
+                 "name", "eth0", "netns", vm.netns])
+    noderoot.sh(["ip", "-n", vm.netns, "link", "set", "eth0", "address", VM_MAC, "up"])
+    noderoot.sh(["ip", "-n", node.netns, "link", "set", "tap0", "up"])
+    # The rule kvm-vif-bridge installs per tap, the binding file it writes.
+    queue = re.search(r"^dhcp_queue\s*=\s*(\d+)", node.path(
+        "/etc/nfdhcpd/nfdhcpd.conf").read_text(), re.M).group(1)
+    node.run(["iptables", "-t", "mangle", "-A", "PREROUTING", "-i", "tap0", "-p", "udp",
+              "--dport", "67", "-j", "NFQUEUE", "--queue-num", queue])
+    node.write("/var/lib/nfdhcpd/tap0", BINDING)
+
+    exercise_service(node, "nfdhcpd")
+    vm.write("/lease.sh", '#!/bin/sh\n[ "$1" = bound ] && env > /lease.env\nexit 0\n', 0o755)
+    res = vm.run(["busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "5", "-T", "2",
+                  "-s", "/lease.sh"], check=False, timeout=60)
+    log = node.path("/var/log/nfdhcpd/nfdhcpd.log")
+    assert res.returncode == 0, (res.stdout, res.stderr,
+                                 log.read_text()[-3000:] if log.exists() else "no log")
+    lease = dict(line.split("=", 1) for line in
+                 vm.path("/lease.env").read_text().splitlines() if "=" in line)
+    assert lease["ip"] == VM_IP and lease["router"] == "10.249.210.1", lease
+    assert lease["hostname"] == "vm10.example.test"
+    ok(init(node, "nfdhcpd", "stop"))
+
+
+def test_every_service_was_run_in_a_node():
+    """A new daemon gets a node test: the services above are all there are."""
+    assert sorted(services()) == ["nfdhcpd", "snf-dispatcher", "snf-ganeti-eventd",
+                                  "snf-gunicorn"]
