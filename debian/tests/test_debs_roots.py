@@ -4,7 +4,8 @@ dependencies from the archive (Recommends off, so whatever the node needs must b
 Depends). Inside the node (own namespaces, PID 1 not systemd) every service runs
 through its init script and is shown to work:
 
-  APISERVER      snf-gunicorn: a token from /identity/v3, the server list with it
+  APISERVER      snf-gunicorn: a token from /identity/v3, the server list with it;
+                 snf-vncauthproxy: its control socket opens a forwarding
   LOGIC          snf-dispatcher: consumes a Ganeti event from RabbitMQ (a QUEUE node)
                  and applies it to the database
   GANETI-MASTER  snf-ganeti-eventd: refuses before the node is a Ganeti master; after
@@ -16,6 +17,7 @@ and each service's init script behaves (disabled by default, no double start,
 restart, stale pid files, stop). Nothing is installed on this machine.
 """
 
+import concurrent.futures
 import json
 import re
 import sys
@@ -42,16 +44,46 @@ def cloud():
         yield run, run.net()
 
 
+# node name: node types whose packages it gets
+NODES = {"api": ["APISERVER"], "logic": ["LOGIC"], "gnt1": ["GANETI-MASTER"],
+         "gnt2": ["GANETI-NODE"]}
+
+
 @pytest.fixture(scope="module")
-def mq(cloud):
-    """QUEUE node: Debian's rabbitmq-server (not ours: from a cached role tarball)."""
+def nodes(cloud, debs):
+    """Every node prepared at once (the installs wait mostly on apt and dpkg): name ->
+    future of the started node; a test takes the one it needs (its failure shows there)."""
     run, net = cloud
-    node = run.node("mq", noderoot.tarball("mq", ["rabbitmq-server"]), net).start()
-    node.run("/etc/init.d/rabbitmq-server start", timeout=120)
+    net.address("gntc")                    # the Ganeti cluster's (master) IP
+    roots = {name: run.node(name, noderoot.tarball("base"), net) for name in NODES}
+    roots["vm"] = run.node("vm", noderoot.tarball("base"))
+    roots["mq"] = run.node("mq", noderoot.tarball("mq", ["rabbitmq-server"]), net)
+    jobs = {name: (install_ours, (roots[name], debs, types)) for name, types in NODES.items()}
+    jobs["vm"] = (install_vm, (roots["vm"],))
+    jobs["mq"] = (start_mq, (roots["mq"],))
+    with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+        yield {name: pool.submit(fn, *args) for name, (fn, args) in jobs.items()}
+
+
+@pytest.fixture(scope="module")
+def mq(nodes):
+    return nodes["mq"].result()
+
+
+def start_mq(node):
+    """QUEUE node: Debian's rabbitmq-server (not ours: from a cached role tarball)."""
+    node.start()
+    node.run("/etc/init.d/rabbitmq-server start", timeout=180)
     for cmd in (["add_vhost", MQ_VHOST], ["add_user", MQ_USER, MQ_PASS],
                 ["set_permissions", "-p", MQ_VHOST, MQ_USER, ".*", ".*", ".*"]):
         node.run(["rabbitmqctl", "-q"] + cmd)
     return node
+
+
+def install_vm(node):
+    """A "VM" for the DHCP test: a clean root with busybox's udhcpc, no bridge."""
+    node.install(["busybox"])
+    return node.start()
 
 
 def amqp_url(mq):
@@ -63,14 +95,12 @@ def node_packages(*types):
     return sorted({p for t in types for p in NODE_TYPES[t] if p in have})
 
 
-def make_node(cloud, debs, name, *types, extra=()):
-    """A started node with exactly these node types' packages (and our Depends)."""
-    run, net = cloud
-    node = run.node(name, noderoot.tarball("base"), net)
+def install_ours(node, debs, types):
+    """Exactly these node types' packages (and our Depends) installed; node started."""
     wanted = debs.closure(node_packages(*types))
     t0 = time.monotonic()
-    node.install(wanted + list(extra))
-    print("%s: apt-get install took %.1f s" % (name, time.monotonic() - t0))
+    node.install(wanted)
+    print("%s: apt-get install took %.1f s" % (node.name, time.monotonic() - t0))
     names = node.chroot("dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n' %s"
                         % " ".join(control_packages()), check=False).stdout
     ours = sorted(line.split()[0] for line in names.splitlines()
@@ -225,9 +255,11 @@ def exercise_service(node, service, check_up=None):
 
 # ---------------------------------------------------------------- node types
 
-def test_apiserver_issues_a_token_and_lists_servers(cloud, debs):
-    node = make_node(cloud, debs, "api", "APISERVER")
+def test_apiserver_issues_a_token_and_lists_servers(nodes):
+    node = nodes["api"].result()
     check_common_layout(node)
+    port = 8080    # the shipped gunicorn.conf.py's bind
+    configure(node, 'API_PUBLIC_BASE_URL = "http://127.0.0.1:%d"\n' % port)
     # The packages never migrate by themselves; the documented command does (SQLite,
     # the shipped default, owned by the synnefo user).
     as_synnefo(node, "snf-manage", "migrate", "--noinput", "-v0")
@@ -235,7 +267,6 @@ def test_apiserver_issues_a_token_and_lists_servers(cloud, debs):
     as_synnefo(node, "snf-manage", "user-create", USER, "--password-stdin",
                input=PASSWORD + "\n")
     assert node.path("/usr/share/synnefo/static/webproject/base.css").is_file()
-    port = 8080    # the shipped gunicorn.conf.py's bind
 
     def curl(*args):
         return json.loads(node.run(["curl", "-sS", "--fail-with-body", "--retry", "20",
@@ -256,14 +287,27 @@ def test_apiserver_issues_a_token_and_lists_servers(cloud, debs):
         assert servers == {"servers": []}, servers
 
     exercise_service(node, "snf-gunicorn", check_up=api_up)
+
+    def proxy_up():
+        """The control socket opens a forwarding (the console's first step)."""
+        reply = node.run(["runuser", "-u", "synnefo", "--", "/usr/bin/python3", "-c", """
+import json, socket
+s = socket.socket(socket.AF_UNIX); s.connect("/run/synnefo/vncauthproxy.sock")
+s.sendall(json.dumps({"destination_address": "127.0.0.1", "destination_port": 5900,
+                      "password": "console-secret", "type": "vnc"}).encode() + b"\\n")
+print(s.makefile().readline())"""]).stdout
+        assert json.loads(reply)["status"] == "OK", reply
+
+    exercise_service(node, "snf-vncauthproxy", check_up=proxy_up)
+    ok(init(node, "snf-vncauthproxy", "stop"))
     check_common_layout(node)
     assert node.run("stat -c %U /var/log/synnefo/gunicorn-error.log").stdout.strip() \
         == "synnefo"
     ok(init(node, "snf-gunicorn", "stop"))
 
 
-def test_logic_node_dispatcher_consumes_an_event(cloud, debs, mq):
-    node = make_node(cloud, debs, "logic", "LOGIC")
+def test_logic_node_dispatcher_consumes_an_event(nodes, mq):
+    node = nodes["logic"].result()
     check_common_layout(node)
     configure(node, 'BACKEND_PREFIX_ID = "%s"\nAMQP_HOSTS = [%r]\n' % (PREFIX, amqp_url(mq)))
     as_synnefo(node, "snf-manage", "migrate", "--noinput", "-v0")
@@ -318,10 +362,8 @@ def ganeti_master(node):
               "--no-ssh-init", "--no-etc-hosts", "gntc." + node.net.domain], timeout=180)
 
 
-def test_ganeti_master_eventd_publishes_job_events(cloud, debs, mq):
-    run, net = cloud
-    net.address("gntc")                    # the cluster's (master) IP, on the bridge
-    node = make_node(cloud, debs, "gnt1", "GANETI-MASTER")
+def test_ganeti_master_eventd_publishes_job_events(nodes, mq):
+    node = nodes["gnt1"].result()
     check_common_layout(node)
     for op in ("add", "modify", "reboot", "start", "stop", "remove"):
         link = "/etc/ganeti/hooks/instance-%s-post.d/snf-ganeti-hook" % op
@@ -348,9 +390,10 @@ ch.queue_declare("eventd-probe", durable=False, auto_delete=False)
 ch.queue_bind("eventd-probe", "ganeti", "ganeti.%s.event.op")""" % (
         mq.hostname, MQ_USER, MQ_PASS, MQ_VHOST, PREFIX.rstrip("-"))])
     inst = PREFIX + "42"
-    node.run(["gnt-instance", "add", "-t", "diskless", "-o", "noop+default", "--no-nics",
-              "--no-ip-check", "--no-name-check", "--no-install", "-H", "fake",
-              "-B", "maxmem=128,minmem=128,vcpus=1", inst], timeout=180)
+    node.run(["gnt-instance", "add", "-n", node.hostname, "-t", "diskless", "-o",
+              "noop+default", "--no-nics", "--no-ip-check", "--no-name-check",
+              "--no-install", "-H", "fake", "-B", "maxmem=128,minmem=128,vcpus=1", inst],
+             timeout=180)
     seen = []
     end = time.monotonic() + 60
     while not any(m["operation"] == "OP_INSTANCE_CREATE" and m["status"] == "success"
@@ -384,9 +427,9 @@ GATEWAY6=
 """ % (VM_IP, VM_MAC)
 
 
-def test_ganeti_node_nfdhcpd_hands_out_a_lease(cloud, debs):
-    run, net = cloud
-    node = make_node(cloud, debs, "gnt2", "GANETI-NODE")
+def test_ganeti_node_nfdhcpd_hands_out_a_lease(nodes):
+    node, vm = nodes["gnt2"].result(), nodes["vm"].result()
+    net = node.net
     # A node of a cluster whose master is another node: eventd declines.
     node.write("/var/lib/ganeti/ssconf_master_node", "gnt1.%s\n" % net.domain)
     set_vars(node, "snf-ganeti-eventd", SNF_EVENTD_ENABLE="true")
@@ -396,9 +439,6 @@ def test_ganeti_node_nfdhcpd_hands_out_a_lease(cloud, debs):
     assert daemons(node, "snf-ganeti-eventd") == []
 
     # A "VM": a clean root with a DHCP client, its eth0 the peer of tap0 in the node.
-    vm = run.node("vm", noderoot.tarball("base"))
-    vm.install(["busybox"])
-    vm.start()
     noderoot.sh(["ip", "-n", node.netns, "link", "add", "tap0", "type", "veth", "peer",
                  "name", "eth0", "netns", vm.netns])
     noderoot.sh(["ip", "-n", vm.netns, "link", "set", "eth0", "address", VM_MAC, "up"])
@@ -427,4 +467,4 @@ def test_ganeti_node_nfdhcpd_hands_out_a_lease(cloud, debs):
 def test_every_service_was_run_in_a_node():
     """A new daemon gets a node test: the services above are all there are."""
     assert sorted(services()) == ["nfdhcpd", "snf-dispatcher", "snf-ganeti-eventd",
-                                  "snf-gunicorn"]
+                                  "snf-gunicorn", "snf-vncauthproxy"]
