@@ -359,6 +359,10 @@ def ganeti_master(node):
     node.run(["gnt-cluster", "init", "--enabled-hypervisors=fake",
               "--enabled-disk-templates=diskless", "--master-netdev=eth0",
               "--master-netmask=24", "--nic-parameters=mode=bridged,link=br0",
+              # an instance without NICs and disks is within the policy
+              "--ipolicy-bounds-specs=min:disk-size=1,cpu-count=1,disk-count=0,"
+              "memory-size=32,nic-count=0,spindle-use=0/max:disk-size=1048576,cpu-count=8,"
+              "disk-count=4,memory-size=4096,nic-count=8,spindle-use=12",
               "--no-ssh-init", "--no-etc-hosts", "gntc." + node.net.domain], timeout=180)
 
 
