@@ -14,7 +14,8 @@ through its init script and is shown to work:
                  client in a VM namespace with the bound address
 
 and each service's init script behaves (disabled by default, no double start,
-restart, stale pid files, stop). Nothing is installed on this machine.
+restart, stale pid files, stop); an upgrade to the next build keeps local edits.
+Nothing is installed on this machine.
 """
 
 import concurrent.futures
@@ -465,6 +466,36 @@ def test_ganeti_node_nfdhcpd_hands_out_a_lease(nodes):
                  vm.path("/lease.env").read_text().splitlines() if "=" in line)
     assert lease["ip"] == VM_IP and lease["router"] == "10.249.210.1", lease
     assert lease["hostname"] == "vm10.example.test"
+    ok(init(node, "nfdhcpd", "stop"))
+
+
+def test_upgrade_keeps_local_edits_and_a_running_service(nodes, debs):
+    """On the GANETI-NODE (snf-common, snf-ganeti-tools, nfdhcpd): apt-get install of the
+    next build keeps edited conffiles and leaves the running nfdhcpd alone (policy-rc.d)."""
+    node = nodes["gnt2"].result()
+    local = node.path("/etc/synnefo/99-local.conf")
+    local.write_text(local.read_text() + "# local edit kept across upgrades\n")
+    set_vars(node, "nfdhcpd", NFDHCPD_ENABLE="true", NFDHCPD_OPTS="--debug")
+    nfconf = node.path("/etc/nfdhcpd/nfdhcpd.conf")
+    nfconf.write_text(nfconf.read_text().replace("192.0.2.53", "10.249.0.53"))
+    ok(init(node, "nfdhcpd", "start"))
+    pid = running_pid(node, "nfdhcpd")
+
+    node.install(debs.closure(node_packages("GANETI-NODE"), "upgrade"))
+
+    versions = node.chroot("dpkg-query -W -f '${Package} ${Version}\\n' %s"
+                           % " ".join(p.name.split("_")[0] for p in
+                                      debs.closure(node_packages("GANETI-NODE")))).stdout
+    assert {line.split()[1] for line in versions.splitlines()} == {debs.upgrade_version}
+    assert "# local edit kept across upgrades" in local.read_text()
+    assert "10.249.0.53" in nfconf.read_text()
+    assert 'NFDHCPD_OPTS="--debug"' in node.path("/etc/default/nfdhcpd").read_text()
+    left = node.run("find /etc -name '*.dpkg-*'").stdout.split()
+    assert left == []
+    check_common_layout(node)
+    assert running_pid(node, "nfdhcpd") == pid
+    ok(init(node, "nfdhcpd", "restart"))
+    assert running_pid(node, "nfdhcpd") != pid
     ok(init(node, "nfdhcpd", "stop"))
 
 
