@@ -1,0 +1,185 @@
+"""A multi-node cloud from the packages, set up by the admin guide's own commands
+(ci/multinode.py), survives losing an APISERVER, a LOGIC node and a RabbitMQ node.
+
+Nothing here touches the host: every node is a clean root in its own namespaces.
+"""
+
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ci"))
+import multinode  # noqa: E402
+
+# Runs in the client netns under Debian's python3 (python3-openstacksdk); prints JSON.
+CLIENT = r"""
+import json, sys, openstack
+cmd, cacert, name = sys.argv[1], sys.argv[2], sys.argv[3]
+conn = openstack.connect(auth_url="https://%s/identity/v3" % name, username=sys.argv[4],
+                         password=sys.stdin.readline().strip(), project_name=sys.argv[4],
+                         user_domain_name="Default", project_domain_name="Default",
+                         region_name="RegionOne", cacert=cacert,
+                         load_yaml_config=False, load_envvars=False)
+if cmd == "create":
+    flavor = [f for f in conn.compute.flavors() if f.vcpus == 1 and f.ram == 512
+              and f.disk == 1][0]
+    image = conn.image.find_image("debian-12")
+    server = conn.compute.create_server(name=sys.argv[5], image_id=image.id,
+                                        flavor_id=flavor.id)
+    server = conn.compute.wait_for_server(server, status="ACTIVE", wait=300, interval=1)
+    print(json.dumps({"id": server.id, "status": server.status}))
+elif cmd == "stop":
+    server = conn.compute.get_server(sys.argv[5])
+    conn.compute.stop_server(server)
+    server = conn.compute.wait_for_server(server, status="SHUTOFF", wait=300, interval=1)
+    print(json.dumps({"id": server.id, "status": server.status}))
+elif cmd == "list":
+    print(json.dumps({s.id: s.status for s in conn.compute.servers()}))
+"""
+
+
+def client(cloud, cacert, *args):
+    site = multinode.SITE
+    res = cloud.client(["/usr/bin/python3", "-c", CLIENT, args[0], cacert, site["api_name"],
+                        site["admin_user"]] + list(args[1:]),
+                       input=site["admin_password"] + "\n")
+    assert res.returncode == 0, "client %s failed\n%s\n%s" % (args, res.stderr[-4000:],
+                                                              cloud.logs())
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def curl(cloud, cacert, path, via=None, args=(), input=None):
+    """curl https://<api_name><path> from the client netns; via: a node name to send it to
+    instead of the LB (as if the name resolved to that node)."""
+    site = multinode.SITE
+    cmd = ["curl", "-sS", "--fail", "--cacert", cacert]
+    if via:
+        cmd += ["--resolve", "%s:443:%s.%d" % (site["api_name"], multinode.NET,
+                                                multinode.NODES[via][1])]
+    res = cloud.client(cmd + list(args) + ["https://%s%s" % (site["api_name"], path)],
+                       input=input)
+    assert res.returncode == 0, "%s via %s: %s\n%s" % (path, via or "lb", res.stderr,
+                                                       cloud.logs([via or "api1"]))
+    return res.stdout
+
+
+def token_and_servers(cloud, cacert, via=None):
+    """A token (identity v3), then the server list with it."""
+    site = multinode.SITE
+    body = json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": site["admin_user"], "domain": {"id": "default"},
+        "password": site["admin_password"]}}}}})
+    headers = curl(cloud, cacert, "/identity/v3/auth/tokens", via, input=body, args=[
+        "-D", "-", "-o", "/dev/null", "-H", "Content-Type: application/json",
+        "--data-binary", "@-"])
+    token = [line.split(":", 1)[1].strip() for line in headers.splitlines()
+             if line.lower().startswith("x-subject-token:")]
+    assert token, headers
+    servers = json.loads(curl(cloud, cacert, "/compute/v2.1/servers", via,
+                              args=["-H", "X-Auth-Token: " + token[0]]))
+    assert "servers" in servers, servers
+
+
+STATIC = "/static/webproject/base.css"
+STATIC_SOURCE = (Path(__file__).resolve().parents[2] / "snf-webproject/synnefo/webproject"
+                 / STATIC.lstrip("/"))
+
+
+def server_row(cloud, server_id):
+    out = cloud.node("logic2").run(["snf-manage", "server-show", str(server_id), "--json"])
+    row = json.loads(out.stdout)
+    return row[0] if isinstance(row, list) else row
+
+
+def ganeti_jobs(cloud, instance):
+    """[(job id, status, summary)] of the Ganeti jobs that name instance."""
+    out = cloud.node("gnt1").run(["gnt-job", "list", "--no-headers", "--separator=|",
+                                  "-o", "id,status,summary"]).stdout
+    jobs = []
+    for line in out.splitlines():
+        job, status, summary = line.split("|", 2)
+        if "(%s)" % instance in summary:
+            jobs.append((int(job), status, summary))
+    return jobs
+
+
+def queues_settled(cloud, node):
+    """{queue: messages} on the cloud's vhost, from a live RabbitMQ node."""
+    out = cloud.node(node).run(["rabbitmqctl", "-q", "list_queues", "-p", "synnefo",
+                                "--no-table-headers", "name", "messages"]).stdout
+    return {q: int(n) for q, n in (line.split() for line in out.splitlines() if line.strip())}
+
+
+def wait_for(what, check, timeout=120):
+    end = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < end, "%s: not reached in %d s" % (what, timeout)
+        time.sleep(1)
+
+
+def test_multinode_cloud_from_the_guide_survives_node_kills(debs):
+    t0 = time.monotonic()
+    with multinode.Cloud(debs.dirs["current"]) as cloud, \
+            tempfile.TemporaryDirectory(prefix="snfmn-client-") as tmp:
+        cloud.bring_up()
+        site = multinode.SITE
+        certs = {}
+        for node in ("lb", "api2"):
+            certs[node] = str(Path(tmp) / (node + ".pem"))
+            Path(certs[node]).write_bytes(
+                cloud.node(node).path("/etc/ssl/certs/%s.pem" % site["api_name"]).read_bytes())
+
+        # Each sample site passed its config test (nginx -t, apache2ctl configtest: in the
+        # guide's blocks); API requests and a static file through Apache on api2 and
+        # through the LB's nginx.
+        for cert, via in ((certs["api2"], "api2"), (certs["lb"], None)):
+            token_and_servers(cloud, cert, via)
+            assert curl(cloud, cert, STATIC, via) == STATIC_SOURCE.read_text()
+        first = client(cloud, certs["lb"], "create", "mn-first")
+        assert first["status"] == "ACTIVE"
+
+        for name in ("api1", "logic1", "mq1"):
+            cloud.kill(name)
+        killed = time.monotonic()
+        second = client(cloud, certs["lb"], "create", "mn-second")
+        assert second["status"] == "ACTIVE"
+        stopped = client(cloud, certs["lb"], "stop", first["id"])
+        assert stopped["status"] == "SHUTOFF"
+        print("after the kills: second server ACTIVE and the first SHUTOFF in %.1f s"
+              % (time.monotonic() - killed))
+
+        # Nothing lost, nothing wrong: every Ganeti job of each server has been applied
+        # (the row shows the newest job, succeeded), no event waits or was dead-lettered.
+        queues = wait_for("event queues empty",
+                          lambda: (lambda q: q if not any(q.values()) else None)(
+                              queues_settled(cloud, "mq2")))
+        assert any(q.endswith("-dl") for q in queues), queues
+        for server, opcode, operstate in ((first, "OP_INSTANCE_SHUTDOWN", "STOPPED"),
+                                          (second, "OP_INSTANCE_CREATE", "STARTED")):
+            row = server_row(cloud, server["id"])
+            jobs = ganeti_jobs(cloud, row["instance"])
+            assert jobs and all(status == "success" for _j, status, _s in jobs), jobs
+            assert row["backendjobid"] == max(j for j, _s, _m in jobs), (row, jobs)
+            assert (row["backendopcode"], row["backendjobstatus"], row["operstate"]) == \
+                (opcode, "success", operstate), row
+            assert row["task"] == "" and row["buildpercentage"] == 100, row
+            print("server %s (%s): %d Ganeti jobs, the last (%s) applied: %s"
+                  % (server["id"], row["instance"], len(jobs), row["backendjobid"],
+                     row["operstate"]))
+        # The survivors really failed over: both were on mq1, the first of AMQP_HOSTS.
+        for name in ("logic2", "gnt1"):
+            logs = sorted(cloud.node(name).path("/var/log/synnefo").glob("*.log"))
+            text = "".join(p.read_text(errors="replace") for p in logs)
+            assert re.search(r"connected to AMQP broker \S*@mq[23]:", text), \
+                (name, [p.name for p in logs], text[-3000:])
+        listed = client(cloud, certs["lb"], "list")
+        assert listed == {first["id"]: "SHUTOFF", second["id"]: "ACTIVE"}, listed
+        print("multi-node cloud: bring-up %.1f s (role tarballs %.1f s), whole test %.1f s"
+              % (cloud.timings["bring-up"], cloud.timings["tarballs"],
+                 time.monotonic() - t0))
