@@ -144,6 +144,11 @@ def test_multinode_cloud_from_the_guide_survives_node_kills(debs):
         first = client(cloud, certs["lb"], "create", "mn-first")
         assert first["status"] == "ACTIVE"
 
+        # The LB spread the requests over both APISERVERs' gunicorns.
+        for name in ("api1", "api2"):
+            assert "/compute/v2.1/servers" in cloud.node(name).path(
+                "/var/log/synnefo/gunicorn-access.log").read_text(), name
+
         for name in ("api1", "logic1", "mq1"):
             cloud.kill(name)
         killed = time.monotonic()
