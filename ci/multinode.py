@@ -115,19 +115,12 @@ def parallel(fn, items):
             f.result()
 
 
-def deb_dependencies(debs, ours):
-    """Debian package names our .debs depend on (first alternative, no versions)."""
-    names = set()
-    for deb in debs:
-        fields = noderoot.sh(["dpkg-deb", "-f", deb, "Depends", "Pre-Depends"]).stdout
-        for line in fields.splitlines():
-            value = line.split(":", 1)[1] if re.match(r"^[A-Za-z-]+:", line) else line
-            for dep in value.split(","):
-                name = dep.split("|")[0].strip().split()[0] if dep.strip() else ""
-                name = name.split(":")[0]
-                if name and name not in ours:
-                    names.add(name)
-    return sorted(names)
+def depends(deb):
+    """Package names in a .deb's Depends and Pre-Depends (first alternatives, no versions)."""
+    fields = noderoot.sh(["dpkg-deb", "-f", deb, "Depends", "Pre-Depends"]).stdout
+    value = re.sub(r"(?m)^[A-Za-z-]+:", ",", fields)     # both fields as one list
+    return [re.split(r"[\s(:]", d.split("|")[0].strip())[0]
+            for d in value.split(",") if d.strip()]
 
 
 class Cloud:
@@ -152,24 +145,6 @@ class Cloud:
         assert found, "no node of type %s" % node_type
         return found
 
-    def role_packages(self, role):
-        """Debian packages of a role tarball: the guide's, our .debs' dependencies, extras."""
-        names = set(ROLE_EXTRA[role])
-        our_debs = []
-        for node, (types, _ip, r) in NODES.items():
-            if r != role:
-                continue
-            for t in types:
-                for p in guide_blocks.packages(self.steps, t):
-                    if p in self.ours:
-                        our_debs.append(self.ours[p])
-                    else:
-                        names.add(p)
-        if our_debs:
-            closure = self.closure([d.name.split("_")[0] for d in our_debs])
-            names |= set(deb_dependencies([self.ours[p] for p in closure], set(self.ours)))
-        return sorted(names)
-
     def closure(self, packages):
         """packages and every package of ours they depend on (apt-get install of files
         resolves no dependency among the files it is not given)."""
@@ -178,9 +153,7 @@ class Cloud:
             p = todo.pop()
             if p not in seen:
                 seen.add(p)
-                deps = noderoot.sh(["dpkg-deb", "-f", self.ours[p], "Depends",
-                                    "Pre-Depends"]).stdout
-                todo += [d for d in re.findall(r"[a-z0-9][a-z0-9.+-]*", deps) if d in self.ours]
+                todo += [d for d in depends(self.ours[p]) if d in self.ours]
         return sorted(seen)
 
     def node_debs(self, name):
@@ -191,6 +164,16 @@ class Cloud:
             for p in guide_blocks.packages(self.steps, t):
                 (ours if p in self.ours else others).append(p)
         return [self.ours[p] for p in self.closure(ours)], sorted(set(others))
+
+    def role_packages(self, role):
+        """Debian packages of a role tarball: what the guide names for its nodes, what our
+        .debs there depend on, and ROLE_EXTRA."""
+        names = set(ROLE_EXTRA[role])
+        for node in (n for n, (_t, _i, r) in NODES.items() if r == role):
+            debs, others = self.node_debs(node)
+            names |= set(others)
+            names |= {d for deb in debs for d in depends(deb) if d not in self.ours}
+        return sorted(names)
 
     def tarballs(self):
         roles = sorted({r for _t, _i, r in NODES.values()})
