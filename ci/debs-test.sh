@@ -1,12 +1,12 @@
 #!/bin/bash
 # ci/debs-test.sh - the package stage of `make test`.
 #
-#   ci/debs-test.sh [REPORT_DIR]     junit reports debs-{build,roots,piuparts}.xml go there
+#   ci/debs-test.sh [REPORT_DIR]     junit reports debs-{build,roots,multinode,piuparts}.xml go there
 #
 # Builds the packages (twice: this version with its unit tests, and a higher
 # version for the upgrade test) and checks their contents and lintian; then, in
-# parallel, runs every node type from them in clean bookworm roots and piuparts
-# (debian/tests/). Nothing is installed on this machine (the packages go into
+# parallel, runs every node type from them in clean bookworm roots, then a
+# multi-node cloud, and piuparts (debian/tests/). Nothing is installed on this machine (the packages go into
 # clean roots, ci/noderoot.py), so this stage may run beside the other suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,8 @@ fi
 SNF_DEBS_REUSE=1 pytest piuparts debian/tests/test_debs_piuparts.py > "$OUT/piuparts.out" 2>&1 &
 piuparts=$!
 SNF_DEBS_REUSE=1 pytest roots debian/tests/test_debs_roots.py || status=1
+# Then a whole cloud set up by the admin guide's commands (docs/admin-guide.md).
+SNF_DEBS_REUSE=1 pytest multinode debian/tests/test_multinode.py || status=1
 wait $piuparts || status=1
 cat "$OUT/piuparts.out"
 exit $status
