@@ -95,9 +95,14 @@ class WSSocket:
         """Press and release one key (an X keysym: ASCII for plain characters)."""
         self.sock.sendall(struct.pack("!BBxxI", 4, 1, keysym) + struct.pack("!BBxxI", 4, 0, keysym))
 
-    def type(self, text):
+    def type(self, text, pace=0.0):
+        """Type ``text``, waiting ``pace`` seconds after each key (qemu's PS/2 keyboard
+        queue is short: a guest that reads slowly loses keys sent in a burst)."""
+        import time
         for ch in text:
             self.key(0xFF0D if ch == "\n" else ord(ch))
+            if pace:
+                time.sleep(pace)
 
     def close(self):
         self.sock.close()
@@ -184,9 +189,45 @@ class VNCClient:
         """Press and release one key (an X keysym: ASCII for plain characters)."""
         self.sock.sendall(struct.pack("!BBxxI", 4, 1, keysym) + struct.pack("!BBxxI", 4, 0, keysym))
 
-    def type(self, text):
+    def type(self, text, pace=0.0):
+        """Type ``text``, waiting ``pace`` seconds after each key (qemu's PS/2 keyboard
+        queue is short: a guest that reads slowly loses keys sent in a burst)."""
+        import time
         for ch in text:
             self.key(0xFF0D if ch == "\n" else ord(ch))
+            if pace:
+                time.sleep(pace)
 
     def close(self):
         self.sock.close()
+
+
+def save_png(pixels, path):
+    """Write rows of (r, g, b) as an 8-bit RGB PNG (a test artifact to look at)."""
+    import zlib
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack("!I", len(data)) + body + struct.pack("!I", zlib.crc32(body))
+
+    height, width = len(pixels), len(pixels[0])
+    raw = b"".join(b"\0" + bytes(c for px in row for c in px) for row in pixels)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.write(chunk(b"IHDR", struct.pack("!IIBBBBB", width, height, 8, 2, 0, 0, 0)))
+        f.write(chunk(b"IDAT", zlib.compress(raw, 6)))
+        f.write(chunk(b"IEND", b""))
+
+
+def text_cells(pixels, cell_w=9, cell_h=16):
+    """The screen as rows of text cells, each the tuple of its lit pixels' positions
+    (VGA text mode: 80x25 cells of 9x16 pixels on a 720x400 screen); an empty tuple is
+    a blank cell, equal tuples are the same glyph."""
+    rows = []
+    for cy in range(len(pixels) // cell_h):
+        row = []
+        for cx in range(len(pixels[0]) // cell_w):
+            row.append(tuple((y, x) for y in range(cell_h) for x in range(cell_w)
+                             if sum(pixels[cy * cell_h + y][cx * cell_w + x]) > 200))
+        rows.append(row)
+    return rows

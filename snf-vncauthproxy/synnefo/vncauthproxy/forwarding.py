@@ -19,6 +19,7 @@ from synnefo.vncauthproxy import rfb, websocket
 log = logging.getLogger(__name__)
 
 RELAY_CHUNK = 64 * 1024
+CONNECT_ATTEMPT = 2  # seconds per connection attempt to a node
 
 
 class SourceRate:
@@ -142,12 +143,17 @@ class Forwarding:
         if not ok:
             log.warning("forwarding %d: client %s gave a wrong password", self.port, peer[0])
             return
-        node_reader, node_writer = await self._connect_node()
-        try:
-            await rfb.connect_backend(node_reader, node_writer)
-        except Exception:
-            close(node_writer)
-            raise
+        # One connection attempt at a time per node port: qemu listens with a backlog of
+        # 1, and a burst of connects (many consoles at once) gets SYNs dropped that the
+        # kernel only retries after 1, 3, 7... seconds.
+        async with self.proxy.node_gate(self.destination):
+            node_reader, node_writer = await self._connect_node()
+            try:
+                await asyncio.wait_for(rfb.connect_backend(node_reader, node_writer),
+                                       self.proxy.backend_timeout)
+            except Exception:
+                close(node_writer)
+                raise
         log.info("forwarding %d: relaying %s:%s <-> %s:%s", self.port, peer[0], peer[1],
                  *self.destination)
         await asyncio.gather(relay(reader, node_writer), relay(node_reader, writer))
@@ -159,8 +165,10 @@ class Forwarding:
         while True:
             left = deadline - time.monotonic()
             try:
+                # short attempts: a dropped SYN is retried by us, not after the
+                # kernel's growing back-off
                 return await asyncio.wait_for(asyncio.open_connection(*self.destination),
-                                              max(left, 0.1))
+                                              max(min(left, CONNECT_ATTEMPT), 0.1))
             except (OSError, asyncio.TimeoutError) as exc:
                 if time.monotonic() + delay >= deadline:
                     raise rfb.RFBError("cannot reach the VNC server %s:%s: %s"

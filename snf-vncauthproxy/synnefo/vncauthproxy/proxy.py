@@ -100,6 +100,14 @@ class Proxy:
         self.reload()
         self.forwardings = {}  # port -> Forwarding
         self.control_server = None
+        self.node_gates = {}  # (address, port) -> asyncio.Lock
+
+    def node_gate(self, destination):
+        """The lock serialising connection attempts to one node VNC port."""
+        gate = self.node_gates.get(destination)
+        if gate is None:
+            gate = self.node_gates[destination] = asyncio.Lock()
+        return gate
 
     def reload(self):
         """(Re)read the users file and the certificate: SIGHUP. Forwardings continue."""
