@@ -4,10 +4,11 @@ The real command (supervisor and workers, --debug, a pid file) on the real Rabbi
 on a loopback port of the test's own that refuses or stalls; the signal comes right
 after the start (many delays, so it lands in Django's start-up, the pid lock, the
 forks, the workers' start-up and connect), once the workers consume, while a worker is
-being replaced, and while the workers are busy with a burst of messages. Each time the
-supervisor and every worker must be gone within daemon_stop.STOP_BOUND s, the pid file
-removed, and in the busy case no message lost. Workers use the test settings' in-memory
-SQLite; only undecodable messages are sent, which never touch the database.
+being replaced, after it detached, while the workers are busy with a burst of messages,
+and with a worker stuck connecting to a database that stalls. Each time the supervisor
+and every worker must be gone within daemon_stop.STOP_BOUND s, the pid file removed,
+and no message lost. Workers use the test settings' in-memory SQLite (only undecodable
+messages, which never touch it) or a port of ours that stalls as their PostgreSQL.
 """
 
 import os
@@ -35,13 +36,15 @@ def queues():
 
 
 class Dispatcher:
-    def __init__(self, tmp_path, amqp_url, workers=2, detach=False):
+    def __init__(self, tmp_path, amqp_url, workers=2, detach=False, extra="", **env_vars):
         self.pid_file = str(tmp_path / "run" / "dispatcher.pid")
         self.log_dir = str(tmp_path / "log")
         conf = copy_test_settings(tmp_path, "AMQP_HOSTS = [%r]\nDISPATCHER_PID_FILE = %r\n"
-                                 "LOG_DIR = %r\n" % (amqp_url, self.pid_file, self.log_dir))
+                                  "LOG_DIR = %r\n%s" % (amqp_url, self.pid_file,
+                                                        self.log_dir, extra))
         environ = dict(os.environ, SYNNEFO_SETTINGS_DIR=conf, SNF_TEST_DB="sqlite",
                        SNF_TEST_PREFIX=PREFIX, PYTHONPATH=os.path.join(REPO, "ci"))
+        environ.update(env_vars)
         environ.pop("DJANGO_SETTINGS_MODULE", None)
         self.log = str(tmp_path / "dispatcher.log")
         with open(self.log, "wb") as out:
@@ -127,6 +130,35 @@ def test_a_dead_worker_is_replaced_and_its_replacement_stops_too(tmp_path):
     assert d.text().count("worker stopped") == 2
 
 
+def _queue_state(client, queue):
+    """(ready messages, consumers) of ``queue``."""
+    _, ready, consumers = client.channel.queue_declare(queue, passive=True)
+    return ready, consumers
+
+
+def test_sigterm_with_a_worker_stuck_connecting_to_the_database(tmp_path):
+    """No signal interrupts a database call: the supervisor SIGKILLs the worker after
+    DISPATCHER_STOP_TIMEOUT, and its message goes back to the queue."""
+    from synnefo.common.amqp_client import AMQPClient, Topology
+    topo = Topology(PREFIX)
+    with daemon_stop.StallingPort() as database, \
+            AMQPClient([env("SNF_TEST_AMQP_URL")], confirms=False) as client:
+        d = Dispatcher(tmp_path, env("SNF_TEST_AMQP_URL"),
+                       extra="DISPATCHER_STOP_TIMEOUT = 2\n", SNF_TEST_DB="postgresql",
+                       SNF_TEST_PG_HOST="127.0.0.1", SNF_TEST_PG_PORT=str(database.port))
+        d.wait_for("consuming", count=2)
+        client.publish(topo.exchange, topo.routing_keys["op"], {
+            "type": "ganeti-op-status", "instance": PREFIX + "1", "jobId": 1,
+            "operation": "OP_INSTANCE_STARTUP", "status": "success", "logmsg": "",
+            "event_time": [int(time.time()), 0]})
+        assert _poll(lambda: database.accepted), d.logs()  # a worker is stuck in connect
+        d.stop()
+        assert "SIGKILL" in d.text(), d.logs()
+        assert _poll(lambda: _queue_state(client, topo.queue_names["op"]) == (1, 0)), \
+            d.logs()
+        client.channel.queue_purge(topo.queue_names["op"])
+
+
 def test_sigterm_while_busy_loses_no_message(tmp_path):
     from synnefo.common.amqp_client import AMQPClient, Topology
     topo = Topology(PREFIX)
@@ -142,8 +174,7 @@ def test_sigterm_while_busy_loses_no_message(tmp_path):
 
         def left():
             # once the broker has taken back what the workers had not acknowledged
-            _, ready, consumers = client.channel.queue_declare(topo.queue_names["op"],
-                                                               passive=True)
+            ready, consumers = _queue_state(client, topo.queue_names["op"])
             return consumers == 0 and applied + ready == total and ready
         ready = _poll(left)
     # ready > 0: the signal came while the workers were busy

@@ -112,6 +112,10 @@ DISPATCHER_PID_FILE = "/run/synnefo/snf-dispatcher.pid"
 # dispatcher only): None = no limit, 0 = a new connection for every message (slow).
 # A connection the server dropped is replaced whatever this says.
 DISPATCHER_CONN_MAX_AGE = 300
+# Seconds a dispatcher worker has after SIGTERM to finish its message before the
+# supervisor SIGKILLs it (one stuck in a database call; its transaction rolls back
+# and the message is delivered again).
+DISPATCHER_STOP_TIMEOUT = 20
 # RabbitMQ queue type of the event queues: "quorum" (replicated) or "classic".
 AMQP_QUEUE_TYPE = "quorum"
 # Seconds a building VM's create job may stay unknown to Ganeti before

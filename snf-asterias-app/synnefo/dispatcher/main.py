@@ -2,8 +2,9 @@
 
 A parent process starts --workers N children; each has its own broker and DB
 connections and consumes every event queue. A child that dies is restarted; SIGTERM
-to the parent stops the children (SIGKILL for one still there STOP_GRACE s later), and
-the parent exits once they are gone.
+to the parent stops the children (SIGKILL for one still there DISPATCHER_STOP_TIMEOUT s
+later: a worker stuck in a database call cannot keep the service from stopping), and the
+parent exits once they are gone.
 """
 
 import argparse
@@ -18,10 +19,6 @@ from synnefo.common import daemon
 NAME = "snf-dispatcher"
 log = logging.getLogger(NAME)
 
-# Seconds a worker has to finish its message and exit after SIGTERM before SIGKILL (a
-# worker stuck in a database call cannot keep the service from stopping; its
-# transaction rolls back and the broker redelivers the message).
-STOP_GRACE = 20
 # A dead worker is replaced this many seconds after its own start at the earliest (no
 # spinning on a worker that fails at once).
 RESTART_DELAY = 5
@@ -59,8 +56,9 @@ class Supervisor:
     no child is started after it.
     """
 
-    def __init__(self, workers):
+    def __init__(self, workers, stop_timeout=20):
         self.workers = workers
+        self.stop_timeout = stop_timeout
         self.children = {}  # pid -> monotonic start time
         self.stopping = False
         self.kill_at = None
@@ -110,23 +108,23 @@ class Supervisor:
 
     def _idle(self, due):
         """Nothing exited: start the replacements that are due, or SIGKILL the workers
-        that outlived STOP_GRACE; then wait a little."""
+        that outlived the stop timeout; then wait a little."""
         now = time.monotonic()
         for when in [w for w in due if w <= now]:
             due.remove(when)
             self._spawn()  # does nothing once stopping
         if self.stopping and now >= self.kill_at:
             for pid in list(self.children):
-                log.error("worker %d still running %d s after SIGTERM: SIGKILL",
-                          pid, STOP_GRACE)
+                log.error("worker %d still running %s s after SIGTERM: SIGKILL",
+                          pid, self.stop_timeout)
                 self._kill(pid, signal.SIGKILL)
-            self.kill_at = now + STOP_GRACE
+            self.kill_at = now + self.stop_timeout
         time.sleep(0.25)
 
     def stop(self):
         if not self.stopping:
             self.stopping = True
-            self.kill_at = time.monotonic() + STOP_GRACE
+            self.kill_at = time.monotonic() + self.stop_timeout
         for pid in list(self.children):
             self._kill(pid, signal.SIGTERM)
 
@@ -153,6 +151,7 @@ def main(argv=None):
         workers = args.workers if args.workers is not None else settings.DISPATCHER_WORKERS
         log_dir = getattr(settings, "LOG_DIR", "/var/log/synnefo")
         pid_file = args.pid_file or settings.DISPATCHER_PID_FILE
+        stop_timeout = settings.DISPATCHER_STOP_TIMEOUT
     except SettingsError as exc:
         sys.stderr.write("%s: %s\n" % (NAME, exc))
         return 1
@@ -162,7 +161,7 @@ def main(argv=None):
     handler = daemon.setup_logging("dispatcher", debug=args.debug, log_dir=log_dir)
     from django.db import connections
     connections.close_all()  # children open their own
-    supervisor = Supervisor(workers)
+    supervisor = Supervisor(workers, stop_timeout)
     return daemon.run(supervisor.run, NAME, pid_file, debug=args.debug, log_handler=handler,
                       on_term=supervisor.stop)
 
