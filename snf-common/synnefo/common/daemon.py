@@ -219,17 +219,21 @@ def run(main, name, pid_file, debug=False, log_handler=None, on_term=None, stop=
     else:
         terminate = (stop or StopRequest()).handle
 
+    # Taking and releasing the pid file happen with the stop signals held back: a Stop
+    # raised in the middle of either would leave the file behind.
     try:
         if debug:
             for signum in STOP_SIGNALS:
                 signal.signal(signum, terminate)
-            if lock is not None:
-                lock.acquire()
             try:
+                with stop_signals_blocked():
+                    if lock is not None:
+                        lock.acquire()
                 return main() or 0
             finally:
-                if lock is not None and lock.i_am_locking():
-                    lock.release()
+                with stop_signals_blocked():
+                    if lock is not None and lock.i_am_locking():
+                        lock.release()
 
         import daemon
 
@@ -242,9 +246,14 @@ def run(main, name, pid_file, debug=False, log_handler=None, on_term=None, stop=
                                                    signal.SIGTSTP: None,
                                                    signal.SIGTTIN: None,
                                                    signal.SIGTTOU: None})
-        with context:
+        with stop_signals_blocked():  # detaches: only the daemon returns from here
+            context.open()
+        try:
             log.info("%s started (pid %d)", name, os.getpid())
             return main() or 0
+        finally:
+            with stop_signals_blocked():
+                context.close()
     except Stop:
         log.info("%s: stopped by a signal", name)
         return 0
