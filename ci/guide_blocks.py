@@ -28,6 +28,7 @@ class Step:
     kind: str                      # site | install | run | copy | skip
     line: int                      # line of the header in the guide (for messages)
     body: str                      # the block without its header line
+    header: str = ""               # the header line itself
     types: list = field(default_factory=list)   # node types it concerns
     src: tuple = None              # copy: (type, path)
     dst: str = None                # copy: path
@@ -53,7 +54,7 @@ def steps(text=None):
         else:
             raise ValueError("admin guide line %d: sh block without a known header: %r"
                              % (line, header))
-        step = Step(kind, line, body)
+        step = Step(kind, line, body, header)
         if kind in ("install", "run"):
             step.types = _types(h.group(1))
         elif kind == "copy":

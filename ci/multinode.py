@@ -65,7 +65,7 @@ NODES = {
 ROLE_EXTRA = {
     "db": ["init-system-helpers"],
     "mq": ["init-system-helpers"],
-    "app": ["init-system-helpers", "openssl"],
+    "app": ["init-system-helpers", "openssl", "python3-mysqldb"],   # + the MariaDB test
     "gnt": ["init-system-helpers", "openssl", "ganeti", "openssh-server"],
 }
 
@@ -123,6 +123,37 @@ def depends(deb):
             for d in value.split(",") if d.strip()]
 
 
+def ours_in(debs_dir):
+    """{package: .deb path} of the packages built into debs_dir."""
+    ours = {p.name.split("_")[0]: p for p in Path(debs_dir).glob("*.deb")}
+    assert "snf-common" in ours, "no packages in %s" % debs_dir
+    return ours
+
+
+def closure(ours, packages):
+    """packages and every package of ours they depend on (apt-get install of files
+    resolves no dependency among the files it is not given)."""
+    todo, seen = list(packages), set()
+    while todo:
+        p = todo.pop()
+        if p not in seen:
+            seen.add(p)
+            todo += [d for d in depends(ours[p]) if d in ours]
+    return sorted(seen)
+
+
+def install_debs(node, debs, others=()):
+    """Our .debs (copied in) and Debian packages the role tarball already holds: no
+    `apt-get update`, no network; a dependency the tarball lacks fails loudly."""
+    dest = node.path("/tmp/debs")
+    dest.mkdir(parents=True, exist_ok=True)
+    for deb in debs:
+        shutil.copy(deb, dest / deb.name)
+    node.chroot("apt-get install -y -q --no-install-recommends %s %s"
+                % (" ".join("/tmp/debs/" + d.name for d in debs), " ".join(others)),
+                env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=600)
+
+
 class Cloud:
     def __init__(self, debs_dir):
         self.debs_dir = Path(debs_dir)
@@ -130,8 +161,7 @@ class Cloud:
         wanted = guide_blocks.site_variables(self.steps)
         assert sorted(wanted) == sorted(SITE), \
             "the guide's site facts changed: %s vs ours %s" % (wanted, sorted(SITE))
-        self.ours = {p.name.split("_")[0]: p for p in self.debs_dir.glob("*.deb")}
-        assert "snf-common" in self.ours, "no packages in %s" % self.debs_dir
+        self.ours = ours_in(debs_dir)
         self.run = None
         self.nodes = {}
         self.timings = {}
@@ -145,17 +175,6 @@ class Cloud:
         assert found, "no node of type %s" % node_type
         return found
 
-    def closure(self, packages):
-        """packages and every package of ours they depend on (apt-get install of files
-        resolves no dependency among the files it is not given)."""
-        todo, seen = list(packages), set()
-        while todo:
-            p = todo.pop()
-            if p not in seen:
-                seen.add(p)
-                todo += [d for d in depends(self.ours[p]) if d in self.ours]
-        return sorted(seen)
-
     def node_debs(self, name):
         """Our .deb files a node's install blocks name (and what they need of ours), and
         the other packages those blocks name."""
@@ -163,7 +182,7 @@ class Cloud:
         for t in self.types_of(name):
             for p in guide_blocks.packages(self.steps, t):
                 (ours if p in self.ours else others).append(p)
-        return [self.ours[p] for p in self.closure(ours)], sorted(set(others))
+        return [self.ours[p] for p in closure(self.ours, ours)], sorted(set(others))
 
     def role_packages(self, role):
         """Debian packages of a role tarball: what the guide names for its nodes, what our
@@ -234,17 +253,7 @@ class Cloud:
         (etc / "resolv.conf").write_text("# no name servers: names are in hosts\n")
 
     def _install(self, name):
-        node = self.nodes[name]
-        ours, others = self.node_debs(name)
-        dest = node.path("/tmp/debs")
-        dest.mkdir(parents=True, exist_ok=True)
-        for deb in ours:
-            shutil.copy(deb, dest / deb.name)
-        # No `apt-get update`: the role tarball holds every dependency already, so apt
-        # needs no index; a missing one fails here, loudly.
-        node.chroot("apt-get install -y -q --no-install-recommends %s %s"
-                    % (" ".join("/tmp/debs/" + d.name for d in ours), " ".join(others)),
-                    env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=600)
+        install_debs(self.nodes[name], *self.node_debs(name))
 
     # ------------------------------------------------------------ Ganeti
     def _prepare_ganeti(self, node):

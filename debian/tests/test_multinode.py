@@ -196,3 +196,45 @@ def test_multinode_cloud_from_the_guide_survives_node_kills(debs, capsys):
                                 time.monotonic() - t0))
         with capsys.disabled():      # the figures belong in the make test log
             print("\n" + "\n".join(seen))
+
+
+def test_guide_mariadb_setup_gives_read_committed_innodb(debs):
+    """The guide's MariaDB block on a clean DB root; an APISERVER root with our packages and
+    python3-mysqldb migrates over the network and runs READ COMMITTED on InnoDB."""
+    import guide_blocks
+    import noderoot
+
+    block = [s for s in guide_blocks.steps() if "(MariaDB)" in s.header]
+    assert len(block) == 1, "the guide's MariaDB block is gone"
+    # Its apt-get line: the packages are in the role tarball (nodes have no network).
+    script = "\n".join(line for line in block[0].body.splitlines()
+                       if not line.startswith("apt-get install"))
+    ours = multinode.ours_in(debs.dirs["current"])
+    site = {"db_password": multinode.SITE["db_password"]}
+    with noderoot.Run("mariadb") as run:
+        net = run.net("10.249.2", multinode.DOMAIN)
+        db = run.node("db", noderoot.tarball("mn-mariadb", ["init-system-helpers",
+                                                            "mariadb-server"]), net)
+        app = run.node("app", noderoot.tarball("mn-app", multinode.Cloud(debs.dirs["current"]).role_packages("app")), net)
+        multinode.install_debs(app, [ours[p] for p in multinode.closure(
+            ours, ["snf-asterias-app"])], ["python3-mysqldb"])
+        db.start()
+        app.start()
+        db.run(["bash", "-eu", "-c", script], env=site)
+        app.write("/etc/synnefo/99-local.conf",
+                  'SECRET_KEY = "mariadb-test"\n'
+                  'DATABASES = {"default": {"ENGINE": "django.db.backends.mysql", '
+                  '"NAME": "synnefo", "USER": "synnefo", "PASSWORD": %r, "HOST": "db.%s", '
+                  '"PORT": "3306"}}\n' % (site["db_password"], multinode.DOMAIN), 0o640)
+        app.run(["chgrp", "synnefo", "/etc/synnefo/99-local.conf"])
+        app.run(["snf-manage", "migrate", "--noinput", "-v0"], timeout=600)
+        out = app.run(["snf-manage", "shell", "-c",
+                       "from django.db import connection\n"
+                       "c = connection.cursor()\n"
+                       "c.execute('SELECT @@session.tx_isolation, @@global.tx_isolation')\n"
+                       "print(*c.fetchone())\n"
+                       "c.execute(\"SELECT DISTINCT engine FROM information_schema.tables "
+                       "WHERE table_schema = 'synnefo'\")\n"
+                       "print(*[r[0] for r in c.fetchall()])\n"]).stdout.split("\n")
+        assert out[0].split() == ["READ-COMMITTED", "READ-COMMITTED"], out
+        assert out[1].split() == ["InnoDB"], out
