@@ -9,6 +9,7 @@ host's mirror). The chroot comes from a cached mmdebstrap tarball (ci/noderoot.p
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -35,7 +36,8 @@ def base_tgz():
 
 def local_repo(debs_dir, repo):
     """A trusted flat apt repository of debs_dir's packages (the "archive" version)."""
-    repo.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
     for deb in debs_dir.glob("*.deb"):
         os.link(deb, repo / deb.name)
     run("cd %s && dpkg-scanpackages -m . > Packages" % repo)
@@ -49,6 +51,7 @@ def test_piuparts_install_upgrade_remove_purge(debs):
     old = local_repo(debs.dirs["current"], WORK / "piuparts-old-repo")
     new = [str(debs.deb(p, "upgrade")) for p in control_packages()]
     log = WORK / "piuparts.log"
+    log.unlink(missing_ok=True)         # piuparts appends
     cmd = ["piuparts", "--basetgz", base_tgz(), "--distribution", noderoot.SUITE,
            "--mirror", "%s %s" % (mirror[1], mirror[3]), "--tmpdir", WORK,
            "--bindmount", old, "--extra-repo", "deb [ trusted=yes ] file://%s ./" % old,
