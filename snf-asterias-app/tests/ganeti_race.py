@@ -1,0 +1,217 @@
+"""Ganeti's transient network disconnect failure, forced every time on the real cluster.
+
+What Ganeti does (3.0, cmdlib/network.py LUNetworkDisconnect): the disconnect declares
+shared locks on the instances the node group has *at declaration time*, waits for them
+and the group lock, then checks the group's instances again (cmdlib/common.py
+CheckNodeGroupInstances) and fails with "Instances in node group '…' changed since locks
+were acquired, wanted '…', have '…'; retry the operation" when they differ. Waiting for
+locks goes in attempts (mcpu.LockAttemptTimeoutStrategy: 5 s, then about 8, 14, 29, 73,
+75… s, each ±5 %); every attempt declares the instances anew from the configuration.
+
+How DisconnectRace forces it, with no luck involved:
+
+1. A pawn instance of ours (diskless, stopped) is in the group.
+2. A rename of the pawn is submitted and held in its *pre* hook (a script of this run in
+   instance-rename-pre.d that waits while the gate file exists, for this pawn only): the
+   rename job owns the pawn's lock, and the configuration still has the old name.
+3. The disconnect (submitted by the code under test) declares the group's instances,
+   the pawn under its old name, and waits for the pawn's lock. However many attempts it
+   makes while the rename is held, each declares the old name again: all agree.
+4. The gate opens, the rename writes the new name and releases the locks; the
+   disconnect's pending request (old name) is granted and its check sees the new name:
+   the transient failure. Ganeti's own words are then checked (the pawn's old name
+   under "have", the new under "wanted"), so the failure met is this one, not another.
+
+The one order that would escape: the disconnect starting a new lock attempt between
+the rename's configuration write and its lock release (it would then declare the new
+name). So the gate opens right after an attempt *began*: a marker instance is created
+while the disconnect waits, and the gate opens as soon as the disconnect's pending
+request names the marker (it declared again: a fresh attempt, 7.5 s or more long).
+The rename's remaining work (a configuration write, the noop OS rename script, hooks) is
+far shorter, so the disconnect is still in that attempt when the locks are released.
+If Ganeti ever behaved otherwise, force() fails loudly instead of passing unnoticed.
+
+Everything is this run's own (``<prefix>pawn``, ``<prefix>mark``, the hook's name, the
+gate under a private directory); other runs' instances and jobs are never touched.
+"""
+
+import os
+import re
+import tempfile
+import threading
+import time
+from urllib.parse import quote
+
+from cluster_fixtures import env
+from synnefo.backend import instances
+from synnefo.db import models as m
+
+HOOK_DIR = "/etc/ganeti/hooks/instance-rename-pre.d"
+# The hook's own bound: a test that died with the gate shut must not hold the pawn's
+# lock (which every disconnect and connect of the group waits for) for long.
+HOOK_MAX_WAIT = 300
+TRANSIENT = "changed since locks were acquired"
+
+HOOK = """#!/bin/sh
+# Written by synnefo's tests/ganeti_race.py: holds the rename of %(pawn)s (only) in its
+# pre hook while %(gate)s exists, %(max)d s at most.
+[ "$GANETI_INSTANCE_NAME" = "%(pawn)s" ] || exit 0
+end=$(($(date +%%s) + %(max)d))
+while [ -e "%(gate)s" ] && [ "$(date +%%s)" -lt "$end" ]; do sleep 0.05; done
+exit 0
+"""
+
+
+class RaceError(AssertionError):
+    """The forced condition did not happen."""
+
+
+def _wait(what, check, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise RaceError("timed out waiting for %s" % what)
+        time.sleep(0.1)
+
+
+def pawn_spec(backend):
+    """A RAPI create body for a diskless noop instance on the test node (the race's pawn
+    and marker), from the project's own builder."""
+    user = m.User.objects.create(name="racer")
+    flavor = m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless")
+    vm = m.VirtualMachine.objects.create(owner=user, flavor=flavor, backend=backend,
+                                         name="pawn")
+    spec = instances.build_create_spec(vm, "pw")
+    spec["pnode"], spec["nics"] = env("SNF_TEST_GANETI_NODE"), []
+    return spec
+
+
+class DisconnectRace:
+    """``with DisconnectRace(client, prefix, spec) as race:`` holds the pawn's rename;
+    start the removal of a network under test, and ``race.force(network_name)`` makes
+    its disconnect fail transiently once (or ``race.force_in_thread`` while a blocking
+    call submits it). ``spec``: a RAPI create body for a diskless instance (pawn_spec())."""
+
+    def __init__(self, client, prefix, spec):
+        self.client, self.spec = client, spec
+        self.pawn, self.renamed, self.marker = prefix + "pawn", prefix + "pawn-r", prefix + "mark"
+        self.hook = os.path.join(HOOK_DIR, "90-%sgate" % prefix.replace(".", "-"))
+        self.workdir = tempfile.mkdtemp(prefix="snf-race-")
+        self.gate = os.path.join(self.workdir, "gate")
+        self.rename_job = None
+        self.failed_job = None  # the disconnect job that failed transiently (force())
+        self.thread, self.error = None, None
+
+    # -- set up: the pawn, the hook, the held rename ---------------------------------
+    def _create(self, name):
+        spec = dict(self.spec, name=name, start=False, nics=[])
+        job = self.client.wait_for_job(self.client.create_instance(spec), timeout=300)
+        if job["status"] != "success":
+            raise RaceError("creating %s failed: %s" % (name, job.get("opresult")))
+
+    def __enter__(self):
+        self._create(self.pawn)
+        os.makedirs(HOOK_DIR, exist_ok=True)
+        open(self.gate, "w").close()
+        with open(self.hook, "w") as f:
+            f.write(HOOK % {"pawn": self.pawn, "gate": self.gate, "max": HOOK_MAX_WAIT})
+        os.chmod(self.hook, 0o755)
+        self.rename_job = int(self.client.request(
+            "PUT", "/2/instances/%s/rename" % quote(self.pawn, safe=""),
+            body={"new_name": self.renamed, "ip_check": False, "name_check": False}))
+        # Held: the rename job owns the pawn's lock and runs (its pre hook waits).
+        _wait("the rename of %s to hold its lock" % self.pawn,
+              lambda: str(self.rename_job) in self._locks().get(
+                  "instance/" + self.pawn, ((), ()))[0], 120)
+        return self
+
+    def __exit__(self, *exc):
+        if self.thread is not None:
+            self.thread.join(600)
+        self._open_gate()
+        if os.path.exists(self.hook):
+            os.unlink(self.hook)
+        if self.rename_job is not None:
+            self.client.wait_for_job(self.rename_job, timeout=300)
+        present = {i["name"] for i in self.client.get_instances(bulk=True)}
+        for name in (self.pawn, self.renamed, self.marker):
+            if name in present:
+                self.client.wait_for_job(self.client.delete_instance(name), timeout=300)
+        os.rmdir(self.workdir)
+
+    def _open_gate(self):
+        if os.path.exists(self.gate):
+            os.unlink(self.gate)
+
+    # -- Ganeti's lock table ---------------------------------------------------------
+    def _locks(self):
+        """{lock name: (owner job ids, pending job ids)} from RAPI's lock query."""
+        rows = self.client.request("GET", "/2/query/lock",
+                                   {"fields": "name,owner,pending"})["data"]
+        table = {}
+        for (_, name), (_, owners), (_, pending) in rows:
+            waiting = {job for _, jobs in pending or () for job in jobs}
+            table[name] = (set(owners or ()), waiting)
+        return table
+
+    def _waiting_for(self, job_id):
+        """The locks ``job_id`` has a pending request for."""
+        return {name for name, (_, waiting) in self._locks().items()
+                if str(job_id) in waiting}
+
+    def _disconnect_waiting(self, network_name):
+        for job_id in self._locks().get("instance/" + self.pawn, ((), ()))[1]:
+            ops = self.client.get_job_status(int(job_id)).get("ops") or []
+            if any(op.get("OP_ID") == "OP_NETWORK_DISCONNECT"
+                   and op.get("network_name") == network_name for op in ops):
+                return int(job_id)
+        return None
+
+    # -- the race ------------------------------------------------------------------
+    def force(self, network_name, timeout=300):
+        """Wait for the disconnect of ``network_name`` to wait for the pawn, let it fail
+        transiently as the module docstring says, and return its failed job."""
+        job_id = _wait("a disconnect of %s waiting for %s" % (network_name, self.pawn),
+                       lambda: self._disconnect_waiting(network_name), timeout)
+        self._create(self.marker)
+        _wait("disconnect job %d to declare its locks again" % job_id,
+              lambda: "instance/" + self.marker in self._waiting_for(job_id), timeout)
+        self._open_gate()
+        renamed = self.client.wait_for_job(self.rename_job, timeout=timeout)
+        if renamed["status"] != "success":
+            raise RaceError("the rename failed: %s" % renamed.get("opresult"))
+        job = self.client.wait_for_job(job_id, timeout=timeout)
+        message = str(job.get("opresult"))
+        if job["status"] != "error" or TRANSIENT not in message:
+            raise RaceError("disconnect job %d did not fail transiently: %s %s"
+                            % (job_id, job["status"], message))
+        names = re.search(r"wanted '([^']*)', have '([^']*)'", message)
+        wanted, have = ([set(n.split(", ")) for n in names.groups()] if names
+                        else (set(), set()))
+        if not (self.renamed in wanted and self.pawn in have and self.pawn not in wanted):
+            raise RaceError("job %d failed for another change than the rename: %s"
+                            % (job_id, message))
+        self.failed_job = job
+        return job
+
+    def force_in_thread(self, network_name):
+        """force() in a thread (the caller then blocks in the command under test);
+        __exit__ joins it and check() raises what it raised."""
+        def run():
+            try:
+                self.force(network_name)
+            except BaseException as exc:  # reported by check()
+                self.error = exc
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def check(self):
+        if self.thread is not None:
+            self.thread.join(600)
+        if self.error is not None:
+            raise self.error
+        if self.failed_job is None:
+            raise RaceError("the disconnect was never forced")
