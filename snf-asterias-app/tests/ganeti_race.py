@@ -6,9 +6,10 @@ and the group lock, then checks the group's instances again (cmdlib/common.py
 CheckNodeGroupInstances) and fails with "Instances in node group '…' changed since locks
 were acquired, wanted '…', have '…'; retry the operation" when they differ. Waiting for
 locks goes in attempts (mcpu.LockAttemptTimeoutStrategy: 5 s, then about 8, 14, 29, 73,
-75… s, each ±5 %); every attempt declares the instances anew from the configuration.
+75… s, each ±5 %); an attempt that times out drops its request (wconfd), and the next
+one declares the instances anew from the configuration.
 
-How DisconnectRace forces it, with no luck involved:
+How DisconnectRace forces it, rather than hoping instances come and go at the right time:
 
 1. A pawn instance of ours (diskless, stopped) is in the group.
 2. A rename of the pawn is submitted and held in its *pre* hook (a script of this run in
@@ -24,15 +25,19 @@ How DisconnectRace forces it, with no luck involved:
 
 The one order that would escape: the disconnect starting a new lock attempt between
 the rename's configuration write and its lock release (it would then declare the new
-name). So the gate opens right after an attempt *began*: a marker instance is created
-while the disconnect waits, and the gate opens as soon as the disconnect's pending
-request names the marker (it declared again: a fresh attempt, 7.5 s or more long).
-The rename's remaining work (a configuration write, the noop OS rename script, hooks) is
-far shorter, so the disconnect is still in that attempt when the locks are released.
-If Ganeti ever behaved otherwise, force() fails loudly instead of passing unnoticed.
+name). So the gate opens right after an attempt *began*, and a long one: while the
+disconnect waits, a marker instance is created and the disconnect's pending request
+(RAPI's lock query) is watched until it names the marker (it declared again: attempt 2
+or later began); then a second marker the same way (attempt 3 or later: 13.5 s or
+more). The gate opens at once; the rename's remaining work (a configuration write, the
+noop OS rename script, hooks: about a second on a loaded machine) is far shorter, so the
+disconnect is still in that attempt when the locks are released. Should Ganeti ever
+behave otherwise, force() fails loudly instead of passing unnoticed.
 
-Everything is this run's own (``<prefix>pawn``, ``<prefix>mark``, the hook's name, the
-gate under a private directory); other runs' instances and jobs are never touched.
+Everything is this run's own (``<prefix>pawn``, ``<prefix>mark1/2``, the hook's name,
+the gate under a private directory); other runs' instances and jobs are never touched,
+but their disconnects from the group wait for the pawn too while the rename is held
+(seconds), and then fail the same way.
 """
 
 import os
@@ -48,7 +53,7 @@ from synnefo.db import models as m
 
 HOOK_DIR = "/etc/ganeti/hooks/instance-rename-pre.d"
 # The hook's own bound: a test that died with the gate shut must not hold the pawn's
-# lock (which every disconnect and connect of the group waits for) for long.
+# lock (which every disconnect from the group waits for) for long.
 HOOK_MAX_WAIT = 300
 TRANSIENT = "changed since locks were acquired"
 
@@ -97,7 +102,8 @@ class DisconnectRace:
 
     def __init__(self, client, prefix, spec):
         self.client, self.spec = client, spec
-        self.pawn, self.renamed, self.marker = prefix + "pawn", prefix + "pawn-r", prefix + "mark"
+        self.pawn, self.renamed = prefix + "pawn", prefix + "pawn-r"
+        self.markers = [prefix + "mark1", prefix + "mark2"]
         self.hook = os.path.join(HOOK_DIR, "90-%sgate" % prefix.replace(".", "-"))
         self.workdir = tempfile.mkdtemp(prefix="snf-race-")
         self.gate = os.path.join(self.workdir, "gate")
@@ -113,6 +119,14 @@ class DisconnectRace:
             raise RaceError("creating %s failed: %s" % (name, job.get("opresult")))
 
     def __enter__(self):
+        try:
+            self._hold_rename()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _hold_rename(self):
         self._create(self.pawn)
         os.makedirs(HOOK_DIR, exist_ok=True)
         open(self.gate, "w").close()
@@ -126,7 +140,6 @@ class DisconnectRace:
         _wait("the rename of %s to hold its lock" % self.pawn,
               lambda: str(self.rename_job) in self._locks().get(
                   "instance/" + self.pawn, ((), ()))[0], 120)
-        return self
 
     def __exit__(self, *exc):
         if self.thread is not None:
@@ -137,7 +150,7 @@ class DisconnectRace:
         if self.rename_job is not None:
             self.client.wait_for_job(self.rename_job, timeout=300)
         present = {i["name"] for i in self.client.get_instances(bulk=True)}
-        for name in (self.pawn, self.renamed, self.marker):
+        for name in [self.pawn, self.renamed] + self.markers:
             if name in present:
                 self.client.wait_for_job(self.client.delete_instance(name), timeout=300)
         os.rmdir(self.workdir)
@@ -176,11 +189,14 @@ class DisconnectRace:
         transiently as the module docstring says, and return its failed job."""
         job_id = _wait("a disconnect of %s waiting for %s" % (network_name, self.pawn),
                        lambda: self._disconnect_waiting(network_name), timeout)
-        self._create(self.marker)
-        _wait("disconnect job %d to declare its locks again" % job_id,
-              lambda: "instance/" + self.marker in self._waiting_for(job_id), timeout)
+        for marker in self.markers:
+            self._create(marker)
+            _wait("disconnect job %d to declare %s" % (job_id, marker),
+                  lambda: "instance/" + marker in self._waiting_for(job_id), timeout)
         self._open_gate()
+        opened = time.monotonic()
         renamed = self.client.wait_for_job(self.rename_job, timeout=timeout)
+        took = time.monotonic() - opened
         if renamed["status"] != "success":
             raise RaceError("the rename failed: %s" % renamed.get("opresult"))
         job = self.client.wait_for_job(job_id, timeout=timeout)
@@ -194,6 +210,9 @@ class DisconnectRace:
         if not (self.renamed in wanted and self.pawn in have and self.pawn not in wanted):
             raise RaceError("job %d failed for another change than the rename: %s"
                             % (job_id, message))
+        print("race: disconnect job %d failed transiently; the rename ended %.1f s after "
+              "the gate opened, within the disconnect's lock attempt (13.5 s or more)"
+              % (job_id, took))
         self.failed_job = job
         return job
 

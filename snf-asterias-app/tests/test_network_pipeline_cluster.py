@@ -173,7 +173,6 @@ def test_removal_meeting_a_transient_failure_is_retried_by_the_dispatcher(world,
     call_command("network-create", "race", "--public", "--subnet", "10.251.124.0/24",
                  "--link", "gnt-br0", "--no-wait", stdout=open(os.devnull, "w"))
     net = m.Network.objects.get(name="race", deleted=False)
-    # ACTIVE before the race holds its pawn: a connect waits for the group's instances.
     wait_for("network %d ACTIVE" % net.pk, lambda: m.Network.objects.get(
         pk=net.pk).state in ("ACTIVE", "ERROR"), timeout=180, logs=daemons.logs)
     assert m.Network.objects.get(pk=net.pk).state == "ACTIVE"

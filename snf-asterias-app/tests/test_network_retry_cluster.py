@@ -51,8 +51,6 @@ def test_network_remove_meeting_a_transient_failure_ends_deleted(backend, caplog
     caplog.set_level(logging.WARNING, logger="synnefo.logic.network_callbacks")
     client = instances.client_for(backend)
     spec = pawn_spec(backend)
-    # Created (and connected) before the race holds the pawn: a connect waits for the
-    # group's instance locks too.
     call_command("network-create", "race", "--public", "--subnet", "10.251.118.0/24",
                  "--link", "gnt-br0")
     net = m.Network.objects.get(name="race", deleted=False)
