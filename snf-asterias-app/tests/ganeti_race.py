@@ -20,8 +20,7 @@ How DisconnectRace forces it, rather than hoping instances come and go at the ri
    makes while the rename is held, each declares the old name again: all agree.
 4. The gate opens, the rename writes the new name and releases the locks; the
    disconnect's pending request (old name) is granted and its check sees the new name:
-   the transient failure. Ganeti's own words are then checked (the pawn's old name
-   under "have", the new under "wanted"), so the failure met is this one, not another.
+   the transient failure, which force() checks in the disconnect job's result.
 
 The one order that would escape: the disconnect starting a new lock attempt between
 the rename's configuration write and its lock release (it would then declare the new
@@ -37,11 +36,12 @@ behave otherwise, force() fails loudly instead of passing unnoticed.
 Everything is this run's own (``<prefix>pawn``, ``<prefix>mark1/2``, the hook's name,
 the gate under a private directory); other runs' instances and jobs are never touched,
 but their disconnects from the group wait for the pawn too while the rename is held
-(seconds), and then fail the same way.
+(seconds), and then fail the same way. Two races at once (two pawns) each align on
+their own disconnect only, so that case is not covered by the argument above; force()
+checks that Ganeti's transient failure was met, not whose rename caused it.
 """
 
 import os
-import re
 import tempfile
 import threading
 import time
@@ -204,12 +204,6 @@ class DisconnectRace:
         if job["status"] != "error" or TRANSIENT not in message:
             raise RaceError("disconnect job %d did not fail transiently: %s %s"
                             % (job_id, job["status"], message))
-        names = re.search(r"wanted '([^']*)', have '([^']*)'", message)
-        wanted, have = ([set(n.split(", ")) for n in names.groups()] if names
-                        else (set(), set()))
-        if not (self.renamed in wanted and self.pawn in have and self.pawn not in wanted):
-            raise RaceError("job %d failed for another change than the rename: %s"
-                            % (job_id, message))
         print("race: disconnect job %d failed transiently; the rename ended %.1f s after "
               "the gate opened, within the disconnect's lock attempt (13.5 s or more)"
               % (job_id, took))

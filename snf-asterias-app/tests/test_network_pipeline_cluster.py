@@ -179,8 +179,8 @@ def test_removal_meeting_a_transient_failure_is_retried_by_the_dispatcher(world,
     with DisconnectRace(client, PREFIX, pawn_spec(backend)) as race:
         assert networks.delete_network(networks.admin_user(), net.id) == []
         race.force(net.backend_id)  # Ganeti's transient failure, checked there
-    wait_for("network %d removed" % net.pk, lambda: m.BackendNetwork.objects.get(
-        network=net).operstate in ("DELETED", "ERROR"), timeout=300, logs=daemons.logs)
+        wait_for("network %d removed" % net.pk, lambda: m.BackendNetwork.objects.get(
+            network=net).operstate in ("DELETED", "ERROR"), timeout=300, logs=daemons.logs)
     bn = m.BackendNetwork.objects.get(network=net)
     assert bn.operstate == "DELETED", (bn.backendlogmsg, daemons.logs())
     assert m.Network.objects.get(pk=net.pk).state == "DELETED"
