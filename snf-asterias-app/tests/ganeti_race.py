@@ -36,9 +36,9 @@ behave otherwise, force() fails loudly instead of passing unnoticed.
 Everything is this run's own (``<prefix>pawn``, ``<prefix>mark1/2``, the hook's name,
 the gate under a private directory); other runs' instances and jobs are never touched,
 but their disconnects from the group wait for the pawn too while the rename is held
-(seconds), and then fail the same way. Two races at once (two pawns) each align on
-their own disconnect only, so that case is not covered by the argument above; force()
-checks that Ganeti's transient failure was met, not whose rename caused it.
+(up to about half a minute), and then fail the same way. Two races at once (two pawns)
+each align on their own disconnect only, so that case is not covered by the argument
+above; force() checks that Ganeti's transient failure was met, not whose rename caused it.
 """
 
 import os
@@ -71,12 +71,14 @@ class RaceError(AssertionError):
     """The forced condition did not happen."""
 
 
-def _wait(what, check, timeout):
+def _wait(what, check, timeout, stop):
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
+        if stop.is_set():
+            raise RaceError("given up waiting for %s: the race was left" % what)
         if time.monotonic() > deadline:
             raise RaceError("timed out waiting for %s" % what)
         time.sleep(0.1)
@@ -110,6 +112,7 @@ class DisconnectRace:
         self.rename_job = None
         self.failed_job = None  # the disconnect job that failed transiently (force())
         self.thread, self.error = None, None
+        self.stop = threading.Event()  # set on leaving: a force() in a thread gives up
 
     # -- set up: the pawn, the hook, the held rename ---------------------------------
     def _create(self, name):
@@ -139,9 +142,10 @@ class DisconnectRace:
         # Held: the rename job owns the pawn's lock and runs (its pre hook waits).
         _wait("the rename of %s to hold its lock" % self.pawn,
               lambda: str(self.rename_job) in self._locks().get(
-                  "instance/" + self.pawn, ((), ()))[0], 120)
+                  "instance/" + self.pawn, ((), ()))[0], 120, self.stop)
 
     def __exit__(self, *exc):
+        self.stop.set()
         if self.thread is not None:
             self.thread.join(600)
         self._open_gate()
@@ -187,13 +191,17 @@ class DisconnectRace:
     def force(self, network_name, timeout=300):
         """Wait for the disconnect of ``network_name`` to wait for the pawn, let it fail
         transiently as the module docstring says, and return its failed job."""
-        job_id = _wait("a disconnect of %s waiting for %s" % (network_name, self.pawn),
-                       lambda: self._disconnect_waiting(network_name), timeout)
-        for marker in self.markers:
-            self._create(marker)
-            _wait("disconnect job %d to declare %s" % (job_id, marker),
-                  lambda: "instance/" + marker in self._waiting_for(job_id), timeout)
-        self._open_gate()
+        try:
+            job_id = _wait("a disconnect of %s waiting for %s" % (network_name, self.pawn),
+                           lambda: self._disconnect_waiting(network_name), timeout,
+                           self.stop)
+            for marker in self.markers:
+                self._create(marker)
+                _wait("disconnect job %d to declare %s" % (job_id, marker),
+                      lambda: "instance/" + marker in self._waiting_for(job_id), timeout,
+                      self.stop)
+        finally:
+            self._open_gate()  # whatever happened: nobody waits for the pawn any longer
         opened = time.monotonic()
         renamed = self.client.wait_for_job(self.rename_job, timeout=timeout)
         took = time.monotonic() - opened
