@@ -17,7 +17,7 @@ import logging
 import pytest
 from django.core.management import call_command
 
-from cluster_fixtures import cluster_backend, run_prefix
+from cluster_fixtures import cluster_backend, remove_ganeti_network, run_prefix
 from ganeti_race import DisconnectRace, pawn_spec
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
@@ -35,16 +35,6 @@ def backend(db, settings):
     settings.GANETI_NETWORK_GROUPS = ["default"]
     settings.NETWORK_JOB_RETRIES = 20
     return cluster_backend()
-
-
-def _cleanup(client, backend, net):
-    info = gnet.get_network(net, backend)
-    if info is None:
-        return
-    for group in info.get("group_list") or []:
-        client.wait_for_job(client.request("PUT", "/2/networks/%s/disconnect"
-                                           % net.backend_id, body={"group_name": group[0]}))
-    client.wait_for_job(client.request("DELETE", "/2/networks/%s" % net.backend_id))
 
 
 def test_network_remove_meeting_a_transient_failure_ends_deleted(backend, caplog):
@@ -68,4 +58,6 @@ def test_network_remove_meeting_a_transient_failure_ends_deleted(backend, caplog
         assert bn.retries >= 1, "the transient failure was not retried"
         assert "failed transiently" in caplog.text
     finally:
-        _cleanup(client, backend, net)
+        info = gnet.get_network(net, backend)
+        if info is not None:
+            remove_ganeti_network(client, info)
