@@ -68,8 +68,9 @@ class StopRequest:
 
 @contextlib.contextmanager
 def stop_signals_blocked():
-    """Hold SIGTERM/SIGINT back (they are delivered when the block ends), e.g. around
-    a fork, so that a child never runs its parent's handler."""
+    """Hold SIGTERM/SIGINT back (they are delivered when the block ends): around a fork,
+    so that a child never runs its parent's handler; around taking or releasing a pid
+    file, so that a Stop never leaves it half done."""
     old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
