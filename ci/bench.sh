@@ -4,6 +4,7 @@
 #   bench/dispatcher   needs ci/services.sh up (PostgreSQL, RabbitMQ)
 #   bench/events       needs ci/services.sh up and ci/ganeti.sh up; root
 #   bench/dhcp         network namespaces and NFQUEUE; root
+#   bench/console      snf-vncauthproxy against websockify on loopback
 # BENCH="dispatcher events" runs only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ for b in bench/bench_*.py; do
   echo "=== $b"
   SYNNEFO_SETTINGS_DIR=ci/test-settings PYTHONPATH=ci .venv/bin/python "$b"
 done
-for b in dispatcher events dhcp; do
+for b in dispatcher events dhcp console; do
   want "$b" || continue
   echo "=== bench/$b"
   t0=$(date +%s)

@@ -123,6 +123,13 @@ class VNCClient:
         if count == 0:
             raise AuthFailed(self._reason())
         self.security_types = list(recv_exactly(s, count))
+        if password is None:  # security type None (a node's VNC server, directly)
+            if 1 not in self.security_types:
+                raise AuthFailed("no security type None offered: %s" % self.security_types)
+            s.sendall(b"\x01")
+            if struct.unpack("!I", recv_exactly(s, 4))[0] != 0:
+                raise AuthFailed(self._reason())
+            return
         if 2 not in self.security_types:
             raise AuthFailed("no VNC authentication offered: %s" % self.security_types)
         s.sendall(b"\x02")

@@ -86,6 +86,16 @@ def frame(opcode, payload):
     return head + payload
 
 
+def unmask(data, mask):
+    """``data`` XOR the repeated 4-byte ``mask`` (as one big integer: a loop over the
+    bytes in Python would be the relay's bottleneck)."""
+    n = len(data)
+    if not n:
+        return b""
+    key = (mask * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
+
+
 class WSWriter:
     def __init__(self, writer):
         self.writer = writer
@@ -139,11 +149,9 @@ class WSReader:
                 if n > MAX_FRAME:
                     raise WebSocketError("frame of %d bytes" % n)
                 mask = await self.reader.readexactly(4)
-                payload = bytearray(await self.reader.readexactly(n))
+                payload = unmask(await self.reader.readexactly(n), mask)
             except (asyncio.IncompleteReadError, ConnectionError):
                 return False
-            for i in range(len(payload)):
-                payload[i] ^= mask[i % 4]
             opcode = b0 & 0x0F
             if opcode in (OP_BINARY, OP_CONT, OP_TEXT):
                 # (text frames: only old base64 noVNC used them; treated as bytes)
