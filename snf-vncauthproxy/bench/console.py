@@ -23,7 +23,8 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from conftest import ProxyDaemon, free_tcp_port  # noqa: E402
 from vncclient import VNCClient, recv_exactly  # noqa: E402
 
-BULK = int(os.environ.get("BENCH_CONSOLE_BYTES", 64 * 1024 * 1024))
+# amounts: set by bench/console
+BULK = int(os.environ.get("BENCH_CONSOLE_BYTES", 256 * 1024 * 1024))
 PINGS = int(os.environ.get("BENCH_CONSOLE_PINGS", 2000))
 CHUNK = 64 * 1024
 
