@@ -20,10 +20,11 @@ installs only our .debs, from files, without the network.
 
     with Cloud(debs_dir) as cloud:
         cloud.bring_up()
-        cloud.client_python(script)       # runs in the client netns
+        cloud.client(["curl", ...])       # runs in the client netns
 
-`ci/multinode.py DEBS_DIR` brings the cloud up, runs the scenario of
-debian/tests/test_multinode.py and tears it down.
+`ci/multinode.py DEBS_DIR` only brings the cloud up and tears it down (with
+SNF_MULTINODE_HOLD=FILE it waits until FILE is removed, for a look inside with nsenter);
+the scenario is debian/tests/test_multinode.py.
 """
 
 import concurrent.futures
@@ -211,8 +212,8 @@ class Cloud:
         return self
 
     def __exit__(self, *exc):
-        shutil.rmtree("/etc/netns/" + self.client_ns, ignore_errors=True) \
-            if getattr(self, "client_ns", None) else None
+        if getattr(self, "client_ns", None):
+            shutil.rmtree("/etc/netns/" + self.client_ns, ignore_errors=True)
         self.run.close()
 
     def bring_up(self):
@@ -236,8 +237,8 @@ class Cloud:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             ganeti = pool.submit(self._ganeti_init, self.nodes["gnt1"])
             for step in self.steps:
-                if step.kind in ("run", "copy") and not ganeti.done() and \
-                        ({"GANETI-MASTER", "ADMIN"} & set(step.types + [step.src and step.src[0]])):
+                touches = set(step.types) | ({step.src[0]} if step.src else set())
+                if step.kind in ("run", "copy") and touches & {"GANETI-MASTER", "ADMIN"}:
                     ganeti.result()
                 self._do(step)
         self.timings["bring-up"] = time.monotonic() - t0

@@ -215,7 +215,9 @@ def test_guide_mariadb_setup_gives_read_committed_innodb(debs):
         net = run.net("10.249.2", multinode.DOMAIN)
         db = run.node("db", noderoot.tarball("mn-mariadb", ["init-system-helpers",
                                                             "mariadb-server"]), net)
-        app = run.node("app", noderoot.tarball("mn-app", multinode.Cloud(debs.dirs["current"]).role_packages("app")), net)
+        # The multi-node cloud's APISERVER tarball (it holds python3-mysqldb for this test).
+        app_packages = multinode.Cloud(debs.dirs["current"]).role_packages("app")
+        app = run.node("app", noderoot.tarball("mn-app", app_packages), net)
         multinode.install_debs(app, [ours[p] for p in multinode.closure(
             ours, ["snf-asterias-app"])], ["python3-mysqldb"])
         db.start()
