@@ -10,10 +10,12 @@ One guest serves every test of the module.
 Checked: a VNC client through the proxy with the password of the `console` action
 types into the guest's shell and reads the typed command's output back from the
 screen's pixels; `openstack console url show` gives a noVNC URL whose WebSocket
-forwarding shows the same screen; a wrong password is refused and uses up the port; a
-port takes one client and closes unused after the connect timeout; 50 forwardings open
-at once, each then relayed to the guest's qemu (25 at a time: qemu's client limit); a killed proxy leaves no port bound and the
-restarted one serves consoles again; malformed control requests get a clear status.
+forwarding shows the same, and that noVNC shows it in headless chromium; a wrong
+password is refused and uses up the port; a port takes one client and closes unused
+after the connect timeout; 50 forwardings open at once, each then relayed to the
+guest's qemu (25 at a time: qemu's client limit); a killed proxy leaves no port bound
+and the restarted one serves consoles again; malformed control requests get a clear
+status.
 """
 
 import base64
@@ -38,7 +40,7 @@ from live_service import (Gunicorn, free_port, live_settings, openstack_cli, ope
 
 TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / "snf-vncauthproxy" / "tests"))  # its RFB test client
-from vncclient import AuthFailed, VNCClient, save_png, text_cells  # noqa: E402
+from vncclient import AuthFailed, VNCClient, listening, save_png, text_cells  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -56,18 +58,6 @@ def run(*cmd, timeout=300):
     assert res.returncode == 0, "%s exited %d\n%s%s" % (" ".join(map(str, cmd)),
                                                         res.returncode, res.stdout, res.stderr)
     return res.stdout
-
-
-def listening(port):
-    """Whether a TCP port is in LISTEN state here (read from /proc: connecting would
-    use up a one-shot forwarding)."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    return True
-    return False
 
 
 class Rapi:
@@ -158,7 +148,13 @@ class Proxy:
 
 
 class Env:
-    pass
+    """What the module's tests share: the service's URL, token, clients and guest."""
+
+    def cli(self, *args):
+        return openstack_cli(self.clouds, self.tmp, *args)
+
+    def cli_json(self, *args):
+        return openstack_cli_json(self.clouds, self.tmp, *args)
 
 
 @pytest.fixture(scope="module")
@@ -224,17 +220,6 @@ def live(tmp_path_factory):
             stop_process(e.proxy.proc)
             stop_process(e.novnc)
             run(KVM_GUEST, "down")
-
-
-def _cli(self, *args):
-    return openstack_cli(self.clouds, self.tmp, *args)
-
-
-def _cli_json(self, *args):
-    return openstack_cli_json(self.clouds, self.tmp, *args)
-
-
-Env.cli, Env.cli_json = _cli, _cli_json
 
 
 def api_console(e, body, token=None, expect=200):

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from fakevnc import FakeVNCServer
+from vncclient import listening  # noqa: F401 (the tests import it from here)
 
 STARTUP = 30  # seconds the daemon gets to open its control socket
 
@@ -134,18 +135,6 @@ def node():
     server = FakeVNCServer()
     yield server
     server.close()
-
-
-def listening(port):
-    """Whether anything listens on TCP ``port`` (read from /proc: connecting would use
-    up a one-shot forwarding)."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    return True
-    return False
 
 
 def wait_until(predicate, what, seconds=60):

@@ -6,6 +6,7 @@ import base64
 import os
 import socket
 import struct
+import time
 
 from synnefo.vncauthproxy.rfb import vnc_response
 
@@ -90,19 +91,6 @@ class WSSocket:
                 self.buffer += payload
         data, self.buffer = self.buffer[:n], self.buffer[n:]
         return data
-
-    def key(self, keysym):
-        """Press and release one key (an X keysym: ASCII for plain characters)."""
-        self.sock.sendall(struct.pack("!BBxxI", 4, 1, keysym) + struct.pack("!BBxxI", 4, 0, keysym))
-
-    def type(self, text, pace=0.0):
-        """Type ``text``, waiting ``pace`` seconds after each key (qemu's PS/2 keyboard
-        queue is short: a guest that reads slowly loses keys sent in a burst)."""
-        import time
-        for ch in text:
-            self.key(0xFF0D if ch == "\n" else ord(ch))
-            if pace:
-                time.sleep(pace)
 
     def close(self):
         self.sock.close()
@@ -194,12 +182,12 @@ class VNCClient:
 
     def key(self, keysym):
         """Press and release one key (an X keysym: ASCII for plain characters)."""
-        self.sock.sendall(struct.pack("!BBxxI", 4, 1, keysym) + struct.pack("!BBxxI", 4, 0, keysym))
+        self.sock.sendall(struct.pack("!BBxxI", 4, 1, keysym)
+                          + struct.pack("!BBxxI", 4, 0, keysym))
 
     def type(self, text, pace=0.0):
         """Type ``text``, waiting ``pace`` seconds after each key (qemu's PS/2 keyboard
         queue is short: a guest that reads slowly loses keys sent in a burst)."""
-        import time
         for ch in text:
             self.key(0xFF0D if ch == "\n" else ord(ch))
             if pace:
@@ -238,3 +226,15 @@ def text_cells(pixels, cell_w=9, cell_h=16):
                              if sum(pixels[cy * cell_h + y][cx * cell_w + x]) > 200))
         rows.append(row)
     return rows
+
+
+def listening(port):
+    """Whether anything listens on TCP ``port`` here (read from /proc: connecting would
+    use up a one-shot forwarding)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    return True
+    return False
