@@ -1,6 +1,7 @@
 """The built packages, before anything is installed: files, metadata, lintian."""
 
 import re
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -103,6 +104,40 @@ def test_shared_files_and_services_are_where_they_belong(debs):
             link = "/etc/ganeti/hooks/instance-%s-post.d/snf-ganeti-hook" % op
             assert gt[link][1] == "/usr/bin/snf-ganeti-hook", link
             assert "." not in Path(link).name  # Ganeti skips hook names with dots
+
+
+def test_systemd_units_verify(debs, tmp_path):
+    """`systemd-analyze verify` of every shipped .service unit, nothing installed here.
+
+    The root it checks against: our .debs extracted (dpkg-deb -x) as the upper layer of
+    an overlay on the host's /usr, so an Exec= of ours must be in our packages and any
+    other (gunicorn, sh, kill) is found where this machine's Debian packages put it
+    (bookworm is merged-/usr: /bin, /lib, /sbin are links into /usr, as dpkg would follow
+    them). The overlay is mounted in a private mount namespace: gone when it exits.
+    Any output (a warning about a unit) fails, as does a non-zero exit.
+    """
+    extracted, root = tmp_path / "debs", tmp_path / "root"
+    for pkg in control_packages():
+        run(["dpkg-deb", "-x", debs.deb(pkg), extracted])
+    for top in ("bin", "lib", "sbin"):
+        if (extracted / top).is_dir() and not (extracted / top).is_symlink():
+            shutil.copytree(extracted / top, extracted / "usr" / top, symlinks=True,
+                            dirs_exist_ok=True)
+            shutil.rmtree(extracted / top)
+    (root / "usr").mkdir(parents=True)
+    for top in ("bin", "lib", "lib64", "sbin"):
+        (root / top).symlink_to("usr/" + top)
+    shutil.copytree(extracted / "etc", root / "etc", symlinks=True)  # EnvironmentFile=
+    units = sorted(p.name for p in (extracted / "usr/lib/systemd/system").glob("*.service"))
+    assert units == sorted(s + ".service" for s in services()), units
+    script = ('mount --make-rprivate / && mount -t overlay overlay -o lowerdir="$1"/usr:/usr'
+              ' "$2"/usr && root="$2" && shift 2 && cd / && '
+              # --man=no: man pages are checked by lintian; ours are not installed here.
+              'exec systemd-analyze verify --man=no --root="$root" "$@"')
+    res = run(["unshare", "--mount", "sh", "-c", script, "sh", extracted, root]
+              + ["/lib/systemd/system/" + u for u in units], check=False)
+    out = (res.stdout + res.stderr).strip()
+    assert res.returncode == 0 and not out, "systemd-analyze verify:\n" + out
 
 
 def test_our_own_dependencies_are_exact(debs):
