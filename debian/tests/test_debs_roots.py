@@ -5,6 +5,7 @@ Depends). Inside the node (own namespaces, PID 1 not systemd) every service runs
 through its init script and is shown to work:
 
   APISERVER      snf-gunicorn: a token from /identity/v3, the server list with it;
+                 an internal error's request id and traceback in gunicorn-error.log;
                  snf-vncauthproxy: its control socket opens a forwarding
   LOGIC          snf-dispatcher: consumes a Ganeti event from RabbitMQ (a QUEUE node)
                  and applies it to the database
@@ -275,19 +276,13 @@ def test_apiserver_issues_a_token_and_lists_servers(nodes):
                                    + list(args)).stdout or "{}")
 
     def api_up():
-        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": USER, "domain": {"id": "default"}, "password": PASSWORD}}},
-            "scope": {"project": {"name": USER, "domain": {"id": "default"}}}}}
-        out = node.run(["curl", "-sS", "--fail-with-body", "-D", "-", "--retry", "20",
-                        "--retry-connrefused", "--retry-delay", "0", "-H",
-                        "Content-Type: application/json", "-d", json.dumps(body),
-                        "http://127.0.0.1:%d/identity/v3/auth/tokens" % port]).stdout
-        token = re.search(r"^X-Subject-Token:\s*(\S+)", out, re.M | re.I).group(1)
-        servers = curl("-H", "X-Auth-Token: " + token,
+        servers = curl("-H", "X-Auth-Token: " + get_token(node, port),
                        "http://127.0.0.1:%d/compute/v2.1/servers" % port)
         assert servers == {"servers": []}, servers
 
     exercise_service(node, "snf-gunicorn", check_up=api_up)
+    check_500_is_logged(node, port)
+    api_up()                                   # the table is back: the list works again
 
     def proxy_up():
         """The control socket opens a forwarding (the console's first step)."""
@@ -305,6 +300,52 @@ print(s.makefile().readline())"""]).stdout
     assert node.run("stat -c %U /var/log/synnefo/gunicorn-error.log").stdout.strip() \
         == "synnefo"
     ok(init(node, "snf-gunicorn", "stop"))
+
+
+def get_token(node, port):
+    """A token of USER from the API (retried until gunicorn listens)."""
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": USER, "domain": {"id": "default"}, "password": PASSWORD}}},
+        "scope": {"project": {"name": USER, "domain": {"id": "default"}}}}}
+    out = node.run(["curl", "-sS", "--fail-with-body", "-D", "-", "--retry", "20",
+                    "--retry-connrefused", "--retry-delay", "0", "-H",
+                    "Content-Type: application/json", "-d", json.dumps(body),
+                    "http://127.0.0.1:%d/identity/v3/auth/tokens" % port]).stdout
+    return re.search(r"^X-Subject-Token:\s*(\S+)", out, re.M | re.I).group(1)
+
+
+def check_500_is_logged(node, port):
+    """A real server-side fault (the server list's table renamed away under the running
+    gunicorn) answers 500 with a request id and no traceback, and the log the admin is
+    told to read (docs/settings.md, "Logs") holds that id with the traceback. The table
+    is renamed back afterwards."""
+    def rename(old, new):
+        as_synnefo(node, "snf-manage", "shell", "-c",
+                   "from django.db import connection\n"
+                   "connection.cursor().execute('ALTER TABLE %s RENAME TO %s')" % (old, new))
+
+    token = get_token(node, port)
+    log = node.path("/var/log/synnefo/gunicorn-error.log")
+    rename("db_virtualmachine", "db_virtualmachine_away")
+    try:
+        res = node.run(["curl", "-sS", "-D", "-", "-H", "X-Auth-Token: " + token,
+                        "http://127.0.0.1:%d/compute/v2.1/servers" % port])
+    finally:
+        rename("db_virtualmachine_away", "db_virtualmachine")
+    head, _, text = res.stdout.replace("\r\n", "\n").partition("\n\n")
+    assert re.match(r"HTTP/\S+ 500 ", head), res.stdout
+    rid = re.search(r"^X-Openstack-Request-Id:\s*(req-[0-9a-f-]+)\s*$", head,
+                    re.M | re.I).group(1)
+    assert rid in json.loads(text)["computeFault"]["message"], text
+    assert "Traceback" not in res.stdout and "db_virtualmachine" not in res.stdout, res.stdout
+    # The record with the id, followed by its traceback (up to the next record).
+    logged = log.read_text()
+    m = re.search(r"^\S+ \S+ ERROR \S+ \[%s\]: .*\n(?:(?!\d{4}-\d\d-\d\d ).*\n)*"
+                  % re.escape(rid), logged, re.M)
+    assert m, "request %s not in %s:\n%s" % (rid, log, logged[-3000:])
+    record = m.group(0)
+    assert "Traceback (most recent call last)" in record, record
+    assert "no such table: db_virtualmachine" in record, record
 
 
 def test_logic_node_dispatcher_consumes_an_event(nodes, mq):
