@@ -83,6 +83,63 @@ def token_and_servers(cloud, cacert, via=None):
     servers = json.loads(curl(cloud, cacert, "/compute/v2.1/servers", via,
                               args=["-H", "X-Auth-Token: " + token[0]]))
     assert "servers" in servers, servers
+    return token[0]
+
+
+# Run as the API's user on an APISERVER: one forwarding request on the proxy's control
+# socket (to a node port nothing listens on: no client authenticates, so it is never used).
+PROXY_REQUEST = r"""
+import json, socket
+s = socket.socket(socket.AF_UNIX)
+s.connect("/run/synnefo/vncauthproxy.sock")
+s.sendall(json.dumps({"source_port": 0, "destination_address": "gnt1.snfmn.test",
+                      "destination_port": 11000, "password": "mnconsol",
+                      "type": "vnc"}).encode() + b"\n")
+print(s.makefile().readline())
+"""
+
+# In the client netns: the first bytes a forwarding port sends (the RFB version).
+RFB_GREETING = r"""
+import socket, sys
+with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30) as s:
+    print(s.recv(12).decode())
+"""
+
+
+def check_console_proxies(cloud, cacert, server_id):
+    """On each APISERVER the proxy runs and its control socket opens a forwarding port the
+    client reaches; the console action of an ACTIVE server is an honest 503 here, as the
+    fake hypervisor gives instances no VNC port (the API logs why)."""
+    seen = []
+    for name in ("api1", "api2"):
+        node = cloud.node(name)
+        node.run(["service", "snf-vncauthproxy", "status"])
+        reply = json.loads(node.run(["runuser", "-u", "synnefo", "--", "/usr/bin/python3",
+                                     "-c", PROXY_REQUEST]).stdout)
+        assert reply["status"] == "OK" and 25000 <= reply["source_port"] <= 30000, reply
+        host = "%s.%s" % (name, multinode.DOMAIN)
+        res = cloud.client(["/usr/bin/python3", "-c", RFB_GREETING, host,
+                            str(reply["source_port"])])
+        assert res.returncode == 0 and res.stdout.strip() == "RFB 003.008", res
+        seen.append("%s: proxy port %d answers RFB" % (name, reply["source_port"]))
+    action = json.dumps({"console": {"type": "vnc"}})
+    for via in ("api2", None):
+        token = token_and_servers(cloud, cacert[via or "lb"], via)
+        cmd = ["curl", "-sS", "--cacert", cacert[via or "lb"], "-w", "\n%{http_code}",
+               "-H", "X-Auth-Token: " + token, "-H", "Content-Type: application/json",
+               "--data-binary", action]
+        if via:
+            cmd += ["--resolve", "%s:443:%s.%d" % (multinode.SITE["api_name"], multinode.NET,
+                                                    multinode.NODES[via][1])]
+        res = cloud.client(cmd + ["https://%s/compute/v2.1/servers/%s/action"
+                                  % (multinode.SITE["api_name"], server_id)])
+        body, status = res.stdout.rsplit("\n", 1)
+        assert status == "503" and "console of server" in body, (via, res)
+    logs = "".join(p.read_text(errors="replace") for name in ("api1", "api2")
+                   for p in cloud.node(name).path("/var/log/synnefo").glob("*.log"))
+    assert "Ganeti reports no console port" in logs, cloud.logs(["api1", "api2"])
+    seen.append("console action of an ACTIVE server: 503 (fake hypervisor: no VNC port)")
+    return seen
 
 
 STATIC = "/static/webproject/base.css"
@@ -146,6 +203,7 @@ def test_multinode_cloud_from_the_guide_survives_node_kills(debs, capsys):
             assert curl(cloud, cert, STATIC, via) == STATIC_SOURCE.read_text()
         first = client(cloud, certs["lb"], "create", "mn-first")
         assert first["status"] == "ACTIVE"
+        seen += check_console_proxies(cloud, certs, first["id"])
 
         # The LB spread the requests over both APISERVERs' gunicorns.
         for name in ("api1", "api2"):
