@@ -17,8 +17,14 @@ from vncclient import AuthFailed, VNCClient, recv_exactly
 
 
 def drain(sock):
-    """Read until the peer closes; True then (a timeout raises)."""
-    while sock.recv(65536):
+    """Read until the peer closes; True then (a timeout raises).
+
+    A reset counts as closed: a killed peer that still had unread bytes from us
+    makes the kernel answer with RST instead of FIN."""
+    try:
+        while sock.recv(65536):
+            pass
+    except ConnectionResetError:
         pass
     return True
 
