@@ -5,7 +5,8 @@
 #          var/demo/ (settings, SQLite database, logs), start the daemons and the API/web
 #          server on http://127.0.0.1:8000, create the demo user, flavors and image, write
 #          clouds.yaml and print how to use it. Safe to run again.
-#   stop   stop everything start started (daemons, API server, Ganeti daemons, RabbitMQ).
+#   stop   stop what start started (daemons, API server; the Ganeti cluster and RabbitMQ
+#          only if they were not running before start).
 #   status show what runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -191,7 +192,12 @@ EOF
 cmd_start() {
   ci/deps.sh
   ci/venv.sh
+  mkdir -p "$RUN"
+  # `make stop` stops the broker and the cluster only if this start brought them up:
+  # a developer's running test services stay up.
+  ci/services.sh status rabbitmq >/dev/null 2>&1 || touch "$RUN/started-rabbitmq"
   ci/services.sh up rabbitmq
+  ci/ganeti.sh status >/dev/null 2>&1 || touch "$RUN/started-ganeti"
   ci/ganeti.sh up
   write_settings
   manage migrate --noinput -v 0
@@ -221,8 +227,18 @@ cmd_stop() {
     [ -e "$f" ] && stop_pidfile "$f"
   done
   remove_hook
-  ci/ganeti.sh down || true
-  ci/services.sh down rabbitmq || true
+  if [ -e "$RUN/started-ganeti" ]; then
+    ci/ganeti.sh down || true
+    rm -f "$RUN/started-ganeti"
+  else
+    log "the Ganeti test cluster was running before 'make demo': left running"
+  fi
+  if [ -e "$RUN/started-rabbitmq" ]; then
+    ci/services.sh down rabbitmq || true
+    rm -f "$RUN/started-rabbitmq"
+  else
+    log "RabbitMQ was running before 'make demo': left running"
+  fi
   log "stopped"
 }
 
