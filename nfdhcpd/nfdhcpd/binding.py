@@ -23,7 +23,7 @@ import shlex
 import subprocess
 from dataclasses import dataclass, field
 
-from .eui64 import eui64_address, normalize_mac
+from synnefo.common.protocol import eui64_address, normalize_mac
 
 KNOWN_KEYS = ("IP", "MAC", "LINK", "HOSTNAME", "TAGS", "INDEV", "SUBNET", "GATEWAY",
               "SUBNET6", "GATEWAY6", "EUI64")

@@ -1,31 +1,8 @@
-"""EUI-64 addresses from MAC addresses (and the mac2eui64 command)."""
-import ipaddress
+"""The mac2eui64 command and link-local addresses; the EUI-64 derivation itself is
+snf-common's (synnefo.common.protocol), shared with the hook and the API."""
 import sys
 
-
-def normalize_mac(mac):
-    """Return mac as lower-case colon-separated hex, or raise ValueError."""
-    parts = mac.strip().lower().replace("-", ":").split(":")
-    if len(parts) != 6 or not all(len(p) in (1, 2) for p in parts):
-        raise ValueError("not a MAC address: %r" % mac)
-    return ":".join("%02x" % int(p, 16) for p in parts)
-
-
-def interface_id(mac):
-    """The 64-bit modified EUI-64 interface identifier of mac (RFC 4291 App. A)."""
-    octets = bytes.fromhex(normalize_mac(mac).replace(":", ""))
-    eui = bytes([octets[0] ^ 0x02]) + octets[1:3] + b"\xff\xfe" + octets[3:]
-    return int.from_bytes(eui, "big")
-
-
-def eui64_address(prefix, mac):
-    """The SLAAC address of mac in prefix (a /64, given as 'net/64' or 'net')."""
-    if isinstance(prefix, str) and "/" not in prefix:
-        prefix += "/64"
-    net = ipaddress.IPv6Network(prefix, strict=False)
-    if net.prefixlen > 64:
-        raise ValueError("prefix %s is longer than /64; SLAAC needs a /64" % prefix)
-    return ipaddress.IPv6Address(int(net.network_address) | interface_id(mac))
+from synnefo.common.protocol import eui64_address
 
 
 def link_local(mac):

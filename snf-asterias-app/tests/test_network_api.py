@@ -333,4 +333,3 @@ def test_ipv6_eui64_addresses_from_the_confirmed_mac(world, fake_net):  # noqa: 
     assert port["fixed_ips"] == [
         {"subnet_id": "%d-v4" % world.net.id, "ip_address": "10.251.100.5"},
         {"subnet_id": "%d-v6" % world.net.id, "ip_address": "2001:db8:100:0:a800:ff:fe12:3456"}]
-    assert logic.eui64("00:11:22:33:44:55", "2001:db8::/64") == "2001:db8::211:22ff:fe33:4455"

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from synnefo.ganeti.hook import eui64, net_status_message
+from synnefo.ganeti.hook import net_status_message
 from synnefo.ganeti.progress import progress_message
 
 ENV = {"GANETI_HOOKS_PHASE": "post", "GANETI_HOOKS_PATH": "instance-start",
@@ -35,10 +35,6 @@ def test_no_message_for_other_prefixes_phases_and_paths():
     assert net_status_message(ENV, "other-") is None
     assert net_status_message(dict(ENV, GANETI_HOOKS_PHASE="pre"), "snf-") is None
     assert net_status_message(dict(ENV, GANETI_HOOKS_PATH="instance-remove"), "snf-") is None
-
-
-def test_eui64():
-    assert eui64("00:11:22:33:44:55", "fe80::/64") == "fe80::211:22ff:fe33:4455"
 
 
 def test_hook_exits_0_even_with_broken_settings(tmp_path):

@@ -89,6 +89,9 @@ PUBLIC_NETWORK_RESERVED_IPS = []
 # IPv6 /64 of the public network (guests get EUI-64 addresses in it) and its gateway.
 PUBLIC_NETWORK_SUBNET6 = ""
 PUBLIC_NETWORK_GATEWAY6 = ""
+# Firewall profile of new NICs on public networks: ENABLED, DISABLED or PROTECTED
+# (Ganeti tag synnefo:network:<index>:protected|unprotected|limited).
+DEFAULT_FIREWALL_PROFILE = "DISABLED"
 # Type of the private networks users create: PRIVATE_MAC_FILTERED or PRIVATE_BRIDGED.
 DEFAULT_PRIVATE_NETWORK_TYPE = "PRIVATE_MAC_FILTERED"
 # The one bridge all MAC-filtered private networks share (isolated by MAC prefix).

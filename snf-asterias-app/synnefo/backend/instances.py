@@ -16,12 +16,9 @@ import tempfile
 from django.conf import settings
 
 from synnefo.backend.rapi import RapiClient, RapiError
+from synnefo.common.protocol import FIREWALL_PROFILES, FIREWALL_TAG_PREFIX, firewall_tag
 
 log = logging.getLogger(__name__)
-
-# API firewall profile -> Ganeti tag suffix (synnefo:network:<nic index>:<suffix>)
-FIREWALL_TAGS = {"ENABLED": "protected", "DISABLED": "unprotected", "PROTECTED": "limited"}
-TAG_PREFIX = "synnefo:network:"
 
 
 def _setting(name, default=None):
@@ -137,7 +134,7 @@ def build_create_spec(vm, password, personality=None, public_key=None):
     nic_rows = vm.nics.select_related("network").order_by("index")
     tags = list(spec.get("tags") or [])
     tags += [firewall_tag(nic.index, nic.firewall_profile) for nic in nic_rows
-             if nic.firewall_profile in FIREWALL_TAGS and nic.index is not None]
+             if nic.firewall_profile in FIREWALL_PROFILES and nic.index is not None]
     if tags:
         spec["tags"] = tags
     spec.setdefault("ip_check", False)
@@ -239,14 +236,6 @@ def remove_nic(vm, nic):
 
 # -- firewall profiles (tags) ------------------------------------------------------
 
-def firewall_tag(nic_index, profile):
-    try:
-        return "%s%d:%s" % (TAG_PREFIX, int(nic_index), FIREWALL_TAGS[profile])
-    except KeyError:
-        raise ValueError("firewall profile must be one of %s, not %r"
-                         % (", ".join(sorted(FIREWALL_TAGS)), profile)) from None
-
-
 def set_firewall_profile(vm, nic_index, profile):
     """Replace the NIC's firewall tag; returns the job that adds the new tag.
 
@@ -259,7 +248,7 @@ def set_firewall_profile(vm, nic_index, profile):
     wanted = firewall_tag(nic_index, profile)
     client = _client(vm)
     name = vm.backend_vm_id
-    prefix = "%s%d:" % (TAG_PREFIX, int(nic_index))
+    prefix = "%s%d:" % (FIREWALL_TAG_PREFIX, int(nic_index))
     present = [t for t in client.get_instance_tags(name)
                if t.startswith(prefix) and t != wanted]
     if present:

@@ -17,6 +17,8 @@ from urllib.parse import quote, urlencode
 
 import pycurl
 
+from synnefo.common.protocol import FINAL_JOB_STATUSES
+
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 5080
@@ -27,7 +29,6 @@ RETRY_DELAY = 1.0
 # curl errors that mean "the request never reached the server"
 _CONNECT_ERRORS = {pycurl.E_COULDNT_CONNECT, pycurl.E_COULDNT_RESOLVE_HOST}
 
-JOB_FINISHED = ("success", "error", "canceled")
 
 
 class RapiError(Exception):
@@ -38,6 +39,13 @@ class RapiError(Exception):
         where = "Ganeti cluster %s: %s" % (cluster, call)
         super().__init__("%s failed%s: %s" % (where, " (HTTP %s)" % code if code else "",
                                                 message))
+
+
+def user_reason(exc):
+    """The part of a RAPI error a user may read (RapiError messages carry no credentials):
+    Ganeti's message, trimmed."""
+    text = getattr(exc, "message", None) or str(exc)
+    return text.strip()[:300] or "the cluster did not answer"
 
 
 class RapiClient:
@@ -156,7 +164,7 @@ class RapiClient:
         has finished (whatever its end: Ganeti's job dependencies)."""
         body = None
         if after_job is not None:
-            body = {"depends": [[int(after_job), ["success", "error", "canceled"]]]}
+            body = {"depends": [[int(after_job), list(FINAL_JOB_STATUSES)]]}
         return int(self.request("DELETE", "/2/instances/%s" % quote(name, safe=""),
                                 {"dry-run": int(dry_run) or None}, body))
 
@@ -195,7 +203,7 @@ class RapiClient:
         deadline = time.monotonic() + timeout
         while True:
             job = self.get_job_status(job_id)
-            if job["status"] in JOB_FINISHED:
+            if job["status"] in FINAL_JOB_STATUSES:
                 return job
             if time.monotonic() > deadline:
                 raise RapiError(self.host, "wait for job %s" % job_id,

@@ -9,6 +9,8 @@ import hashlib
 from django.conf import settings
 from django.db import models
 
+from synnefo.common import protocol
+
 
 class User(models.Model):
     STATE_ACTIVE = "ACTIVE"
@@ -174,8 +176,7 @@ class VirtualMachine(models.Model):
     OPER_STATES = [(s, s) for s in ("BUILD", "STARTED", "STOPPED", "ERROR", "DESTROYED")]
     ACTIONS = [(s, s) for s in ("CREATE", "START", "STOP", "REBOOT", "RESIZE", "DESTROY",
                                 "SUSPEND", "MODIFY")]
-    JOB_STATUSES = [(s, s) for s in ("queued", "waiting", "canceling", "running", "canceled",
-                                     "success", "error")]
+    JOB_STATUSES = [(s, s) for s in protocol.JOB_STATUSES]
 
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="servers")
     name = models.CharField(max_length=255)
@@ -303,7 +304,7 @@ class Network(models.Model):
 
 
 class NetworkInterface(models.Model):
-    FIREWALL_PROFILES = [(s, s) for s in ("ENABLED", "DISABLED", "PROTECTED")]
+    FIREWALL_PROFILES = [(s, s) for s in protocol.FIREWALL_PROFILES]
     STATES = [(s, s) for s in ("BUILD", "ACTIVE", "DOWN", "ERROR")]
 
     machine = models.ForeignKey(VirtualMachine, on_delete=models.CASCADE, related_name="nics")

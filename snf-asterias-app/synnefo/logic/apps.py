@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.core import checks
+
+from synnefo.common.protocol import FIREWALL_PROFILES
 
 
 class LogicConfig(AppConfig):
@@ -10,6 +13,7 @@ class LogicConfig(AppConfig):
 
     def ready(self):
         checks.register(check_cluster_info)
+        checks.register(check_firewall_profile)
 
 
 def check_cluster_info(app_configs=None, **kwargs):
@@ -23,3 +27,13 @@ def check_cluster_info(app_configs=None, **kwargs):
     except DatabaseError:  # no tables yet (before migrate) or no database: nothing to compare
         return []
     return [checks.Warning(problem, id="synnefo.W001")] if problem else []
+
+
+def check_firewall_profile(app_configs=None, **kwargs):
+    """A DEFAULT_FIREWALL_PROFILE Ganeti has no tag for would leave new public NICs
+    without any profile: every snf-manage command refuses to run until it is fixed."""
+    value = settings.DEFAULT_FIREWALL_PROFILE
+    if value in FIREWALL_PROFILES:
+        return []
+    return [checks.Error("DEFAULT_FIREWALL_PROFILE is %r; it must be one of %s"
+                         % (value, ", ".join(FIREWALL_PROFILES)), id="synnefo.E001")]

@@ -29,23 +29,17 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from synnefo.common.protocol import (FINAL_JOB_STATUSES, FIREWALL_PROFILES, JOB_STATUS_RANK,
+                                     MSG_CREATE_PROGRESS, MSG_NET_STATUS, MSG_OP_STATUS,
+                                     firewall_profiles)
 from synnefo.db.models import Flavor, NetworkInterface, VirtualMachine, id_from_instance_name
 
 log = logging.getLogger(__name__)
 
-FINAL = ("success", "error", "canceled")
-# Rank of statuses within one job: a later rank never gives way to an earlier one.
-STATUS_RANK = {"queued": 0, "waiting": 1, "running": 2, "canceling": 3,
-               "success": 4, "error": 4, "canceled": 4}
 # Successful opcode -> the state it leaves the VM in.
 SUCCESS_STATE = {"OP_INSTANCE_CREATE": "STARTED", "OP_INSTANCE_STARTUP": "STARTED",
                  "OP_INSTANCE_REBOOT": "STARTED", "OP_INSTANCE_SHUTDOWN": "STOPPED",
                  "OP_INSTANCE_REMOVE": "DESTROYED"}
-FIREWALL_PROFILES = ("ENABLED", "DISABLED", "PROTECTED")
-# Ganeti instance tag synnefo:network:<nic index>:<kind> -> API firewall profile
-FIREWALL_TAG_PREFIX = "synnefo:network:"
-FIREWALL_FROM_TAG = {"protected": "ENABLED", "unprotected": "DISABLED",
-                     "limited": "PROTECTED"}
 
 
 class MessageError(Exception):
@@ -79,7 +73,7 @@ def is_newer_job_news(row, job_id, status):
         return True
     if job_id != row.backendjobid:
         return job_id > row.backendjobid
-    return STATUS_RANK.get(status, -1) >= STATUS_RANK.get(row.backendjobstatus, -1)
+    return JOB_STATUS_RANK.get(status, -1) >= JOB_STATUS_RANK.get(row.backendjobstatus, -1)
 
 
 def _instance_gone(logmsg):
@@ -90,7 +84,8 @@ def _instance_gone(logmsg):
 def update_db(body):
     """ganeti-op-status: a Ganeti op changed status."""
     opcode, status, job_id = body.get("operation"), body.get("status"), body.get("jobId")
-    if not isinstance(opcode, str) or status not in STATUS_RANK or not isinstance(job_id, int):
+    if (not isinstance(opcode, str) or status not in JOB_STATUS_RANK
+            or not isinstance(job_id, int)):
         raise MessageError("op-status without a valid operation/status/jobId")
     when = _event_time(body)
     logmsg = body.get("logmsg") or ""
@@ -101,7 +96,7 @@ def update_db(body):
             vm.backendjobid, vm.backendopcode = job_id, opcode
             vm.backendjobstatus, vm.backendlogmsg = status, logmsg
             changed += ["backendjobid", "backendopcode", "backendjobstatus", "backendlogmsg"]
-        if status in FINAL and (vm.backendtime is None or when > vm.backendtime):
+        if status in FINAL_JOB_STATUSES and (vm.backendtime is None or when > vm.backendtime):
             changed += _apply_final(vm, opcode, status, logmsg, when, body)
         if (opcode == "OP_TAGS_SET" and status == "success"
                 and (vm.firewalltime is None or when > vm.firewalltime)
@@ -114,7 +109,7 @@ def update_db(body):
             # is known to be complete.
             vm.buildpercentage = 100
             changed.append("buildpercentage")
-        if status in FINAL and vm.task_job_id == job_id:
+        if status in FINAL_JOB_STATUSES and vm.task_job_id == job_id:
             vm.action, vm.task_job_id = "", None  # the user's action is over
             changed += ["action", "task_job_id"]
         if changed:
@@ -161,15 +156,8 @@ def _apply_final(vm, opcode, status, logmsg, when, body):
 
 
 def _firewall_profiles(tags):
-    """{NIC index: profile} named by ``synnefo:network:<index>:<kind>`` tags."""
-    profiles = {}
-    for tag in tags if isinstance(tags, list) else []:
-        parts = tag.split(":") if isinstance(tag, str) else []
-        if (len(parts) == 4 and ":".join(parts[:2]) + ":" == FIREWALL_TAG_PREFIX
-                and parts[2].isascii() and parts[2].isdigit()
-                and parts[3] in FIREWALL_FROM_TAG):
-            profiles[int(parts[2])] = FIREWALL_FROM_TAG[parts[3]]
-    return profiles
+    """{NIC index: profile} named by the firewall tags of a tag job's message."""
+    return firewall_profiles(tags) if isinstance(tags, list) else {}
 
 
 def _apply_firewall_tags(vm, tags):
@@ -270,8 +258,8 @@ def update_build_progress(body):
     return vm
 
 
-HANDLERS = {"ganeti-op-status": update_db, "ganeti-net-status": update_net,
-            "ganeti-create-progress": update_build_progress}
+HANDLERS = {MSG_OP_STATUS: update_db, MSG_NET_STATUS: update_net,
+            MSG_CREATE_PROGRESS: update_build_progress}
 
 
 def dispatch(handlers, body):
@@ -296,6 +284,6 @@ def simulate_op(vm, opcode, status="success", logmsg="Reconciliation: simulated 
     if vm.backendtime is not None and now <= vm.backendtime:
         now = vm.backendtime + datetime.timedelta(microseconds=1)
     us = int(now.timestamp() * 1e6)
-    return update_db({"type": "ganeti-op-status", "instance": vm.backend_vm_id,
+    return update_db({"type": MSG_OP_STATUS, "instance": vm.backend_vm_id,
                       "operation": opcode, "status": status, "jobId": 0,
                       "logmsg": logmsg, "event_time": [us // 10**6, us % 10**6]})

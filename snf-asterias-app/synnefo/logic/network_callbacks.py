@@ -31,9 +31,9 @@ import re
 from django.conf import settings
 from django.db import transaction
 
+from synnefo.common.protocol import FINAL_JOB_STATUSES, JOB_STATUS_RANK, MSG_NETWORK_STATUS
 from synnefo.db.models import BackendNetwork, Network
-from synnefo.logic.callbacks import (FINAL, STATUS_RANK, MessageError, dispatch,
-                                     is_newer_job_news)
+from synnefo.logic.callbacks import MessageError, dispatch, is_newer_job_news
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def network_state(network, backend_networks):
 def update_network(body):
     """ganeti-network-status: a Ganeti network op changed status."""
     opcode, status, job_id = body.get("operation"), body.get("status"), body.get("jobId")
-    if not isinstance(opcode, str) or status not in STATUS_RANK \
+    if not isinstance(opcode, str) or status not in JOB_STATUS_RANK \
             or not isinstance(job_id, int) or isinstance(job_id, bool):
         raise MessageError("network-status without a valid operation/status/jobId")
     net_id = network_id_from_name(body.get("network"))
@@ -159,8 +159,8 @@ def update_network(body):
             bn.backendjobid, bn.backendopcode = job_id, opcode
             bn.backendjobstatus, bn.backendlogmsg = status, logmsg
             changed += ["backendjobid", "backendopcode", "backendjobstatus", "backendlogmsg"]
-        if status in FINAL and not superseded and (bn.backendtime is None
-                                                   or when > bn.backendtime):
+        if (status in FINAL_JOB_STATUSES and not superseded
+                and (bn.backendtime is None or when > bn.backendtime)):
             state = ON_SUCCESS.get(opcode) if status == "success" else ON_FAILURE.get(opcode)
             if state is not None and state != bn.operstate:
                 bn.operstate = state
@@ -195,7 +195,7 @@ def _record_resubmission(network, bn, jobs, opcode, logmsg):
         network.save(update_fields=["state", "updated"])
 
 
-HANDLERS = {"ganeti-network-status": update_network}
+HANDLERS = {MSG_NETWORK_STATUS: update_network}
 
 
 def handle(body):
@@ -210,7 +210,7 @@ def apply_job(backend_network, job):
     opcode = ops[0].get("OP_ID", "")
     ts = job.get("end_ts") or job.get("start_ts") or job.get("received_ts") or [0, 0]
     return update_network({
-        "type": "ganeti-network-status", "operation": opcode, "jobId": int(job["id"]),
+        "type": MSG_NETWORK_STATUS, "operation": opcode, "jobId": int(job["id"]),
         "status": job["status"], "network": backend_network.network.backend_id,
         "cluster": backend_network.backend.clustername,
         "logmsg": "; ".join(str(r) for r in (job.get("opresult") or []) if r)[:500]

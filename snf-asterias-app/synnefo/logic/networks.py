@@ -22,7 +22,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from synnefo.backend.rapi import RapiError
+from synnefo.backend.rapi import RapiError, user_reason as _rapi_reason
+from synnefo.common.protocol import eui64_address
 from synnefo.db.models import Backend, BackendNetwork, Network, NetworkInterface, User
 
 from . import quotas
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 
 PRIVATE_TYPES = ("PRIVATE_MAC_FILTERED", "PRIVATE_BRIDGED")
 TYPES = ("PUBLIC_ROUTED",) + PRIVATE_TYPES
-FIREWALL_PROFILES = ("ENABLED", "DISABLED", "PROTECTED")
 # Ganeti allows at most 8 NICs per instance (constants.MAX_NICS).
 MAX_NICS = 8
 # Sizes of IPv4 subnets Ganeti's pool handles well (its map is one char per address).
@@ -52,11 +52,6 @@ def _backend():
 
 def _setting(name, default=None):
     return getattr(settings, name, default)
-
-
-def _rapi_reason(exc):
-    text = getattr(exc, "message", None) or str(exc)
-    return text.strip()[:300] or "the cluster did not answer"
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -463,17 +458,6 @@ def get_port(user, port_id):
         raise NotFound("Port %s not found." % (port_id,)) from None
 
 
-def eui64(mac, subnet6):
-    """The EUI-64 address of ``mac`` in /64 ``subnet6`` (RFC 4291, appendix A)."""
-    octets = bytearray(int(x, 16) for x in mac.split(":"))
-    if len(octets) != 6:
-        raise ValueError("not a MAC address: %r" % mac)
-    octets[0] ^= 0x02
-    iid = bytes(octets[:3]) + b"\xff\xfe" + bytes(octets[3:])
-    net = ipaddress.IPv6Network(subnet6, strict=False)
-    return str(net.network_address + int.from_bytes(iid, "big"))
-
-
 def port_addresses(nic):
     """[(version, address)] Ganeti confirmed for ``nic``: the IPv4 from its pool, and
     the IPv6 EUI-64 address of the MAC it reported, inside the network's /64."""
@@ -483,7 +467,7 @@ def port_addresses(nic):
     ipv6 = nic.ipv6
     if not ipv6 and nic.mac and nic.network.subnet6:
         try:
-            ipv6 = eui64(nic.mac, nic.network.subnet6)
+            ipv6 = str(eui64_address(nic.network.subnet6, nic.mac))
         except ValueError:
             ipv6 = ""
     if ipv6:
@@ -505,7 +489,7 @@ def _usable_for_ports(network):
 
 
 def _firewall_default(network):
-    return _setting("DEFAULT_FIREWALL_PROFILE", "DISABLED") if network.public else ""
+    return settings.DEFAULT_FIREWALL_PROFILE if network.public else ""
 
 
 def resolve_networks(user, requested):

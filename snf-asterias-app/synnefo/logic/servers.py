@@ -21,7 +21,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from synnefo.backend.rapi import RapiError
+from synnefo.backend.rapi import RapiError, user_reason as _rapi_reason
+from synnefo.common.protocol import FINAL_JOB_STATUSES, FIREWALL_PROFILES
 from synnefo.db.models import (KeyPair, NetworkInterface, User, VirtualMachine,
                                VirtualMachineMetadata)
 
@@ -36,8 +37,6 @@ from .text import check_no_control
 
 log = logging.getLogger(__name__)
 
-FINAL_JOB_STATUSES = ("success", "error", "canceled")
-FIREWALL_PROFILES = ("ENABLED", "DISABLED", "PROTECTED")
 # operstate -> API status (OpenStack clients expect SHUTOFF for a stopped server)
 OPERSTATE_TO_STATUS = {"BUILD": "BUILD", "STARTED": "ACTIVE", "STOPPED": "SHUTOFF",
                        "ERROR": "ERROR", "DESTROYED": "DELETED"}
@@ -346,12 +345,6 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
         backendjobid=job_id, backendopcode="OP_INSTANCE_CREATE", backendjobstatus="queued")
     vm.refresh_from_db()
     return vm, password
-
-
-def _rapi_reason(exc):
-    """The part of a RAPI error a user may read (RapiError messages carry no credentials)."""
-    text = getattr(exc, "message", None) or str(exc)
-    return text.strip()[:300] or "the cluster did not answer"
 
 
 def _fail_submission(vm, exc):

@@ -9,41 +9,18 @@ GANETI_HOOK_AMQP_TIMEOUT seconds, and otherwise leaves the message in the spool 
 snf-ganeti-eventd sends from.
 """
 
-import ipaddress
 import logging
 import os
 import sys
 import time
+
+from synnefo.common.protocol import MSG_NET_STATUS, eui64_address, firewall_profiles
 
 NAME = "snf-ganeti-hook"
 log = logging.getLogger(NAME)
 
 # Hook paths that change what the NICs look like (stop and remove report nothing).
 REPORTING_PATHS = ("instance-add", "instance-modify", "instance-reboot", "instance-start")
-FIREWALL_FROM_TAG = {"protected": "ENABLED", "unprotected": "DISABLED",
-                     "limited": "PROTECTED"}
-TAG_PREFIX = "synnefo:network:"
-
-
-def eui64(mac, prefix):
-    """The EUI-64 address of ``mac`` inside IPv6 /64 ``prefix`` (RFC 4291 app. A)."""
-    net = ipaddress.IPv6Network(prefix, strict=False)
-    octets = [int(x, 16) for x in mac.split(":")]
-    if len(octets) != 6:
-        raise ValueError("not a MAC address: %r" % mac)
-    octets[0] ^= 0x02
-    iid = octets[:3] + [0xFF, 0xFE] + octets[3:]
-    return str(net.network_address + int.from_bytes(bytes(iid), "big"))
-
-
-def firewall_profiles(tags):
-    profiles = {}
-    for tag in tags.split():
-        if tag.startswith(TAG_PREFIX):
-            parts = tag[len(TAG_PREFIX):].split(":")
-            if len(parts) == 2 and parts[0].isdigit() and parts[1] in FIREWALL_FROM_TAG:
-                profiles[int(parts[0])] = FIREWALL_FROM_TAG[parts[1]]
-    return profiles
 
 
 def net_status_message(env, prefix, ipv6_prefix=None):
@@ -56,7 +33,7 @@ def net_status_message(env, prefix, ipv6_prefix=None):
     if not instance.startswith(prefix):
         return None
     count = int(env.get("GANETI_INSTANCE_NIC_COUNT") or 0)
-    profiles = firewall_profiles(env.get("GANETI_INSTANCE_TAGS", ""))
+    profiles = firewall_profiles(env.get("GANETI_INSTANCE_TAGS", "").split())
     nics = []
     for i in range(count):
         key = "GANETI_INSTANCE_NIC%d_" % i
@@ -71,12 +48,12 @@ def net_status_message(env, prefix, ipv6_prefix=None):
                "firewall": profiles.get(i)}
         if i == 0 and ipv6_prefix and mac:
             try:
-                nic["ipv6"] = eui64(mac, ipv6_prefix)
+                nic["ipv6"] = str(eui64_address(ipv6_prefix, mac))
             except ValueError:
                 pass
         nics.append(nic)
     now = time.time()
-    return {"type": "ganeti-net-status", "instance": instance, "nics": nics,
+    return {"type": MSG_NET_STATUS, "instance": instance, "nics": nics,
             "operation": env.get("GANETI_OP_CODE"), "hooks_path": env.get("GANETI_HOOKS_PATH"),
             "cluster": env.get("GANETI_CLUSTER"),
             "event_time": [int(now), int((now % 1) * 1e6)]}

@@ -10,6 +10,8 @@ import json
 import re
 import time
 
+from synnefo.common.protocol import MSG_NETWORK_STATUS, MSG_OP_STATUS
+
 JOB_FILE_RE = re.compile(r"^job-(\d+)$")
 
 # Which op timestamp dates an op in a given status (Ganeti's own time order).
@@ -108,7 +110,7 @@ def op_messages(job, prefix, cluster):
         if instance is None or not instance.startswith(prefix):
             continue
         status = op.get("status")
-        msg = {"type": "ganeti-op-status", "instance": instance,
+        msg = {"type": MSG_OP_STATUS, "instance": instance,
                "operation": op_input.get("OP_ID"), "jobId": job.get("id"),
                "status": status, "logmsg": op_logmsg(op, status),
                "event_time": op_event_time(op, job, status), "cluster": cluster}
@@ -141,7 +143,7 @@ def network_messages(job, prefix, cluster):
                 and _our_network(network, prefix)):
             continue
         status = op.get("status")
-        messages.append({"type": "ganeti-network-status", "operation": opcode,
+        messages.append({"type": MSG_NETWORK_STATUS, "operation": opcode,
                          "network": network, "jobId": job.get("id"), "status": status,
                          "logmsg": op_logmsg(op, status),
                          "event_time": op_event_time(op, job, status), "cluster": cluster})

@@ -16,6 +16,8 @@ import os
 import sys
 import time
 
+from synnefo.common.protocol import MSG_CREATE_PROGRESS
+
 NAME = "snf-progress-monitor"
 log = logging.getLogger(NAME)
 
@@ -35,7 +37,7 @@ def progress_message(line, instance):
     except (TypeError, ValueError):
         return None
     now = time.time()
-    return {"type": "ganeti-create-progress", "instance": instance,
+    return {"type": MSG_CREATE_PROGRESS, "instance": instance,
             "progress": max(0, min(100, int(progress))),
             "event_time": [int(now), int((now % 1) * 1e6)]}
 
