@@ -18,12 +18,10 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import (override_settings, setup_databases,  # noqa: E402
-                               teardown_databases)
+from django.test.utils import override_settings, setup_databases, teardown_databases  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from synnefo.api.urls import urlpatterns as api_patterns  # noqa: E402

@@ -353,7 +353,8 @@ class Node:
         _harvest_debs(self.path("/var/cache/apt/archives"))
         if res.returncode != 0:
             raise RuntimeError("apt-get install in %s failed (%d):\n%s\n%s"
-                               % (self.name, res.returncode, res.stdout[-6000:], res.stderr[-4000:]))
+                               % (self.name, res.returncode, res.stdout[-6000:],
+                                  res.stderr[-4000:]))
         self.updated = True
         return res
 

@@ -203,7 +203,8 @@ def _rapi(env, method, path, body=None):
         if body is not None:
             c.setopt(pycurl.POSTFIELDS, json.dumps(body))
             c.setopt(pycurl.HTTPHEADER, ["Content-Type: application/json"])
-        c.setopt(pycurl.USERPWD, "%s:%s" % (env["SNF_TEST_RAPI_USER"], env["SNF_TEST_RAPI_PASSWORD"]))
+        c.setopt(pycurl.USERPWD,
+                 "%s:%s" % (env["SNF_TEST_RAPI_USER"], env["SNF_TEST_RAPI_PASSWORD"]))
         c.setopt(pycurl.HTTPAUTH, pycurl.HTTPAUTH_BASIC)
         # The RAPI certificate is self-signed (CN ganeti.example.com).
         c.setopt(pycurl.SSL_VERIFYPEER, 0)

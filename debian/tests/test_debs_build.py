@@ -6,7 +6,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from conftest import DEBIAN, TOP, control_packages, run, services
 
 
@@ -77,7 +76,8 @@ def test_console_scripts_and_modules_are_in_their_own_package(debs, package):
         "synnefo is a PEP 420 namespace: no synnefo/__init__.py"
 
     for conf in sorted((src / "conf").glob("[0-9][0-9]-*.conf")):
-        assert "/etc/synnefo/" + conf.name in files, "%s lacks /etc/synnefo/%s" % (package, conf.name)
+        assert "/etc/synnefo/" + conf.name in files, \
+            "%s lacks /etc/synnefo/%s" % (package, conf.name)
 
 
 def test_shared_files_and_services_are_where_they_belong(debs):
@@ -175,7 +175,8 @@ def test_no_postinst_runs_database_migrations(debs, tmp_path):
         run(["dpkg-deb", "-e", debs.deb(pkg), d])
         for script in d.iterdir():
             text = script.read_text(errors="replace")
-            code = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#"))
+            code = "\n".join(line for line in text.splitlines()
+                             if not line.lstrip().startswith("#"))
             assert "migrate" not in code, "%s/%s runs migrations" % (pkg, script.name)
 
 
@@ -184,7 +185,7 @@ def test_lintian_reports_nothing_but_explained_overrides(debs):
     assert changes
     res = run(["lintian", "--fail-on", "error,warning", "--display-level", ">=warning",
                changes[0]], check=False, timeout=300)
-    report = [l for l in res.stdout.splitlines() if re.match(r"^[EW]: ", l)]
+    report = [line for line in res.stdout.splitlines() if re.match(r"^[EW]: ", line)]
     assert res.returncode == 0 and not report, "lintian:\n" + res.stdout + res.stderr
     # Every override carries a reason: a comment line right above it.
     for path in DEBIAN.glob("*lintian-overrides"):

@@ -1,6 +1,5 @@
 """nfdhcpd command line: nfdhcpd [-c FILE] [-f] [-d]."""
 import argparse
-import errno
 import logging
 import logging.handlers
 import os

@@ -18,14 +18,28 @@ from dataclasses import dataclass
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 logging.getLogger("scapy.loading").setLevel(logging.ERROR)
 
-from scapy.layers.dhcp import BOOTP, DHCP  # noqa: E402
-from scapy.layers.dhcp6 import (DHCP6_InfoRequest, DHCP6_Reply, DHCP6OptClientId,
-                                DHCP6OptDNSDomains, DHCP6OptDNSServers, DHCP6OptServerId,
-                                DUID_LL)
+from scapy.layers.dhcp import BOOTP, DHCP
+from scapy.layers.dhcp6 import (
+    DUID_LL,
+    DHCP6_InfoRequest,
+    DHCP6_Reply,
+    DHCP6OptClientId,
+    DHCP6OptDNSDomains,
+    DHCP6OptDNSServers,
+    DHCP6OptServerId,
+)
 from scapy.layers.inet import IP, UDP
-from scapy.layers.inet6 import (ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_RS,
-                                ICMPv6NDOptDstLLAddr, ICMPv6NDOptPrefixInfo,
-                                ICMPv6NDOptRDNSS, ICMPv6NDOptSrcLLAddr, IPv6)
+from scapy.layers.inet6 import (
+    ICMPv6ND_NA,
+    ICMPv6ND_NS,
+    ICMPv6ND_RA,
+    ICMPv6ND_RS,
+    ICMPv6NDOptDstLLAddr,
+    ICMPv6NDOptPrefixInfo,
+    ICMPv6NDOptRDNSS,
+    ICMPv6NDOptSrcLLAddr,
+    IPv6,
+)
 from scapy.layers.l2 import Ether
 
 from .nfqueue import NF_ACCEPT, NF_DROP

@@ -9,13 +9,12 @@ import os
 import select
 import socket
 import threading
-import time
 
 from . import inotify
 from .binding import BindingError, load_binding
+from .eui64 import link_local
 from .nfqueue import NF_ACCEPT, NFQueue
 from .packets import HANDLERS, TapInfo, build_ra
-from .eui64 import link_local
 
 log = logging.getLogger("nfdhcpd")
 

@@ -11,16 +11,20 @@ import sys
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 
-from scapy.config import conf  # noqa: E402
-from scapy.layers.dhcp import BOOTP, DHCP  # noqa: E402
-from scapy.layers.dhcp6 import (DHCP6_InfoRequest, DHCP6_Reply, DHCP6OptClientId,  # noqa: E402
-                                DHCP6OptDNSDomains, DHCP6OptDNSServers, DUID_LL)
-from scapy.layers.inet import IP, UDP  # noqa: E402
-from scapy.layers.inet6 import IPv6  # noqa: E402
-from scapy.layers.l2 import Ether  # noqa: E402
-from scapy.layers.inet6 import ICMPv6ND_RA  # noqa: E402
-from scapy.sendrecv import sniff, srp1  # noqa: E402
-from scapy.volatile import RandInt  # noqa: E402
+from scapy.config import conf
+from scapy.layers.dhcp import BOOTP, DHCP
+from scapy.layers.dhcp6 import (
+    DUID_LL,
+    DHCP6_InfoRequest,
+    DHCP6OptClientId,
+    DHCP6OptDNSDomains,
+    DHCP6OptDNSServers,
+)
+from scapy.layers.inet import IP, UDP
+from scapy.layers.inet6 import ICMPv6ND_RA, IPv6
+from scapy.layers.l2 import Ether
+from scapy.sendrecv import sniff, srp1
+from scapy.volatile import RandInt
 
 conf.verb = 0
 conf.checkIPaddr = False

@@ -5,7 +5,8 @@ import pytest
 
 from nfdhcpd.binding import BindingError, parse_binding, parse_route_table
 from nfdhcpd.config import ConfigError, load_config, parse_config
-from nfdhcpd.eui64 import link_local, main as mac2eui64_main
+from nfdhcpd.eui64 import link_local
+from nfdhcpd.eui64 import main as mac2eui64_main
 from synnefo.common.protocol import eui64_address
 
 SAMPLE = Path(__file__).resolve().parents[1] / "conf" / "nfdhcpd.conf"

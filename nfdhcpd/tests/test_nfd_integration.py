@@ -6,13 +6,10 @@ netns with the other end, its MAC set to the bound MAC.
 """
 import ipaddress
 import os
-import signal
-import subprocess
 import sys
 import time
 
 import pytest
-
 from nfd_netns import Topology, daemon_in, sh, wait_for
 
 pytestmark = pytest.mark.integration
@@ -242,8 +239,8 @@ def test_slaac_eui64_from_ra_and_proxy_ndp_and_dhcpv6(env):
     # Proxy NDP: the VM resolves the gateway through an NA built by nfdhcpd.
     sh("busybox", "ping", "-6", "-c", "1", "-W", "1", "fd00:251:210::1", ns=topo.vm,
        check=False)
-    wait_for(lambda: [l for l in daemon.output().splitlines()
-                      if "NS for fd00:251:210::1 from" in l and "on %s -> NA" % topo.tap in l],
+    wait_for(lambda: [ln for ln in daemon.output().splitlines()
+                      if "NS for fd00:251:210::1 from" in ln and "on %s -> NA" % topo.tap in ln],
              10, "nfdhcpd to answer the NS for the gateway")
     neigh = sh("ip", "-n", topo.vm, "-6", "neigh", "show", "fd00:251:210::1").stdout
     assert "router" in neigh
@@ -255,7 +252,7 @@ def test_slaac_eui64_from_ra_and_proxy_ndp_and_dhcpv6(env):
 def test_runs_as_nobody_with_two_capabilities(env):
     topo, daemon = env
     pid = int(open(os.path.join(topo.tmp, "nfdhcpd.pid")).read())
-    status = dict(l.split(":", 1) for l in open("/proc/%d/status" % pid).read().splitlines())
+    status = dict(ln.split(":", 1) for ln in open("/proc/%d/status" % pid).read().splitlines())
     assert status["Uid"].split()[0] == "65534"
     assert int(status["CapEff"], 16) == (1 << 12) | (1 << 13)  # NET_ADMIN, NET_RAW
     assert int(status["CapPrm"], 16) == (1 << 12) | (1 << 13)
@@ -283,5 +280,5 @@ def queued_packets(topo):
     total = 0
     for cmd in ("iptables", "ip6tables"):
         out = sh(cmd, "-t", "mangle", "-nvxL", "PREROUTING", ns=topo.host).stdout
-        total += sum(int(l.split()[0]) for l in out.splitlines() if "NFQUEUE" in l)
+        total += sum(int(ln.split()[0]) for ln in out.splitlines() if "NFQUEUE" in ln)
     return total

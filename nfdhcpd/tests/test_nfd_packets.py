@@ -3,19 +3,31 @@ import ipaddress
 
 import pytest
 from scapy.layers.dhcp import BOOTP, DHCP
-from scapy.layers.dhcp6 import (DHCP6_InfoRequest, DHCP6_Reply, DHCP6_Solicit,
-                                DHCP6OptClientId, DHCP6OptDNSDomains, DHCP6OptDNSServers,
-                                DUID_LL)
+from scapy.layers.dhcp6 import (
+    DUID_LL,
+    DHCP6_InfoRequest,
+    DHCP6_Reply,
+    DHCP6_Solicit,
+    DHCP6OptClientId,
+    DHCP6OptDNSDomains,
+    DHCP6OptDNSServers,
+)
 from scapy.layers.inet import IP, UDP
-from scapy.layers.inet6 import (ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_RS,
-                                ICMPv6NDOptPrefixInfo, ICMPv6NDOptRDNSS,
-                                ICMPv6NDOptSrcLLAddr, IPv6)
+from scapy.layers.inet6 import (
+    ICMPv6ND_NA,
+    ICMPv6ND_NS,
+    ICMPv6ND_RA,
+    ICMPv6ND_RS,
+    ICMPv6NDOptPrefixInfo,
+    ICMPv6NDOptRDNSS,
+    ICMPv6NDOptSrcLLAddr,
+    IPv6,
+)
 
 from nfdhcpd.binding import parse_binding
 from nfdhcpd.config import parse_config
 from nfdhcpd.nfqueue import NF_ACCEPT, NF_DROP
-from nfdhcpd.packets import (TapInfo, build_ra, handle_dhcp, handle_dhcpv6, handle_ns,
-                             handle_rs)
+from nfdhcpd.packets import TapInfo, build_ra, handle_dhcp, handle_dhcpv6, handle_ns, handle_rs
 
 MAC = "aa:00:00:01:02:03"
 OTHER = "aa:00:00:09:09:09"

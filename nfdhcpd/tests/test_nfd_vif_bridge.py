@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-
 from nfd_netns import Topology, daemon_in, sh, wait_for
 
 pytestmark = pytest.mark.integration
@@ -120,9 +119,9 @@ def test_routed_setup_is_complete_and_idempotent(net):
     assert first["rule4"].count("lookup %s" % TABLE) == 1
     assert first["rule6"].count("lookup %s" % TABLE) == 1
     assert "%s dev %s" % (IP, net.tap) in first["route4"]
-    r6 = [l for l in first["route6"].splitlines() if "dev %s" % net.tap in l]
+    r6 = [ln for ln in first["route6"].splitlines() if "dev %s" % net.tap in ln]
     assert r6 and ipaddress.IPv6Address(r6[0].split()[0]) == ipaddress.IPv6Address(EUI64)
-    proxy = [l.split()[0] for l in first["proxy6"].splitlines() if net.up_h in l]
+    proxy = [ln.split()[0] for ln in first["proxy6"].splitlines() if net.up_h in ln]
     assert [ipaddress.IPv6Address(p) for p in proxy] == [ipaddress.IPv6Address(EUI64)]
     assert host(net, "cat", "/proc/sys/net/ipv4/conf/%s/proxy_arp" % net.tap).strip() == "1"
     assert host(net, "cat", "/proc/sys/net/ipv6/conf/%s/proxy_ndp" % net.tap).strip() == "0"
@@ -139,7 +138,7 @@ def test_routed_setup_is_complete_and_idempotent(net):
                  "SUBNET=10.251.220.0/24", "GATEWAY=10.251.220.1", "SUBNET6=%s" % SUBNET6,
                  "INDEV=%s" % net.tap, "UPLINK=%s" % net.up_h):
         assert line in b.splitlines(), b
-    eui = [l for l in b.splitlines() if l.startswith("EUI64=")][0].split("=")[1]
+    eui = [ln for ln in b.splitlines() if ln.startswith("EUI64=")][0].split("=")[1]
     assert ipaddress.IPv6Address(eui) == ipaddress.IPv6Address(EUI64)
 
     ifup(net, "cleanup")
@@ -225,8 +224,8 @@ def test_routed_ipv6_slaac_and_periodic_ras_end_to_end(net, guest):
 
     def has_eui64():
         out = sh("ip", "-n", net.vm, "-6", "-o", "addr", "show", "dev", net.vif).stdout
-        return any(ipaddress.IPv6Interface(l.split()[3]).ip == ipaddress.IPv6Address(EUI64)
-                   and "tentative" not in l for l in out.splitlines())
+        return any(ipaddress.IPv6Interface(ln.split()[3]).ip == ipaddress.IPv6Address(EUI64)
+                   and "tentative" not in ln for ln in out.splitlines())
     wait_for(has_eui64, 15, "SLAAC address %s in the guest" % EUI64)
     # From the outside, through the uplink, table 100 and the tap.
     res = sh("busybox", "ping", "-6", "-c", "1", "-W", "3", EUI64, ns=net.x, check=False)

@@ -17,9 +17,12 @@ from synnefo.backend.rapi import RapiError
 from synnefo.db.models import Backend, Flavor, Image, Network, VirtualMachine
 from synnefo.logic import backend_allocator, identity, users
 
-OPCODES = {"create": ("OP_INSTANCE_CREATE", "STARTED"), "start": ("OP_INSTANCE_STARTUP", "STARTED"),
-           "stop": ("OP_INSTANCE_SHUTDOWN", "STOPPED"), "reboot": ("OP_INSTANCE_REBOOT", "STARTED"),
-           "delete": ("OP_INSTANCE_REMOVE", "DESTROYED"), "resize": ("OP_INSTANCE_SET_PARAMS", None),
+OPCODES = {"create": ("OP_INSTANCE_CREATE", "STARTED"),
+           "start": ("OP_INSTANCE_STARTUP", "STARTED"),
+           "stop": ("OP_INSTANCE_SHUTDOWN", "STOPPED"),
+           "reboot": ("OP_INSTANCE_REBOOT", "STARTED"),
+           "delete": ("OP_INSTANCE_REMOVE", "DESTROYED"),
+           "resize": ("OP_INSTANCE_SET_PARAMS", None),
            "firewall": ("OP_TAGS_SET", None)}
 
 

@@ -9,8 +9,7 @@ Everything else -- required fields, types, formats -- is tempest's.
 import copy
 import json
 
-from tempest.lib.api_schema.response.compute.v2_1 import (flavors, images, keypairs, limits,
-                                                          servers)
+from tempest.lib.api_schema.response.compute.v2_1 import flavors, images, keypairs, limits, servers
 from tempest.lib.common.rest_client import RestClient
 
 __all__ = ["validate", "servers", "flavors", "images", "keypairs", "limits"]

@@ -48,6 +48,7 @@ import time
 from urllib.parse import quote
 
 from cluster_fixtures import env
+
 from synnefo.backend import instances
 from synnefo.db import models as m
 

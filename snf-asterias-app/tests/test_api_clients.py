@@ -16,9 +16,16 @@ import os
 import time
 
 import pytest
-
-from live_service import (Gunicorn, live_settings, openstack_cli, openstack_cli_json,
-                          sdk_connect, sdk_password, snf_manage, write_clouds_yaml)
+from live_service import (
+    Gunicorn,
+    live_settings,
+    openstack_cli,
+    openstack_cli_json,
+    sdk_connect,
+    sdk_password,
+    snf_manage,
+    write_clouds_yaml,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -4,15 +4,15 @@ snf-vncauthproxy control socket (the real proxy and a real guest are in
 test_console_kvm_e2e.py)."""
 
 import json
-import os
 import socket
 import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from api_fixtures import create_server, fake_backend, rapi_error, world  # noqa: F401
-from api_schemas import servers as S, validate
+from api_schemas import servers as S
+from api_schemas import validate
+
 from synnefo.backend import instances
 from synnefo.db.models import VirtualMachine
 

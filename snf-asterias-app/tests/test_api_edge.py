@@ -9,8 +9,8 @@ import base64
 import json
 
 import pytest
-
 from api_fixtures import create_server, fake_backend, world  # noqa: F401
+
 from synnefo.api import validation
 from synnefo.db.models import KeyPair, Network, VirtualMachine
 from synnefo.logic.ids import MAX_ID, parse_id

@@ -28,9 +28,10 @@ import time
 from urllib.parse import quote, urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-
 from cluster_fixtures import env
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from live_service import Gunicorn, live_settings, snf_manage
 
 pytestmark = pytest.mark.integration

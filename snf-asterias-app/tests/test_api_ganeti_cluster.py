@@ -7,9 +7,9 @@ here (the pipeline's own tests cover it), so the test watches the Ganeti job its
 """
 
 import pytest
-
-from api_fixtures import ApiClient, make_user
+from api_fixtures import make_user
 from cluster_fixtures import cluster_backend, run_prefix
+
 from synnefo.backend import instances
 from synnefo.db import models as m
 

@@ -3,10 +3,10 @@
 import datetime
 
 import pytest
+from api_fixtures import ApiClient, world  # noqa: F401
 from django.test import Client
 from django.utils import timezone
 
-from api_fixtures import ApiClient, world  # noqa: F401
 from synnefo.db.models import Token
 from synnefo.logic import identity
 
@@ -90,7 +90,8 @@ def test_v2_tokens(world):
     assert r.status_code == 200
     access = r.json()["access"]
     assert access["user"]["name"] == "alice"
-    assert {s["type"] for s in access["serviceCatalog"]} == {"compute", "image", "identity", "network"}
+    assert {s["type"] for s in access["serviceCatalog"]} == {"compute", "image", "identity",
+                                                             "network"}
     assert ApiClient(access["token"]["id"]).get("/compute/v2.1/flavors").status_code == 200
     r = ApiClient().post("/identity/v2.0/tokens", {"auth": {"passwordCredentials": {
         "username": "alice", "password": "x"}}})

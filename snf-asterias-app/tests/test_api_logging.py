@@ -10,10 +10,10 @@ import copy
 import logging.config
 
 import pytest
+from api_fixtures import world  # noqa: F401
 from django.conf import settings
 from django.test import Client
 
-from api_fixtures import world  # noqa: F401
 from synnefo.webproject import views as webproject_views
 from synnefo.webproject.requestid import HEADERS
 

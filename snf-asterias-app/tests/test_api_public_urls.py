@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from api_fixtures import ApiClient, create_server, fake_backend, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db

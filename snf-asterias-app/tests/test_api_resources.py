@@ -4,10 +4,16 @@ headers; cross-user isolation on every endpoint; fuzzing of request bodies."""
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-
 from api_fixtures import create_server, fake_backend, world  # noqa: F401
-from api_schemas import flavors as F, images as I, keypairs as K, limits as L, validate
+from api_schemas import flavors as F
+from api_schemas import images as I
+from api_schemas import keypairs as K
+from api_schemas import limits as L
+from api_schemas import validate
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
 from synnefo.db.models import Image, KeyPair
 
 pytestmark = pytest.mark.django_db

@@ -5,12 +5,13 @@ import base64
 import datetime
 
 import pytest
+from api_fixtures import create_server, fake_backend, rapi_error, world  # noqa: F401
+from api_schemas import servers as S
+from api_schemas import validate
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from api_fixtures import create_server, fake_backend, rapi_error, world  # noqa: F401
-from api_schemas import servers as S, validate
 from synnefo.db.models import NetworkInterface, VirtualMachine
 
 pytestmark = pytest.mark.django_db

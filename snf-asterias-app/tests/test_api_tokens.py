@@ -4,9 +4,9 @@ parent, revoked with it."""
 import datetime
 
 import pytest
+from api_fixtures import ApiClient, world  # noqa: F401
 from django.utils import timezone
 
-from api_fixtures import ApiClient, world  # noqa: F401
 from synnefo.db.models import Token, hash_token
 from synnefo.logic import identity
 

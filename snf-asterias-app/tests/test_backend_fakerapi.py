@@ -19,12 +19,12 @@ GANETI_LIB = "/usr/share/ganeti/3.0"
 if GANETI_LIB not in sys.path:
     sys.path.append(GANETI_LIB)
 
+import ganeti.rpc.client as g_rpccl  # noqa: E402
 from ganeti import errors as g_errors  # noqa: E402
 from ganeti import http as g_http  # noqa: E402
 from ganeti import luxi as g_luxi  # noqa: E402
 from ganeti import rapi as g_rapi  # noqa: E402
 from ganeti.rapi import testutils  # noqa: E402
-import ganeti.rpc.client as g_rpccl  # noqa: E402
 
 from synnefo.backend.rapi import RapiClient  # noqa: E402
 

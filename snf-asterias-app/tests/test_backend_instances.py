@@ -8,7 +8,6 @@ import base64
 import json
 
 import pytest
-
 from test_backend_fakerapi import PASSWORD, USER, fake  # noqa: F401
 
 from synnefo.backend import instances

@@ -1,8 +1,8 @@
 """synnefo.backend.instances against the real Ganeti test cluster (ci/ganeti.sh)."""
 
 import pytest
-
 from cluster_fixtures import cluster_backend, env, run_prefix
+
 from synnefo.backend import instances
 from synnefo.backend.rapi import RapiError
 from synnefo.db import models as m

@@ -1,8 +1,8 @@
 """The RAPI client against the real Ganeti test cluster (ci/ganeti.sh)."""
 
 import pytest
-
 from cluster_fixtures import env
+
 from synnefo.backend.rapi import RapiClient, RapiError
 
 pytestmark = pytest.mark.integration

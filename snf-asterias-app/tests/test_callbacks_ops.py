@@ -2,10 +2,11 @@
 
 import pytest
 from django.conf import settings as django_settings
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from synnefo.db import models as m
-from synnefo.logic import callbacks
 from synnefo.logic.callbacks import MessageError, handle
 
 pytestmark = pytest.mark.django_db

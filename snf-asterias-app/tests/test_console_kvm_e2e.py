@@ -33,10 +33,18 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from cluster_fixtures import RAPI_PEM, env, run_prefix
-from live_service import (Gunicorn, free_port, live_settings, openstack_cli, openstack_cli_json,
-                          snf_manage, stop_process, wait_for, write_clouds_yaml)
+from live_service import (
+    Gunicorn,
+    free_port,
+    live_settings,
+    openstack_cli,
+    openstack_cli_json,
+    snf_manage,
+    stop_process,
+    wait_for,
+    write_clouds_yaml,
+)
 
 TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / "snf-vncauthproxy" / "tests"))  # its RFB test client

@@ -13,10 +13,10 @@ import sys
 import time
 
 import pytest
-from django.db import connection
-
 from amqp_fakes import FakeMessage as Message
+from django.db import connection
 from live_service import copy_test_settings
+
 from synnefo.db import models as m
 from synnefo.dispatcher import consumer
 from synnefo.dispatcher.consumer import Worker, use_persistent_db_connections

@@ -18,9 +18,9 @@ import subprocess
 import time
 
 import pytest
+from live_service import REPO, VENV_BIN, copy_test_settings, delete_queues, env
 
 import daemon_stop
-from live_service import REPO, VENV_BIN, delete_queues, env, copy_test_settings
 
 pytestmark = pytest.mark.integration
 

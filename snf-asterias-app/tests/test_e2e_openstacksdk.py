@@ -41,10 +41,24 @@ import subprocess
 import time
 
 import pytest
-
-from live_service import (RAPI_PEM, REPO, VENV_BIN, Gunicorn, Pipeline, delete_queues, env,
-                          openstack_cli, openstack_cli_json, pipeline_settings, purge_queues,
-                          sdk_connect, sdk_password, snf_manage, wait_for, write_clouds_yaml)
+from live_service import (
+    RAPI_PEM,
+    REPO,
+    VENV_BIN,
+    Gunicorn,
+    Pipeline,
+    delete_queues,
+    env,
+    openstack_cli,
+    openstack_cli_json,
+    pipeline_settings,
+    purge_queues,
+    sdk_connect,
+    sdk_password,
+    snf_manage,
+    wait_for,
+    write_clouds_yaml,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -33,14 +33,13 @@ import types
 from pathlib import Path
 
 import pytest
+from api_fixtures import make_user
 from django.core.management import call_command
+from test_network_e2e_cluster import dispatch
 
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
 from synnefo.db import models as m
-
-from api_fixtures import make_user
-from test_network_e2e_cluster import dispatch
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

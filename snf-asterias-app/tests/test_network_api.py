@@ -4,14 +4,13 @@ Ganeti side is a recording fake -- the real cluster is in test_network_backend_c
 import itertools
 
 import pytest
+from api_fixtures import create_server, fake_backend, world  # noqa: F401
 
 from synnefo.backend import networks as gnet
 from synnefo.backend.rapi import RapiError
 from synnefo.db.models import BackendNetwork, Network, NetworkInterface, VirtualMachine
 from synnefo.logic import callbacks, network_callbacks
 from synnefo.logic import networks as logic
-
-from api_fixtures import create_server, fake_backend, world  # noqa: F401
 
 N = "/network/v2.0"
 

@@ -14,7 +14,6 @@ import os
 import subprocess
 
 import pytest
-
 from cluster_fixtures import RAPI_PEM, env, remove_ganeti_network, run_prefix
 from live_service import Gunicorn, live_settings, snf_manage, write_clouds_yaml
 

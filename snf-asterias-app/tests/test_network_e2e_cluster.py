@@ -17,16 +17,15 @@ import ipaddress
 import time
 
 import pytest
+from api_fixtures import make_user
+from cluster_fixtures import cluster_backend, remove_instances, run_prefix
 from django.core.management import call_command
 
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
 from synnefo.db import models as m
-from synnefo.logic import networks as logic_networks
 from synnefo.logic import callbacks
-
-from api_fixtures import make_user
-from cluster_fixtures import cluster_backend, remove_instances, run_prefix
+from synnefo.logic import networks as logic_networks
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

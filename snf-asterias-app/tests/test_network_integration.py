@@ -12,10 +12,9 @@ test_network_pipeline_cluster.py):
 import io
 
 import pytest
-from django.core.management import call_command
-
 from amqp_fakes import FakeMessage
 from api_fixtures import create_server, fake_backend, world  # noqa: F401
+from django.core.management import call_command
 from test_backend_fakerapi import PASSWORD, USER, FakeRapi, fake  # noqa: F401
 
 from synnefo.backend import instances

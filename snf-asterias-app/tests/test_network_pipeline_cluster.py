@@ -18,14 +18,19 @@ run's own, so its instances, Ganeti networks and queues never meet another run's
 import os
 
 import pytest
+from cluster_fixtures import (
+    cluster_backend,
+    env,
+    remove_ganeti_network,
+    remove_instances,
+    run_prefix,
+)
 from django.core.management import call_command
 from django.db import connection
-
-from cluster_fixtures import (cluster_backend, env, remove_ganeti_network, remove_instances,
-                              run_prefix)
 from ganeti_race import DisconnectRace, pawn_spec
 from live_service import delete_queues, pipeline_on_test_db
 from live_service import wait_for as _wait_for
+
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
 from synnefo.db import models as m

@@ -15,10 +15,10 @@ this run's own (snfnr<pid>-).
 import logging
 
 import pytest
-from django.core.management import call_command
-
 from cluster_fixtures import cluster_backend, remove_ganeti_network, run_prefix
+from django.core.management import call_command
 from ganeti_race import DisconnectRace, pawn_spec
+
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
 from synnefo.db import models as m

@@ -19,11 +19,11 @@ import subprocess
 import time
 
 import pytest
-from django.db import connection
-
 from cluster_fixtures import cluster_backend, remove_instances, run_prefix
+from django.db import connection
 from live_service import VENV_BIN, delete_queues, env, pipeline_on_test_db, wait_for
 from live_service import purge_queues as _purge_queues
+
 from synnefo.backend import instances
 from synnefo.common.amqp_client import AMQPClient, Topology
 from synnefo.db import models as m
@@ -225,8 +225,9 @@ def test_eventd_refuses_to_run_off_the_master(pipeline):
 
 def test_poison_goes_to_dead_letters_malformed_is_dropped_and_queue_retry(pipeline, world,
                                                                          settings):
-    from django.core.management import call_command
     import io
+
+    from django.core.management import call_command
     vm = new_vm(world)
     topo = Topology(PREFIX)
     key = topo.routing_keys["op"]

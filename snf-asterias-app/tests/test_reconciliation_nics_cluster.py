@@ -9,9 +9,9 @@ and then no longer reported.
 import io
 
 import pytest
+from cluster_fixtures import cluster_world, run_prefix, started_server
 from django.core.management import call_command
 
-from cluster_fixtures import cluster_world, run_prefix, started_server
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

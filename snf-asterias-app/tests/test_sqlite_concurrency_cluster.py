@@ -24,10 +24,20 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from cluster_fixtures import remove_instances, run_prefix
-from live_service import (RAPI_PEM, Gunicorn, Pipeline, delete_queues, env, live_settings,
-                          pipeline_settings, purge_queues, snf_manage, tail, wait_for)
+from live_service import (
+    RAPI_PEM,
+    Gunicorn,
+    Pipeline,
+    delete_queues,
+    env,
+    live_settings,
+    pipeline_settings,
+    purge_queues,
+    snf_manage,
+    tail,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 

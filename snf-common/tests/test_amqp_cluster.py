@@ -22,8 +22,13 @@ import uuid
 import amqp
 import pytest
 
-from synnefo.common.amqp_client import (CONNECTION_ERRORS, AMQPClient, AMQPError,
-                                        SpoolingPublisher, Topology)
+from synnefo.common.amqp_client import (
+    CONNECTION_ERRORS,
+    AMQPClient,
+    AMQPError,
+    SpoolingPublisher,
+    Topology,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,8 @@
 import ipaddress
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from synnefo.common import protocol as P
 

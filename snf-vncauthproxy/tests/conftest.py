@@ -11,7 +11,6 @@ import sys
 import time
 
 import pytest
-
 from fakevnc import FakeVNCServer
 from vncclient import listening  # noqa: F401 (the tests import it from here)
 

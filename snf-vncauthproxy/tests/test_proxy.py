@@ -9,11 +9,11 @@ import stat
 import struct
 
 import pytest
-
 from conftest import ProxyDaemon, free_tcp_port, listening, wait_until
 from fakevnc import FakeVNCServer
-from synnefo.vncauthproxy.users import hash_password
 from vncclient import AuthFailed, VNCClient, recv_exactly
+
+from synnefo.vncauthproxy.users import hash_password
 
 
 def drain(sock):

@@ -5,7 +5,6 @@ import ssl
 import subprocess
 
 import pytest
-
 from conftest import listening
 from vncclient import AuthFailed, VNCClient, recv_exactly
 

@@ -7,9 +7,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
+from synnefo.common.settings import SettingsError
 from synnefo.webproject import plugins
 from synnefo.webproject.settings import _database_options, _secret_key
-from synnefo.common.settings import SettingsError
 
 SNF_MANAGE = os.path.join(os.path.dirname(sys.executable), "snf-manage")
 

@@ -2,9 +2,20 @@
 
 from synnefo.logic import images as logic
 
-from . import faults, serializers as ser
-from .util import (api_view, changes_since, empty_response, json_response, list_response,
-                   metadata_item, metadata_item_body, page, pagination, parse_body)
+from . import faults
+from . import serializers as ser
+from .util import (
+    api_view,
+    changes_since,
+    empty_response,
+    json_response,
+    list_response,
+    metadata_item,
+    metadata_item_body,
+    page,
+    pagination,
+    parse_body,
+)
 from .validation import query_id
 
 

@@ -2,7 +2,8 @@
 
 from synnefo.logic import keypairs as logic
 
-from . import faults, serializers as ser
+from . import faults
+from . import serializers as ser
 from .util import api_view, empty_response, json_response, parse_body
 
 

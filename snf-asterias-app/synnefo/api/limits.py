@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
-from synnefo.logic import quotas
 from synnefo.db.models import KeyPair
+from synnefo.logic import quotas
 
 from .util import api_view, json_response
 

@@ -4,10 +4,19 @@ metadata and addresses."""
 from synnefo.logic import servers as logic
 from synnefo.logic.errors import NotFound
 
-from . import faults, serializers as ser
+from . import faults
+from . import serializers as ser
 from .serializers import AVAILABILITY_ZONE
-from .util import (api_view, changes_since, empty_response, json_response, list_response,
-                   metadata_item, metadata_item_body, parse_body)
+from .util import (
+    api_view,
+    changes_since,
+    empty_response,
+    json_response,
+    list_response,
+    metadata_item,
+    metadata_item_body,
+    parse_body,
+)
 from .validation import query_id
 
 

@@ -7,7 +7,9 @@ optional one. /compute/v2, /compute/v2.0 and /compute/v2.1 share the handlers.
 from django.urls import include, re_path
 
 from . import flavors, identity, images, keypairs, limits, notfound, servers, versions
-from .routes import COMPUTE as C, collection
+from .routes import COMPUTE as C
+from .routes import collection
+
 ID = r"(?P<server_id>[^/]+)"
 
 urlpatterns = [

@@ -29,9 +29,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from synnefo.common.protocol import (FINAL_JOB_STATUSES, FIREWALL_PROFILES, JOB_STATUS_RANK,
-                                     MSG_CREATE_PROGRESS, MSG_NET_STATUS, MSG_OP_STATUS,
-                                     firewall_profiles)
+from synnefo.common.protocol import (
+    FINAL_JOB_STATUSES,
+    FIREWALL_PROFILES,
+    JOB_STATUS_RANK,
+    MSG_CREATE_PROGRESS,
+    MSG_NET_STATUS,
+    MSG_OP_STATUS,
+    firewall_profiles,
+)
 from synnefo.db.models import Flavor, NetworkInterface, VirtualMachine, id_from_instance_name
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from synnefo.backend.rapi import RapiError, user_reason as _rapi_reason
+from synnefo.backend.rapi import RapiError
+from synnefo.backend.rapi import user_reason as _rapi_reason
 from synnefo.common.protocol import eui64_address
 from synnefo.db.models import Backend, BackendNetwork, Network, NetworkInterface, User
 
@@ -657,6 +658,7 @@ def wait_for_backends(network, timeout=120):
     import time
 
     from synnefo.backend.instances import client_for
+
     from . import network_callbacks
     out = []
     deadline = time.monotonic() + timeout

@@ -35,8 +35,13 @@ from django.utils import timezone
 
 from synnefo.backend.instances import client_for
 from synnefo.backend.rapi import RapiError
-from synnefo.db.models import (Backend, Network, NetworkInterface, VirtualMachine,
-                               id_from_instance_name)
+from synnefo.db.models import (
+    Backend,
+    Network,
+    NetworkInterface,
+    VirtualMachine,
+    id_from_instance_name,
+)
 from synnefo.logic import callbacks
 from synnefo.logic.ids import parse_id
 from synnefo.logic.network_callbacks import network_id_from_name

@@ -21,14 +21,27 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from synnefo.backend.rapi import RapiError, user_reason as _rapi_reason
+from synnefo.backend.rapi import RapiError
+from synnefo.backend.rapi import user_reason as _rapi_reason
 from synnefo.common.protocol import FINAL_JOB_STATUSES, FIREWALL_PROFILES
-from synnefo.db.models import (KeyPair, NetworkInterface, User, VirtualMachine,
-                               VirtualMachineMetadata)
+from synnefo.db.models import (
+    KeyPair,
+    NetworkInterface,
+    User,
+    VirtualMachine,
+    VirtualMachineMetadata,
+)
 
 from . import consoles, quotas
-from .errors import (BackendUnavailable, BuildInProgress, Conflict, Forbidden, InvalidInput,
-                     NotFound, OverLimit)
+from .errors import (
+    BackendUnavailable,
+    BuildInProgress,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OverLimit,
+)
 from .flavors import get_flavor
 from .ids import parse_id
 from .images import get_image

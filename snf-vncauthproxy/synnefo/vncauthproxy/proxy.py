@@ -18,8 +18,13 @@ import logging
 import os
 import ssl
 
-from synnefo.vncauthproxy.forwarding import (Forwarding, SourceRate, close, is_port_taken,
-                                             port_candidates)
+from synnefo.vncauthproxy.forwarding import (
+    Forwarding,
+    SourceRate,
+    close,
+    is_port_taken,
+    port_candidates,
+)
 from synnefo.vncauthproxy.users import check_password, load_users
 
 log = logging.getLogger(__name__)

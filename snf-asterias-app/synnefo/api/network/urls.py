@@ -3,7 +3,8 @@ API's os-interface (server NIC attach/detach)."""
 
 from django.urls import re_path
 
-from ..routes import COMPUTE as C, collection
+from ..routes import COMPUTE as C
+from ..routes import collection
 from . import views
 
 N = r"^network/v2\.0/"

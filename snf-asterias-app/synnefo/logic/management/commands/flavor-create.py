@@ -2,7 +2,7 @@
 
 from synnefo.logic import flavors
 
-from ._flavors import COLUMNS, flavor_row
+from ._flavors import flavor_row
 from ._output import AdminCommand, comma_list, fail_cleanly
 
 

@@ -6,8 +6,14 @@ import amqp
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from synnefo.common.amqp_client import (CONNECTION_ERRORS, AMQPClient, AMQPError, Topology,
-                                        describe_error, redact)
+from synnefo.common.amqp_client import (
+    CONNECTION_ERRORS,
+    AMQPClient,
+    AMQPError,
+    Topology,
+    describe_error,
+    redact,
+)
 from synnefo.logic.management.commands._output import AdminCommand
 
 
