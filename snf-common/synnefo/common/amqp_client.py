@@ -10,6 +10,8 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import amqp
@@ -33,7 +35,7 @@ class AMQPError(Exception):
     """No broker could be reached or an operation failed; the message says which."""
 
 
-def parse_url(url):
+def parse_url(url: str) -> dict[str, str]:
     """amqp://user:password@host:port/vhost -> dict of connection arguments."""
     parts = urlsplit(url)
     if parts.scheme != "amqp" or not parts.hostname:
@@ -45,13 +47,13 @@ def parse_url(url):
             "virtual_host": vhost}
 
 
-def describe_error(exc):
+def describe_error(exc: BaseException) -> str:
     """A log-ready description: some socket and py-amqp errors have an empty str()."""
     text = str(exc).strip()
     return "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
 
 
-def redact(url):
+def redact(url: str) -> str:
     """The URL without its password, for logs and error messages."""
     parts = urlsplit(url)
     if parts.password is None:
@@ -63,7 +65,8 @@ def redact(url):
 class AMQPClient:
     """One connection and channel to the first reachable broker of ``hosts``."""
 
-    def __init__(self, hosts, confirms=True, heartbeat=0, connect_timeout=CONNECT_TIMEOUT):
+    def __init__(self, hosts: str | Iterable[str], confirms: bool = True, heartbeat: int = 0,
+                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
         if isinstance(hosts, str):
             hosts = [hosts]
         if not hosts:
@@ -72,11 +75,11 @@ class AMQPClient:
         self.confirms = confirms
         self.heartbeat = heartbeat
         self.connect_timeout = connect_timeout
-        self.connection = None
-        self.channel = None
-        self.url = None
+        self.connection: Any = None  # amqp.Connection once connected
+        self.channel: Any = None
+        self.url: str | None = None
 
-    def connect(self):
+    def connect(self) -> "AMQPClient":
         errors = []
         # Start after the broker that was last in use, so a dead one is tried last.
         start = (self.hosts.index(self.url) + 1) % len(self.hosts) if self.url in self.hosts \
@@ -98,10 +101,10 @@ class AMQPClient:
         raise AMQPError("cannot connect to any AMQP broker: " + "; ".join(errors))
 
     @property
-    def connected(self):
+    def connected(self) -> bool:
         return self.connection is not None and self.connection.connected
 
-    def close(self):
+    def close(self) -> None:
         conn, self.connection, self.channel = self.connection, None, None
         if conn is not None:
             try:
@@ -112,20 +115,21 @@ class AMQPClient:
             except Exception:  # closing a broken connection must not raise
                 log.debug("error while closing AMQP connection", exc_info=True)
 
-    def __enter__(self):
+    def __enter__(self) -> "AMQPClient":
         if not self.connected:
             self.connect()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def declare_exchange(self, name, type="topic"):
+    def declare_exchange(self, name: str, type: str = "topic") -> None:
         self.channel.exchange_declare(name, type, durable=True, auto_delete=False)
 
-    def connect_retrying(self, should_stop=lambda: False, max_delay=30):
+    def connect_retrying(self, should_stop: Callable[[], bool] = lambda: False,
+                         max_delay: float = 30) -> bool:
         """Connect, retrying with a bounded back-off; False when told to stop first."""
-        delay = 1
+        delay: float = 1
         while not should_stop():
             try:
                 self.connect()
@@ -138,8 +142,9 @@ class AMQPClient:
                 delay = min(max_delay, delay * 2)
         return False
 
-    def declare_queue(self, name, dead_letter_exchange=None, arguments=None,
-                      queue_type=None):
+    def declare_queue(self, name: str, dead_letter_exchange: str | None = None,
+                      arguments: dict[str, Any] | None = None,
+                      queue_type: str | None = None) -> None:
         args = dict(arguments or {})
         if dead_letter_exchange:
             args["x-dead-letter-exchange"] = dead_letter_exchange
@@ -148,10 +153,11 @@ class AMQPClient:
         self.channel.queue_declare(name, durable=True, exclusive=False, auto_delete=False,
                                    arguments=args or None)
 
-    def bind_queue(self, queue, exchange, routing_key):
+    def bind_queue(self, queue: str, exchange: str, routing_key: str) -> None:
         self.channel.queue_bind(queue, exchange, routing_key)
 
-    def publish(self, exchange, routing_key, body, headers=None):
+    def publish(self, exchange: str, routing_key: str, body: Any,
+                headers: dict[str, Any] | None = None) -> None:
         """Publish a persistent message; with confirms, returns once the broker has it.
 
         ``body`` may be bytes, str or any JSON-able object. A nack raises
@@ -168,7 +174,7 @@ class AMQPClient:
         self.channel.basic_publish(msg, exchange=exchange, routing_key=routing_key,
                                    mandatory=False, **kw)
 
-    def declare_topology(self, topology, queue_type="quorum"):
+    def declare_topology(self, topology: "Topology", queue_type: str = "quorum") -> None:
         """Exchanges, queues, dead-letter twins and bindings of ``topology``."""
         self.declare_exchange(topology.exchange)
         self.declare_exchange(topology.dead_letter_exchange)
@@ -179,12 +185,12 @@ class AMQPClient:
             self.declare_queue(queue + DEAD_LETTER_SUFFIX, queue_type=queue_type)
             self.bind_queue(queue + DEAD_LETTER_SUFFIX, topology.dead_letter_exchange, key)
 
-    def consume(self, queue, callback, prefetch=5):
+    def consume(self, queue: str, callback: Callable[[Any], None], prefetch: int = 5) -> str:
         """Deliver messages of ``queue`` to ``callback(message)``; it acks or rejects."""
         self.channel.basic_qos(0, prefetch, False)
         return self.channel.basic_consume(queue, callback=callback, no_ack=False)
 
-    def drain(self, timeout=1.0):
+    def drain(self, timeout: float = 1.0) -> bool:
         """Wait up to ``timeout`` s for deliveries; False when nothing arrived."""
         try:
             self.connection.drain_events(timeout=timeout)
@@ -205,7 +211,7 @@ class Topology:
 
     KINDS = ("op", "net", "progress", "network")
 
-    def __init__(self, backend_prefix_id, exchange="ganeti"):
+    def __init__(self, backend_prefix_id: str, exchange: str = "ganeti") -> None:
         self.prefix = backend_prefix_id.rstrip("-")
         self.exchange = exchange
         self.dead_letter_exchange = exchange + DEAD_LETTER_SUFFIX
@@ -213,7 +219,7 @@ class Topology:
         self.queue_names = {k: "%s-events-%s" % (self.prefix, k) for k in self.KINDS}
         self.queues = {self.queue_names[k]: self.routing_keys[k] for k in self.KINDS}
 
-    def dead_letter_queues(self):
+    def dead_letter_queues(self) -> list[str]:
         return [q + DEAD_LETTER_SUFFIX for q in self.queues]
 
 
@@ -225,11 +231,11 @@ class Spool:
     progress monitor) may add to one spool; one sender removes what it published.
     """
 
-    def __init__(self, directory):
+    def __init__(self, directory: str) -> None:
         self.directory = directory
         os.makedirs(directory, mode=0o750, exist_ok=True)
 
-    def add(self, exchange, routing_key, body):
+    def add(self, exchange: str, routing_key: str, body: Any) -> str:
         name = "%020d-%d-%s.msg" % (time.time_ns(), os.getpid(), uuid.uuid4().hex[:8])
         tmp = os.path.join(self.directory, "." + name + ".tmp")
         record = {"exchange": exchange, "routing_key": routing_key, "body": body}
@@ -240,24 +246,24 @@ class Spool:
         os.rename(tmp, os.path.join(self.directory, name))
         return name
 
-    def pending(self):
+    def pending(self) -> list[str]:
         try:
             names = os.listdir(self.directory)
         except FileNotFoundError:
             return []
         return sorted(n for n in names if n.endswith(".msg") and not n.startswith("."))
 
-    def read(self, name):
+    def read(self, name: str) -> dict[str, Any]:
         with open(os.path.join(self.directory, name), encoding="utf-8") as f:
             return json.load(f)
 
-    def remove(self, name):
+    def remove(self, name: str) -> None:
         try:
             os.unlink(os.path.join(self.directory, name))
         except FileNotFoundError:
             pass
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.pending())
 
 
@@ -270,8 +276,10 @@ class SpoolingPublisher:
     ``flush`` re-sends the spool in order; call it again after a failure.
     """
 
-    def __init__(self, hosts, spool_dir, topology=None, queue_type="quorum",
-                 connect_timeout=CONNECT_TIMEOUT, retry_delay=1.0, max_retry_delay=30.0):
+    def __init__(self, hosts: str | Iterable[str], spool_dir: str,
+                 topology: Topology | None = None, queue_type: str = "quorum",
+                 connect_timeout: float = CONNECT_TIMEOUT, retry_delay: float = 1.0,
+                 max_retry_delay: float = 30.0) -> None:
         self.client = AMQPClient(hosts, confirms=True, connect_timeout=connect_timeout)
         self.spool = Spool(spool_dir)
         self.topology = topology
@@ -282,11 +290,11 @@ class SpoolingPublisher:
         self.next_attempt = 0.0  # monotonic time before which flush does not reconnect
         self._declared = False
 
-    def publish(self, exchange, routing_key, body):
+    def publish(self, exchange: str, routing_key: str, body: Any) -> bool:
         self.spool.add(exchange, routing_key, body)
         return self.flush()
 
-    def _ensure_connected(self):
+    def _ensure_connected(self) -> None:
         if self.client.connected:
             return
         self.client.connect()
@@ -296,7 +304,7 @@ class SpoolingPublisher:
             self.client.declare_topology(self.topology, self.queue_type)
         log.info("AMQP publisher connected; %d spooled message(s) to send", len(self.spool))
 
-    def flush(self, force=False):
+    def flush(self, force: bool = False) -> bool:
         """Send every spooled message; True when the spool is empty afterwards."""
         if not force and time.monotonic() < self.next_attempt:
             return False
@@ -327,5 +335,5 @@ class SpoolingPublisher:
         self.next_attempt = 0.0
         return True
 
-    def close(self):
+    def close(self) -> None:
         self.client.close()

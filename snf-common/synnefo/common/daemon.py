@@ -13,6 +13,9 @@ import logging.handlers
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +42,22 @@ class StopRequest:
     raised when the block ends. ``requested`` tells a loop that a stop was asked for.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.requested = False
         self._deferring = 0
 
-    def install(self):
+    def install(self) -> "StopRequest":
         for signum in STOP_SIGNALS:
             signal.signal(signum, self.handle)
         return self
 
-    def handle(self, signum=None, frame=None):
+    def handle(self, signum: int | None = None, frame: FrameType | None = None) -> None:
         self.requested = True
         if not self._deferring:
             raise Stop(signum)
 
     @contextlib.contextmanager
-    def deferred(self):
+    def deferred(self) -> Iterator[None]:
         if self.requested:
             raise Stop()
         self._deferring += 1
@@ -67,7 +70,7 @@ class StopRequest:
 
 
 @contextlib.contextmanager
-def stop_signals_blocked():
+def stop_signals_blocked() -> Iterator[None]:
     """Hold SIGTERM/SIGINT back (they are delivered when the block ends): around a fork,
     so that a child never runs its parent's handler; around taking or releasing a pid
     file, so that a Stop never leaves it half done."""
@@ -82,7 +85,7 @@ class AlreadyRunning(Exception):
     """Another live process holds the pid file."""
 
 
-def pid_alive(pid):
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -92,7 +95,7 @@ def pid_alive(pid):
     return True
 
 
-def read_pid(path):
+def read_pid(path: str) -> int | None:
     try:
         with open(path) as f:
             return int(f.read().strip() or 0) or None
@@ -100,7 +103,7 @@ def read_pid(path):
         return None
 
 
-def pid_lock(path):
+def pid_lock(path: str) -> Any:
     """A lockfile PIDLockFile for ``path``; a stale file (dead pid) is removed first."""
     from daemon.pidfile import TimeoutPIDLockFile
 
@@ -115,7 +118,7 @@ def pid_lock(path):
     return TimeoutPIDLockFile(path, acquire_timeout=0)
 
 
-def set_process_name(name):
+def set_process_name(name: str) -> None:
     """Name the process (ps, top) when python3-prctl is there; harmless otherwise."""
     try:
         import prctl
@@ -128,13 +131,14 @@ def set_process_name(name):
         pass
 
 
-def setup_logging(name, debug=False, log_dir="/var/log/synnefo", level=None):
+def setup_logging(name: str, debug: bool = False, log_dir: str = "/var/log/synnefo",
+                  level: int | None = None) -> logging.Handler:
     """Log to ``log_dir``/``name``.log, or to stderr when ``debug``; -> the handler."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
     if debug:
-        handler = logging.StreamHandler(sys.stderr)
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
     else:
         os.makedirs(log_dir, exist_ok=True)
         handler = logging.handlers.WatchedFileHandler(os.path.join(log_dir, name + ".log"))
@@ -144,10 +148,10 @@ def setup_logging(name, debug=False, log_dir="/var/log/synnefo", level=None):
     return handler
 
 
-def logged_crash(main, name):
+def logged_crash(main: Callable[[], int | None], name: str) -> Callable[[], int | None]:
     """``main`` whose exception is logged with its traceback (-> exit status 1): a
     detached daemon's stderr is /dev/null, so an unlogged crash would leave no trace."""
-    def wrapper():
+    def wrapper() -> int | None:
         try:
             return main()
         except Exception:
@@ -159,15 +163,16 @@ def logged_crash(main, name):
 class _OneLine(logging.Formatter):
     """``name: message`` without the traceback (that goes to the log file)."""
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         super().__init__()
         self.prefix = name
 
-    def format(self, record):
+    def format(self, record: logging.LogRecord) -> str:
         return "%s: %s" % (self.prefix, record.getMessage())
 
 
-def setup_tool_logging(name, log_dir, stderr_level=logging.WARNING):
+def setup_tool_logging(name: str, log_dir: str | None,
+                       stderr_level: int = logging.WARNING) -> logging.Handler | None:
     """Logging of a short-lived tool Ganeti runs (the hook, the progress monitor).
 
     stderr, which Ganeti keeps with the job or OS log, gets one line per message of at
@@ -196,7 +201,9 @@ def setup_tool_logging(name, log_dir, stderr_level=logging.WARNING):
     return handler
 
 
-def run(main, name, pid_file, debug=False, log_handler=None, on_term=None, stop=None):
+def run(main: Callable[[], int | None], name: str, pid_file: str | None, debug: bool = False,
+        log_handler: logging.Handler | None = None, on_term: Callable[[], None] | None = None,
+        stop: StopRequest | None = None) -> int:
     """Run ``main()`` as daemon ``name``: detached with a pid lock, or in the foreground.
 
     On SIGTERM/SIGINT ``on_term()`` is called when given (it must make ``main`` return
@@ -215,7 +222,7 @@ def run(main, name, pid_file, debug=False, log_handler=None, on_term=None, stop=
         return 1
 
     if on_term is not None:
-        def terminate(signum, frame):
+        def terminate(signum: int, frame: FrameType | None) -> None:
             on_term()  # no logging here: the main code may be inside a write to the log
     else:
         terminate = (stop or StopRequest()).handle
@@ -239,8 +246,9 @@ def run(main, name, pid_file, debug=False, log_handler=None, on_term=None, stop=
         import daemon
 
         keep = []
-        if log_handler is not None and getattr(log_handler, "stream", None) is not None:
-            keep.append(log_handler.stream)
+        stream = getattr(log_handler, "stream", None)
+        if stream is not None:
+            keep.append(stream)
         context = daemon.DaemonContext(pidfile=lock, files_preserve=keep, umask=0o022,
                                        signal_map={signal.SIGTERM: terminate,
                                                    signal.SIGINT: terminate,

@@ -12,7 +12,7 @@ BACKEND_PREFIX_ID = "snf-"
 
 # AMQP brokers, tried in order: amqp://user:password@host:port/vhost
 # (empty: amqp://guest:guest@localhost:5672/).
-AMQP_HOSTS = []
+AMQP_HOSTS: list[str] = []
 # Legacy single-broker names; when RABBIT_HOST ("host:port") is set they form
 # the first entry of AMQP_HOSTS.
 RABBIT_HOST = None

@@ -16,7 +16,9 @@ import os
 import sys
 import traceback
 import types
+from collections.abc import Iterator
 from importlib import import_module, metadata
+from typing import Any
 from urllib.parse import quote
 
 DEFAULT_SETTINGS_DIR = "/etc/synnefo"
@@ -30,21 +32,21 @@ class SettingsError(Exception):
     """A settings file or value is wrong; the message says where and why."""
 
 
-def settings_dir():
+def settings_dir() -> str:
     return os.environ.get("SYNNEFO_SETTINGS_DIR", DEFAULT_SETTINGS_DIR)
 
 
-def _is_setting(name):
+def _is_setting(name: str) -> bool:
     return name.isupper() and not name.startswith("_")
 
 
-def _default_modules():
+def _default_modules() -> Iterator[types.ModuleType]:
     """Modules named by ``default_settings`` entry points, snf-common first."""
     eps = [ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)
            if ep.name == DEFAULTS_ENTRY_POINT]
     excluded = set(filter(None, os.environ.get("SYNNEFO_EXCLUDE_PACKAGES", "").split(":")))
 
-    def order(ep):
+    def order(ep: metadata.EntryPoint) -> tuple[bool, str, str]:
         dist = ep.dist.name if ep.dist else ""
         return (dist != COMMON_DIST, dist, ep.value)
 
@@ -57,8 +59,8 @@ def _default_modules():
         yield import_module(ep.value)
 
 
-def collect_defaults():
-    namespace = {}
+def collect_defaults() -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
     for module in _default_modules():
         for name in dir(module):
             if _is_setting(name):
@@ -66,7 +68,7 @@ def collect_defaults():
     return namespace
 
 
-def _error_line(path, exc):
+def _error_line(path: str, exc: BaseException) -> int | None:
     """The line of ``path`` where ``exc`` was raised (None when unknown)."""
     if isinstance(exc, SyntaxError) and exc.filename == path:
         return exc.lineno
@@ -76,7 +78,7 @@ def _error_line(path, exc):
     return None
 
 
-def exec_conf_file(path, namespace):
+def exec_conf_file(path: str, namespace: dict[str, Any]) -> None:
     try:
         with open(path, encoding="utf-8") as f:
             source = f.read()
@@ -95,7 +97,7 @@ def exec_conf_file(path, namespace):
         namespace.pop("__file__", None)
 
 
-def conf_files(directory):
+def conf_files(directory: str) -> list[str]:
     if not os.path.isdir(directory):
         return []
     return [os.path.join(directory, name) for name in sorted(os.listdir(directory))
@@ -103,7 +105,8 @@ def conf_files(directory):
             and os.path.isfile(os.path.join(directory, name))]
 
 
-def legacy_amqp_url(host, user, password, vhost):
+def legacy_amqp_url(host: str, user: str | None, password: str | None,
+                    vhost: str | None) -> str:
     """amqp:// URL from the original RABBIT_HOST/USERNAME/PASSWORD/VHOST settings."""
     if ":" not in host:
         host += ":5672"
@@ -113,7 +116,7 @@ def legacy_amqp_url(host, user, password, vhost):
                                     host, path)
 
 
-def normalize(namespace):
+def normalize(namespace: dict[str, Any]) -> dict[str, Any]:
     """Fold legacy names into current ones and validate; returns the namespace."""
     if namespace.get("RABBIT_HOST"):
         url = legacy_amqp_url(namespace["RABBIT_HOST"], namespace.get("RABBIT_USERNAME"),
@@ -133,7 +136,7 @@ def normalize(namespace):
     return namespace
 
 
-def validate_prefix(prefix):
+def validate_prefix(prefix: object) -> None:
     if not isinstance(prefix, str) or not prefix.endswith("-") or len(prefix) < 2:
         raise SettingsError("BACKEND_PREFIX_ID must be a non-empty name ending with a dash, "
                             "such as 'snf-'; got %r" % (prefix,))
@@ -144,7 +147,7 @@ def validate_prefix(prefix):
                             "names, queue names and routing keys)" % (prefix,))
 
 
-def load(directory=None):
+def load(directory: str | None = None) -> dict[str, Any]:
     """All settings as a dict: defaults, then the conf files of ``directory``."""
     namespace = collect_defaults()
     directory = directory or settings_dir()
@@ -155,10 +158,10 @@ def load(directory=None):
     return normalize(settings)
 
 
-_cached = None
+_cached: types.SimpleNamespace | None = None
 
 
-def get_settings():
+def get_settings() -> types.SimpleNamespace:
     """The process-wide settings as an attribute namespace (loaded once).
 
     Inside Django, Django's own ``settings`` object holds the same values.
@@ -169,12 +172,12 @@ def get_settings():
     return _cached
 
 
-def reset_cache():
+def reset_cache() -> None:
     global _cached
     _cached = None
 
 
-def load_or_exit(directory=None):
+def load_or_exit(directory: str | None = None) -> dict[str, Any]:
     """For console scripts: the settings, or a clear message and exit status 1."""
     try:
         return load(directory)
@@ -183,7 +186,8 @@ def load_or_exit(directory=None):
         raise SystemExit(1)
 
 
-def conf_documentation_problems(defaults_module, conf_directory):
+def conf_documentation_problems(defaults_module: types.ModuleType,
+                                conf_directory: str) -> list[str]:
     """Problems with a distribution's shipped conf files, as a list of strings.
 
     Each setting of ``defaults_module`` must appear commented out (``#NAME =``) in one of
@@ -191,12 +195,13 @@ def conf_documentation_problems(defaults_module, conf_directory):
     (they only document). Each distribution's tests call this.
     """
     import re
-    documented, problems = set(), []
+    documented: set[str] = set()
+    problems: list[str] = []
     for path in conf_files(conf_directory):
         with open(path, encoding="utf-8") as f:
             text = f.read()
         documented |= set(re.findall(r"^#([A-Z][A-Z0-9_]+)\s*=", text, re.M))
-        namespace = {}
+        namespace: dict[str, Any] = {}
         exec(compile(text, path, "exec"), namespace)
         problems += ["%s sets %s" % (path, name) for name in namespace if _is_setting(name)]
     names = {name for name in dir(defaults_module) if _is_setting(name)}
