@@ -22,7 +22,7 @@ mkdir -p "$SRC" "$OUT"
 # Never leave packages of an earlier build beside a failed one.
 rm -f "$OUT"/*.deb "$OUT"/*.changes "$OUT"/*.buildinfo "$OUT"/build.log
 git ls-files -z --cached --others --exclude-standard |
-  xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh > "$WORK/files"
+  while IFS= read -r -d '' f; do [ ! -e "$f" ] || printf '%s\0' "$f"; done > "$WORK/files"
 tar -C "$TOP" --null -T "$WORK/files" -cf - | tar -C "$SRC" -xf -
 
 if [ -n "${SNF_DEBS_VERSION:-}" ]; then

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-/usr/bin/python3}
 OUT=${1:-$(mktemp -d /tmp/snf-debs-reports.XXXXXX)}
 mkdir -p "$OUT"
+# shellcheck disable=SC2034  # read by the EXIT trap
 start=$(date +%s)
 trap 'echo "ci/debs-test.sh: package stage took $(( $(date +%s) - start )) s" >&2' EXIT
 

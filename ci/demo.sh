@@ -21,7 +21,9 @@ URL=http://127.0.0.1:$PORT
 export SYNNEFO_SETTINGS_DIR=$SETTINGS
 export DJANGO_SETTINGS_MODULE=synnefo.webproject.settings
 
-log() { printf '[demo %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+LOG_TAG=demo
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
 manage() { "$VENV/bin/snf-manage" "$@"; }
 
 pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -70,8 +72,8 @@ start_server() {
   "$VENV/bin/python" -m gunicorn --daemon --bind "127.0.0.1:$PORT" --workers 2 --pid "$RUN/gunicorn.pid" \
       --access-logfile "$LOGS/access.log" --error-logfile "$LOGS/gunicorn.log" --capture-output \
       --chdir "$DEMO" synnefo.webproject.wsgi:application
-  local i
-  for i in $(seq 1 50); do
+  local _
+  for _ in $(seq 1 50); do
     curl -fs -o /dev/null "$URL/" && { log "API/web server answers on $URL"; return; }
     sleep 0.2
   done
@@ -161,8 +163,8 @@ start_daemons() {
     # one worker: the demo database is SQLite
     "$VENV/bin/snf-dispatcher" -w 1 -p "$RUN/dispatcher.pid"
   fi
-  local i
-  for i in $(seq 1 50); do
+  local _
+  for _ in $(seq 1 50); do
     pid_alive "$RUN/eventd.pid" && pid_alive "$RUN/dispatcher.pid" && {
       log "eventd (pid $(cat "$RUN/eventd.pid")) and dispatcher (pid $(cat "$RUN/dispatcher.pid")) run"
       return; }

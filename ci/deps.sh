@@ -3,15 +3,9 @@
 # Idempotent: a second run on a ready machine only checks dpkg and returns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+LOG_TAG=deps
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
 
 mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' ci/packages/*.txt | grep -v '^$' | sort -u)
-missing=()
-for pkg in "${wanted[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "ci/deps.sh: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+ensure_packages "${wanted[@]}"

@@ -32,6 +32,9 @@ set -euo pipefail
 CI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=ci/test-env.sh
 . "$CI_DIR/test-env.sh"
+LOG_TAG=ganeti
+# shellcheck source=ci/lib.sh
+. "$CI_DIR/lib.sh"
 
 NS=$SNF_TEST_GANETI_NETNS
 HOST_IF=gnt-host
@@ -54,11 +57,6 @@ HOSTS_END="# END ganeti-test"
 # Hook directories other components install their hooks into (kept by destroy).
 HOOK_DIRS=(instance-add instance-modify instance-reboot instance-start instance-stop instance-remove)
 
-log() { printf '[ganeti %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-
 # Run a command inside the cluster's network + UTS namespaces.
 in_ns() { ip netns exec "$NS" nsenter --uts="$UTS_FILE" "$@"; }
 ns_ready() { findmnt -n "/run/netns/$NS" >/dev/null 2>&1 && findmnt -n "$UTS_FILE" >/dev/null 2>&1; }
@@ -70,17 +68,8 @@ rapi_get() {
 
 # --- setup ------------------------------------------------------------------
 install_packages() {
-  local need=() p
-  for p in ganeti curl util-linux iproute2 openssh-client procps; do
-    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || need+=("$p")
-  done
-  if ((${#need[@]})); then
-    log "apt-get install ${need[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # --no-install-recommends: skips qemu-kvm/xen, drbd-utils, debootstrap OS.
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
+  # Without recommends: no qemu-kvm/xen, drbd-utils, debootstrap OS.
+  ensure_packages ganeti curl util-linux iproute2 openssh-client procps
   # gnt-cluster init refuses to run without an RSA or DSA ssh host key
   # ("Failed to find SSH public keys"); no sshd is ever started.
   if [ ! -s /etc/ssh/ssh_host_rsa_key.pub ]; then
@@ -314,13 +303,8 @@ stop_daemons() {
   return $rc
 }
 
-wait_rapi() {
-  local deadline=$(($(date +%s) + 60))
-  until rapi_get /2/info 2>/dev/null | grep -q '"software_version"'; do
-    [ "$(date +%s)" -lt "$deadline" ] || die "RAPI did not answer on https://$CLUSTER_IP:$RAPI_PORT within 60 s"
-    sleep 0.3
-  done
-}
+rapi_answers() { rapi_get /2/info 2>/dev/null | grep -q '"software_version"'; }
+wait_rapi() { wait_for 60 "RAPI to answer on https://$CLUSTER_IP:$RAPI_PORT" rapi_answers; }
 
 master_ip_present() { ip -n "$NS" -o addr show dev "$NODE_IF" | grep -q "inet $CLUSTER_IP/"; }
 

@@ -34,6 +34,9 @@ CI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$CI_DIR/.." && pwd)
 # shellcheck source=ci/test-env.sh
 . "$CI_DIR/test-env.sh"
+LOG_TAG=kvm
+# shellcheck source=ci/lib.sh
+. "$CI_DIR/lib.sh"
 
 NS=$SNF_TEST_GANETI_NETNS
 UTS_FILE=/run/ganeti-test/uts                       # made by ci/ganeti.sh
@@ -54,8 +57,6 @@ LEASE_LIFETIME=${SNF_TEST_KVM_LEASE:-86413}
 GUEST_VERSION=1
 KVM_HVPARAMS="kvm_path=/usr/bin/qemu-system-x86_64,kernel_path=$GUEST_DIR/vmlinuz,initrd_path=$GUEST_DIR/initrd.img,kernel_args=ro panic=-1,serial_console=true,serial_speed=115200,vnc_bind_address=0.0.0.0,kvm_flag=disabled,use_chroot=false,security_model=none"
 
-log() { printf '[kvm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 in_ns() { ip netns exec "$NS" nsenter --uts="$UTS_FILE" "$@"; }
 rapi_get() {
   curl -sk --connect-timeout 2 --max-time 10 -u "$SNF_TEST_RAPI_USER:$SNF_TEST_RAPI_PASSWORD" \
@@ -132,7 +133,7 @@ cmd_guest() {
      [ "$(cat "$GUEST_DIR/stamp" 2>/dev/null)" = "$stamp" ]; then
     return 0
   fi
-  t0=$(date +%s.%N)
+  t0=$(now)
   work=$(mktemp -d /tmp/snf-kvm-guest.XXXXXX)
   # apt-get download fetches as _apt when that user may write the directory.
   if id _apt >/dev/null 2>&1; then chown _apt "$work"; fi
@@ -166,7 +167,7 @@ cmd_guest() {
   mv -f "$GUEST_DIR/.initrd.img" "$GUEST_DIR/initrd.img"
   mv -f "$GUEST_DIR/.vmlinuz" "$GUEST_DIR/vmlinuz"
   echo "$stamp" > "$GUEST_DIR/stamp"
-  log "guest built in $GUEST_DIR ($kpkg) in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+  log "guest built in $GUEST_DIR ($kpkg) in $(elapsed "$t0") s"
 }
 
 # --- the cluster: kvm beside fake -------------------------------------------------
@@ -272,9 +273,10 @@ nfdhcpd_pid() {
   [ -n "$pid" ] && grep -qa nfdhcpd "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
   return 0
 }
+nfdhcpd_started() { [ -n "$(nfdhcpd_pid)" ]; }
 
 start_nfdhcpd() {
-  local pid deadline
+  local pid
   pid=$(nfdhcpd_pid)
   [ -n "$pid" ] && return 0
   [ -x "$NFDHCPD" ] || die "$NFDHCPD missing: run ci/venv.sh"
@@ -303,11 +305,7 @@ EOF
   # Without -f it daemonizes and writes the pid file; -d logs every packet.
   ip netns exec "$NS" "$NFDHCPD" -c "$STATE/nfdhcpd.conf" -d ||
     die "nfdhcpd did not start (see $STATE/log/nfdhcpd.log)"
-  deadline=$(($(date +%s) + 10))
-  until [ -n "$(nfdhcpd_pid)" ]; do
-    [ "$(date +%s)" -lt "$deadline" ] || die "nfdhcpd wrote no pid file (see $STATE/log/nfdhcpd.log)"
-    sleep 0.1
-  done
+  wait_for 10 "nfdhcpd's pid file (see $STATE/log/nfdhcpd.log)" nfdhcpd_started
   log "nfdhcpd $(nfdhcpd_pid) runs in netns $NS (log $STATE/log/nfdhcpd.log)"
 }
 
@@ -327,7 +325,7 @@ stop_nfdhcpd() {
 # --- commands ---------------------------------------------------------------------------
 cmd_up() {
   local t0
-  t0=$(date +%s.%N)
+  t0=$(now)
   [ -e "/run/netns/$NS" ] || die "netns $NS missing: run ci/ganeti.sh up"
   command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run ci/deps.sh (ci/packages/kvm.txt)"
   cmd_guest
@@ -335,7 +333,7 @@ cmd_up() {
   enable_kvm
   setup_routing
   start_nfdhcpd
-  log "up in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+  log "up in $(elapsed "$t0") s"
 }
 
 cmd_down() {

@@ -35,8 +35,9 @@ USER_PASS=synnefo-test
 VHOST=synnefo-test
 RMQ_BIN=/usr/lib/rabbitmq/bin   # not the /usr/sbin wrappers: they write /var/log/rabbitmq/startup_log
 
-log() { printf '[rmq-cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+LOG_TAG=rmq-cluster
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 node_name() { echo "rmq$1@localhost"; }
 node_dir() { echo "$STATE/rmq$1"; }
@@ -116,13 +117,10 @@ start_node() {
 }
 
 wait_node() {
-  local n=$1 deadline
-  deadline=$(($(date +%s) + WAIT_SECONDS))
+  local n=$1
   # `wait` needs the pid file, which the node writes a moment after -detached returns
-  until [ -s "$(pid_file "$n")" ]; do
-    [ "$(date +%s)" -lt "$deadline" ] || die "$(node_name "$n") wrote no pid file; see $(node_dir "$n")/log"
-    sleep 0.2
-  done
+  wait_for "$WAIT_SECONDS" "$(node_name "$n")'s pid file (see $(node_dir "$n")/log)" \
+    test -s "$(pid_file "$n")"
   ctl "$n" $((WAIT_SECONDS + 5)) wait --timeout "$WAIT_SECONDS" "$(pid_file "$n")" >/dev/null ||
     die "$(node_name "$n") did not boot within $WAIT_SECONDS s; see $(node_dir "$n")/log"
 }
@@ -182,8 +180,8 @@ stop_node() {
   if pid_live "$n"; then
     log "stopping $(node_name "$n") (pid $pid)"
     ctl "$n" 60 stop "$f" >/dev/null 2>&1 || true
-    local i
-    for i in $(seq 50); do pid_live "$n" || break; sleep 0.2; done
+    local _
+    for _ in $(seq 50); do pid_live "$n" || break; sleep 0.2; done
     if pid_live "$n"; then
       log "$(node_name "$n") ignored stop; killing pid $pid"
       kill -KILL "$pid" 2>/dev/null || true

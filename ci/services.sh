@@ -22,11 +22,17 @@
 # The machine has no systemd and policy-rc.d forbids apt to start services,
 # so servers are started here through their init scripts (or pg_ctlcluster,
 # which Debian's PostgreSQL init script calls).  Run as root.
+# The per-server functions are called by name ("$(fn_for "$s")_up"), which shellcheck
+# cannot follow:
+# shellcheck disable=SC2317
 set -euo pipefail
 
 CI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=ci/test-env.sh
 . "$CI_DIR/test-env.sh"
+LOG_TAG=services
+# shellcheck source=ci/lib.sh
+. "$CI_DIR/lib.sh"
 
 PG_VERSION=15
 PG_CLUSTER=main
@@ -46,26 +52,7 @@ else
   exit 2
 fi
 
-T_START=$(date +%s.%N)
-log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-
-# --- packages ---------------------------------------------------------------
-APT_UPDATED=
-pkg_installed() {
-  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
-}
-
-ensure_packages() {
-  local need=() p
-  for p in "$@"; do pkg_installed "$p" || need+=("$p"); done
-  ((${#need[@]})) || return 0
-  log "installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  if [ -z "$APT_UPDATED" ]; then apt-get update -qq; APT_UPDATED=1; fi
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-}
+T_START=$(now)
 
 # Replace FILE with the text on stdin only when it differs.  Returns 0 when
 # the file changed, 1 when it was already up to date.
@@ -78,17 +65,6 @@ write_if_changed() {
   chmod 0644 "$tmp"
   mv -f "$tmp" "$f"
   return 0
-}
-
-# wait_for LABEL COMMAND...: retry COMMAND every 0.2 s for WAIT_SECONDS.
-wait_for() {
-  local label=$1 deadline
-  shift
-  deadline=$(($(date +%s) + WAIT_SECONDS))
-  until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || die "$label did not answer within $WAIT_SECONDS s"
-    sleep 0.2
-  done
 }
 
 # True if the pid in FILE belongs to a live process whose command name is
@@ -114,7 +90,7 @@ psql_admin() { (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p 
 
 pg_up() {
   local t0 pidf
-  t0=$(date +%s.%N)
+  t0=$(now)
   if ! pg_lsclusters -h | awk '{print $1 "/" $2}' | grep -qx "$PG_VERSION/$PG_CLUSTER"; then
     log "postgresql: creating cluster $PG_VERSION/$PG_CLUSTER"
     pg_createcluster "$PG_VERSION" "$PG_CLUSTER" --port 5432 >/dev/null
@@ -144,7 +120,7 @@ pg_up() {
     log "postgresql: starting $PG_VERSION/$PG_CLUSTER"
     timeout "$WAIT_SECONDS" pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start
   fi
-  wait_for "postgresql on 127.0.0.1:5432" pg_ready
+  wait_for "$WAIT_SECONDS" "postgresql on 127.0.0.1:5432 to answer" pg_ready
   # Role and database; the password is set again each time so that a
   # changed test-env.sh takes effect.
   psql_admin -d postgres \
@@ -197,7 +173,7 @@ EOF
 
 mysql_up() {
   local t0 conf_changed=0
-  t0=$(date +%s.%N)
+  t0=$(now)
   mysql_write_conf && conf_changed=1
   if mysql_ready >/dev/null 2>&1; then
     if ((conf_changed)); then
@@ -216,7 +192,7 @@ mysql_up() {
     log "mariadb: starting"
     timeout "$WAIT_SECONDS" /etc/init.d/mariadb start >/dev/null
   fi
-  wait_for "mariadb (socket)" mysql_ready
+  wait_for "$WAIT_SECONDS" "mariadb (socket) to answer" mysql_ready
   local u=$SNF_TEST_MYSQL_USER p=$SNF_TEST_MYSQL_PASSWORD db=$SNF_TEST_MYSQL_NAME h
   {
     printf "CREATE DATABASE IF NOT EXISTS \`%s\` CHARACTER SET utf8mb4;\n" "$db"
@@ -228,7 +204,7 @@ mysql_up() {
       printf "GRANT ALL PRIVILEGES ON \`test\\\\_%%\`.* TO '%s'@'%s';\n" "$u" "$h"
     done
   } | mysql_admin
-  wait_for "mariadb on 127.0.0.1:3306" mysql_tcp_ready
+  wait_for "$WAIT_SECONDS" "mariadb on 127.0.0.1:3306 to answer" mysql_tcp_ready
   log "mariadb: ready on 127.0.0.1:3306 ($(elapsed "$t0") s)"
 }
 
@@ -278,7 +254,7 @@ rabbit_recover_pidfile() {
 
 rabbit_up() {
   local t0 conf_changed=0
-  t0=$(date +%s.%N)
+  t0=$(now)
   rabbit_write_conf && conf_changed=1
   rabbit_recover_pidfile
   if [ -s "$rabbit_pidfile" ] && pidfile_live "$rabbit_pidfile" beam.smp && rabbit_ping >/dev/null 2>&1; then
@@ -298,7 +274,7 @@ rabbit_up() {
     timeout 120 /etc/init.d/rabbitmq-server start >/dev/null ||
       die "rabbitmq did not start; see /var/log/rabbitmq/"
   fi
-  wait_for "rabbitmq on 127.0.0.1:5672" rabbit_tcp_ready
+  wait_for "$WAIT_SECONDS" "rabbitmq on 127.0.0.1:5672 to answer" rabbit_tcp_ready
   rabbit_accounts
   log "rabbitmq: ready on 127.0.0.1:5672 ($(elapsed "$t0") s)"
 }
