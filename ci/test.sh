@@ -9,6 +9,7 @@
 #   ci/test.sh unit      only the tests that need no service (SQLite); fast iteration.
 #   ci/test.sh django52  the Django suites under Django 5.2 LTS only (`make test-django52`).
 #
+# Both all and unit start with `make lint` (ci/lint.py), whose checks count as tests.
 # Prints one summary line at the end: "TOTAL: N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,7 @@ run() {
 # The same code on the current Django LTS (PyPI) as on bookworm's Django 3.2.
 django52_stage() {
   log "Django 5.2 venv"
-  VENV=.venv-django52 ci/venv.sh
+  VENV=.venv-django52 REQUIREMENTS='' ci/venv.sh
   .venv-django52/bin/python -m pip install -q 'Django>=5.2,<5.3' 'pytest-django>=4.9'
   local db
   for db in sqlite postgresql; do
@@ -78,6 +79,9 @@ if [ "$MODE" = django52 ]; then
   report
   exit $status
 fi
+
+log "lint: ruff, shellcheck, mypy"
+"$PY" ci/lint.py --junit "$REPORTS/lint.xml" || status=1
 
 if [ "$MODE" = all ]; then
   log "services"

@@ -1,12 +1,16 @@
 #!/bin/bash
-# Create .venv: Debian's python3 with the apt python3-* packages visible, and every
-# distribution of this tree installed editable (no PyPI access needed).
-# VENV=path and PYTHON=interpreter override the defaults (used for the Django 5.2 run).
+# Create .venv: Debian's python3 with the apt python3-* packages visible, every
+# distribution of this tree installed editable, and the test-only tools of
+# ci/requirements-test.txt (ruff, mypy) from PyPI.
+# VENV=path, PYTHON=interpreter and REQUIREMENTS=file ('' for none) override the
+# defaults (the Django 5.2 run uses its own venv without the tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-/usr/bin/python3}
-DISTS=${DISTS:-$(ls -d */pyproject.toml | xargs -n1 dirname | tr '\n' ' ')}
+REQUIREMENTS=${REQUIREMENTS-ci/requirements-test.txt}
+projects=(*/pyproject.toml)
+DISTS=${DISTS:-${projects[*]%/pyproject.toml}}
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv --system-site-packages "$VENV"
 stamp=$VENV/.dists-installed
@@ -17,4 +21,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
       --config-settings editable_mode=compat -e "./$d"
   done
   echo "$want" > "$stamp"
+fi
+if [ -n "$REQUIREMENTS" ]; then
+  stamp=$VENV/.requirements-installed
+  if ! cmp -s "$REQUIREMENTS" "$stamp"; then
+    "$VENV/bin/python" -m pip install -q -r "$REQUIREMENTS"
+    cp "$REQUIREMENTS" "$stamp"
+  fi
 fi
