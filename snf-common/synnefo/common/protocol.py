@@ -7,6 +7,7 @@ Standard library only: the Django-free daemons import it too.
 """
 
 import ipaddress
+from collections.abc import Iterable
 
 # -- AMQP message types (the "type" field of every event message) ------------------------
 
@@ -39,7 +40,7 @@ FIREWALL_TAG_KIND = {"ENABLED": "protected", "DISABLED": "unprotected",
 FIREWALL_PROFILE_OF_KIND = {kind: profile for profile, kind in FIREWALL_TAG_KIND.items()}
 
 
-def firewall_tag(nic_index, profile):
+def firewall_tag(nic_index: int | str, profile: str) -> str:
     """The Ganeti tag that gives NIC ``nic_index`` the firewall ``profile``."""
     if profile not in FIREWALL_TAG_KIND:
         raise ValueError("firewall profile must be one of %s, not %r"
@@ -47,10 +48,10 @@ def firewall_tag(nic_index, profile):
     return "%s%d:%s" % (FIREWALL_TAG_PREFIX, int(nic_index), FIREWALL_TAG_KIND[profile])
 
 
-def firewall_profiles(tags):
+def firewall_profiles(tags: Iterable[object]) -> dict[int, str]:
     """{NIC index: profile} named by the firewall tags among ``tags`` (an iterable);
     anything else, including malformed firewall tags, is ignored."""
-    profiles = {}
+    profiles: dict[int, str] = {}
     for tag in tags:
         if not isinstance(tag, str) or not tag.startswith(FIREWALL_TAG_PREFIX):
             continue
@@ -66,7 +67,7 @@ def firewall_profiles(tags):
 # Guests configure their IPv6 address from the router advertisement's /64 and their MAC
 # (RFC 4291 appendix A); the hook reports it, logic shows it, nfdhcpd answers for it.
 
-def normalize_mac(mac):
+def normalize_mac(mac: object) -> str:
     """``mac`` as lower-case colon-separated hex (``-`` separators and one-digit octets
     accepted), or ValueError."""
     parts = mac.strip().lower().replace("-", ":").split(":") if isinstance(mac, str) else []
@@ -76,7 +77,7 @@ def normalize_mac(mac):
     return ":".join("%02x" % int(p, 16) for p in parts)
 
 
-def interface_id(mac):
+def interface_id(mac: object) -> int:
     """The 64-bit modified EUI-64 interface identifier of ``mac``: the universal/local
     bit flipped and ff:fe inserted in the middle."""
     octets = bytes.fromhex(normalize_mac(mac).replace(":", ""))
@@ -84,7 +85,7 @@ def interface_id(mac):
                           "big")
 
 
-def eui64_address(prefix, mac):
+def eui64_address(prefix: str | ipaddress.IPv6Network, mac: object) -> ipaddress.IPv6Address:
     """The SLAAC address of ``mac`` in ``prefix``, a /64 ("net/64" or just "net"), as an
     IPv6Address; ValueError for a bad MAC or a prefix longer than /64."""
     if isinstance(prefix, str) and "/" not in prefix:
