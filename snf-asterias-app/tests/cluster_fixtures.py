@@ -10,6 +10,7 @@ import contextlib
 import os
 
 from synnefo.backend import instances
+from synnefo.backend.client import certificates_only, client_for
 from synnefo.db import models as m
 
 RAPI_PEM = "/var/lib/ganeti/rapi.pem"
@@ -32,7 +33,7 @@ def cluster_backend(**fields):
     """A Backend row for the test cluster (fake hypervisor), its self-signed RAPI
     certificate pinned; ``fields`` add to or override the defaults."""
     with open(RAPI_PEM) as f:
-        certificate = instances.certificates_only(f.read())
+        certificate = certificates_only(f.read())
     args = dict(clustername=env("SNF_TEST_RAPI_HOST"), port=int(env("SNF_TEST_RAPI_PORT")),
                 username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
                 certificate=certificate, hypervisor="fake")
@@ -86,7 +87,7 @@ def cluster_world(settings, prefix, user, with_lan=False):
     settings.BACKEND_PREFIX_ID = prefix
     settings.GANETI_OS = "noop+default"
     backend = cluster_backend()
-    client = instances.client_for(backend)
+    client = client_for(backend)
     remove_instances(client, prefix)
     w = {"backend": backend, "client": client, "user": m.User.objects.create(name=user),
          "flavor": m.Flavor.objects.create(cpu=1, ram=128, disk=1, disk_template="diskless")}

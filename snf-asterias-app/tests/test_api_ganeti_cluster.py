@@ -10,7 +10,7 @@ import pytest
 from api_fixtures import make_user
 from cluster_fixtures import cluster_backend, run_prefix
 
-from synnefo.backend import instances
+from synnefo.backend.client import client_for
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -45,7 +45,7 @@ def _create(client, flavor, image, name, **extra):
 def test_create_and_delete_through_the_api_on_real_ganeti(cloud):
     user, client, flavor, image = cloud
     backend = cluster_backend()
-    rapi = instances.client_for(backend)
+    rapi = client_for(backend)
     r = _create(client, flavor, image, "real-vm", user_data="I2Nsb3VkLWNvbmZpZwo=")
     assert r.status_code == 202, r.content
     vm = m.VirtualMachine.objects.get(pk=int(r.json()["server"]["id"]))

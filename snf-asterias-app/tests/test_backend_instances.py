@@ -10,7 +10,8 @@ import json
 import pytest
 from test_backend_fakerapi import PASSWORD, USER, fake  # noqa: F401
 
-from synnefo.backend import instances
+from synnefo.backend import instances, networks
+from synnefo.backend.client import certificates_only, client_for
 from synnefo.backend.rapi import RapiError
 from synnefo.db import models as m
 
@@ -175,7 +176,7 @@ def test_resize_sets_beparams(fake):
 
 def test_nic_add(fake, settings):
     vm = make_vm(nics=2)
-    instances.add_nic(vm, vm.nics.get(index=1))
+    networks.add_nic(vm, vm.nics.get(index=1))
     op = fake.last_op()
     assert op["OP_ID"] == "OP_INSTANCE_SET_PARAMS"
     assert op["nics"][0][0] == "add" and op["nics"][0][2]["link"] == "br-prv1"
@@ -241,13 +242,13 @@ def test_certificate_pinning_settings(settings):
     settings.GANETI_RAPI_CURL_FACTORY = None
     backend = m.Backend(clustername="c.example.org", certificate="")
     settings.GANETI_RAPI_VERIFY = True
-    client = instances.client_for(backend)
+    client = client_for(backend)
     assert client.verify and client.cafile is None
     settings.GANETI_RAPI_VERIFY = False
-    assert not instances.client_for(backend).verify
+    assert not client_for(backend).verify
     pem = "-----BEGIN PRIVATE KEY-----\nAAA\n-----END PRIVATE KEY-----\n" \
           "-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n"
-    backend.certificate = instances.certificates_only(pem)
+    backend.certificate = certificates_only(pem)
     assert "PRIVATE" not in backend.certificate and "BBB" in backend.certificate
-    client = instances.client_for(backend)
+    client = client_for(backend)
     assert client.verify and open(client.cafile).read() == backend.certificate

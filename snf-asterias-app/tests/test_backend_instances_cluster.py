@@ -4,6 +4,7 @@ import pytest
 from cluster_fixtures import cluster_backend, env, run_prefix
 
 from synnefo.backend import instances
+from synnefo.backend.client import client_for
 from synnefo.backend.rapi import RapiError
 from synnefo.db import models as m
 
@@ -19,11 +20,11 @@ def own_prefix(settings):
 
 def test_pinned_certificate_verifies_and_a_wrong_one_fails(settings):
     backend = cluster_backend()
-    assert instances.client_for(backend).get_info()["name"] == env("SNF_TEST_GANETI_CLUSTER")
+    assert client_for(backend).get_info()["name"] == env("SNF_TEST_GANETI_CLUSTER")
     settings.GANETI_RAPI_VERIFY = True
     backend.certificate = ""
     with pytest.raises(RapiError) as exc:  # self-signed: the system CAs do not know it
-        instances.client_for(backend).get_info()
+        client_for(backend).get_info()
     assert exc.value.code is None
 
 
@@ -37,7 +38,7 @@ def test_instance_lifecycle_on_the_real_cluster(settings):
                                          backend=backend, name="lifecycle")
     net = m.Network.objects.create(name="lan", link="gnt-br0", state="ACTIVE")
     m.NetworkInterface.objects.create(machine=vm, network=net, index=0)
-    client = instances.client_for(backend)
+    client = client_for(backend)
     try:
         job = instances.create_instance(vm, "pw")
         assert client.wait_for_job(job)["status"] == "success"

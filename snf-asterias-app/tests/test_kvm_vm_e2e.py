@@ -39,6 +39,7 @@ from test_network_e2e_cluster import dispatch
 
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
+from synnefo.backend.client import client_for
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -106,7 +107,7 @@ def kvm_cluster(db, settings, tmp_path):
                  stdout=open(os.devnull, "w"))
     backend = m.Backend.objects.get()
     assert backend.hypervisor == "kvm"
-    client = instances.client_for(backend)
+    client = client_for(backend)
     try:
         remove_leftovers(client, backend)
         yield backend, client

@@ -12,6 +12,7 @@ from cluster_fixtures import cluster_backend, env, remove_ganeti_network, run_pr
 
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
+from synnefo.backend.client import client_for
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -49,7 +50,7 @@ def _cleanup(client, instance_names, network_names):
 def test_network_pool_instance_and_nic_modify_on_the_real_cluster(backend, settings):
     settings.GANETI_OS = "noop+default"
     settings.GANETI_NETWORK_GROUPS = ["default"]
-    client = instances.client_for(backend)
+    client = client_for(backend)
     user = m.User.objects.create(name="netuser")
     public = m.Network.objects.create(
         name="public", public=True, type="PUBLIC_ROUTED", link="gnt-br0", subnet=SUBNET,
@@ -127,7 +128,7 @@ def test_network_pool_instance_and_nic_modify_on_the_real_cluster(backend, setti
 def test_a_failed_add_cancels_the_connect(backend, settings):
     """The connect job depends on the add: a refused add leaves nothing behind."""
     settings.GANETI_NETWORK_GROUPS = ["default"]
-    client = instances.client_for(backend)
+    client = client_for(backend)
     bad = m.Network.objects.create(name="bad", type="PRIVATE_BRIDGED", link="gnt-br0",
                                    subnet="10.251.101.0/24", gateway="10.251.102.1")
     try:

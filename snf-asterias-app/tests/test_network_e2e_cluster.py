@@ -21,8 +21,8 @@ from api_fixtures import make_user
 from cluster_fixtures import cluster_backend, remove_instances, run_prefix
 from django.core.management import call_command
 
-from synnefo.backend import instances
 from synnefo.backend import networks as gnet
+from synnefo.backend.client import client_for
 from synnefo.db import models as m
 from synnefo.logic import callbacks
 from synnefo.logic import networks as logic_networks
@@ -43,7 +43,7 @@ def cluster(db, settings):
     settings.PRIVATE_MAC_FILTERED_BRIDGE = "gnt-br0"  # a bridge that exists on the node
     settings.GANETI_CLUSTER_INFO = ()
     backend = cluster_backend()
-    client = instances.client_for(backend)
+    client = client_for(backend)
     yield backend, client
     remove_instances(client, PREFIX)
     for net in m.Network.objects.all():

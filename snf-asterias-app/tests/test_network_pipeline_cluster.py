@@ -31,8 +31,8 @@ from ganeti_race import DisconnectRace, pawn_spec
 from live_service import delete_queues, pipeline_on_test_db
 from live_service import wait_for as _wait_for
 
-from synnefo.backend import instances
 from synnefo.backend import networks as gnet
+from synnefo.backend.client import client_for
 from synnefo.db import models as m
 from synnefo.logic import networks, servers
 
@@ -82,7 +82,7 @@ def world(daemons, settings):
     settings.GANETI_CLUSTER_INFO = ()
     settings.DEFAULT_FIREWALL_PROFILE = "DISABLED"
     backend = cluster_backend(disk_templates="diskless")
-    client = instances.client_for(backend)
+    client = client_for(backend)
     try:
         yield backend, client
     finally:

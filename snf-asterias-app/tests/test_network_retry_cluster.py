@@ -19,8 +19,8 @@ from cluster_fixtures import cluster_backend, remove_ganeti_network, run_prefix
 from django.core.management import call_command
 from ganeti_race import DisconnectRace, pawn_spec
 
-from synnefo.backend import instances
 from synnefo.backend import networks as gnet
+from synnefo.backend.client import client_for
 from synnefo.db import models as m
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -39,7 +39,7 @@ def backend(db, settings):
 
 def test_network_remove_meeting_a_transient_failure_ends_deleted(backend, caplog):
     caplog.set_level(logging.WARNING, logger="synnefo.logic.network_callbacks")
-    client = instances.client_for(backend)
+    client = client_for(backend)
     spec = pawn_spec(backend)
     call_command("network-create", "race", "--public", "--subnet", "10.251.118.0/24",
                  "--link", "gnt-br0")

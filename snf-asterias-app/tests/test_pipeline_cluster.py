@@ -25,6 +25,7 @@ from live_service import VENV_BIN, delete_queues, env, pipeline_on_test_db, wait
 from live_service import purge_queues as _purge_queues
 
 from synnefo.backend import instances
+from synnefo.backend.client import client_for
 from synnefo.common.amqp_client import AMQPClient, Topology
 from synnefo.db import models as m
 
@@ -92,7 +93,7 @@ def world(pipeline, settings):
     settings.BACKEND_PREFIX_ID = PREFIX
     settings.GANETI_OS = "noop+default"
     backend = cluster_backend()
-    client = instances.client_for(backend)
+    client = client_for(backend)
     remove_instances(client, PREFIX)
     w = {"backend": backend, "client": client,
          "user": m.User.objects.create(name="pipeline"),

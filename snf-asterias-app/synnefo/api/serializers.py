@@ -6,7 +6,7 @@ of any length costs a constant number of queries.
 
 import re
 
-from synnefo.logic import servers as server_logic
+from synnefo.logic import server_state
 
 from .util import base_url, compute_url, isotime, request_version
 
@@ -59,12 +59,12 @@ def server_brief(request, vm):
 
 
 def server_detail(request, vm):
-    status = server_logic.api_status(vm)
+    status = server_state.api_status(vm)
     data = {
         "id": str(vm.id),
         "name": vm.name,
         "status": status,
-        "progress": server_logic.progress(vm),
+        "progress": server_state.progress(vm),
         "links": links(request, "servers", vm.id),
         "image": ({"id": str(vm.image_id), "links": links(request, "images", vm.image_id)}
                   if vm.image_id else ""),
@@ -80,14 +80,14 @@ def server_detail(request, vm):
         "accessIPv6": "",
         "key_name": vm.key_name or None,
         "OS-DCF:diskConfig": "MANUAL",
-        "OS-EXT-STS:task_state": server_logic.task_state(vm),
+        "OS-EXT-STS:task_state": server_state.task_state(vm),
         "OS-EXT-STS:vm_state": "deleted" if vm.deleted else VM_STATE.get(vm.operstate, "error"),
         "OS-EXT-STS:power_state": POWER_STATE.get(vm.operstate, 0),
         "OS-EXT-AZ:availability_zone": AVAILABILITY_ZONE,
         "OS-SRV-USG:launched_at": None,
         "OS-SRV-USG:terminated_at": None,
         "os-extended-volumes:volumes_attached": [],
-        "SNF:task_state": vm.action if server_logic.task_pending(vm) else None,
+        "SNF:task_state": vm.action if server_state.task_pending(vm) else None,
         "SNF:attachments": attachments(vm),
         "SNF:suspended": vm.suspended,
     }

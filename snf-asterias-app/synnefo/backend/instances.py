@@ -7,15 +7,14 @@ All raise ``synnefo.backend.rapi.RapiError`` (or a subclass) on failure.
 
 import base64
 import copy
-import hashlib
 import json
 import logging
-import os
-import tempfile
 
 from django.conf import settings
 
-from synnefo.backend.rapi import RapiClient, RapiError
+from synnefo.backend import networks
+from synnefo.backend.client import client_of
+from synnefo.backend.rapi import RapiError
 from synnefo.common.protocol import FIREWALL_PROFILES, FIREWALL_TAG_PREFIX, firewall_tag
 
 log = logging.getLogger(__name__)
@@ -25,75 +24,7 @@ def _setting(name, default=None):
     return getattr(settings, name, default)
 
 
-def _pinned_cafile(pem):
-    """A file holding ``pem`` (curl wants a path); one per certificate, reused."""
-    digest = hashlib.sha256(pem.encode("utf-8")).hexdigest()[:32]
-    directory = os.path.join(tempfile.gettempdir(), "synnefo-rapi-certs-%d" % os.getuid())
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    path = os.path.join(directory, digest + ".pem")
-    if not os.path.exists(path):
-        fd, tmp = tempfile.mkstemp(dir=directory)
-        with os.fdopen(fd, "w") as f:
-            f.write(pem)
-        os.replace(tmp, path)
-    return path
-
-
-def certificates_only(pem):
-    """The certificate blocks of a PEM text (Ganeti's rapi.pem also holds the key)."""
-    blocks, inside = [], None
-    for line in pem.splitlines():
-        if line.strip() == "-----BEGIN CERTIFICATE-----":
-            inside = [line.strip()]
-        elif inside is not None:
-            inside.append(line.strip())
-            if line.strip() == "-----END CERTIFICATE-----":
-                blocks.append("\n".join(inside))
-                inside = None
-    return "\n".join(blocks) + "\n" if blocks else ""
-
-
-def client_for(backend, curl_factory=None):
-    """The RAPI client of a ``db.models.Backend`` row.
-
-    A certificate stored on the row is pinned (the chain must be that certificate;
-    Ganeti's self-signed one names no useful host). Without one, GANETI_RAPI_VERIFY
-    decides between the system CA store and no verification.
-    """
-    kw = {}
-    if curl_factory is not None:
-        kw["curl_factory"] = curl_factory
-    elif _setting("GANETI_RAPI_CURL_FACTORY"):
-        kw["curl_factory"] = _setting("GANETI_RAPI_CURL_FACTORY")
-    if backend.certificate.strip():
-        kw.update(verify=True, cafile=_pinned_cafile(backend.certificate))
-    else:
-        kw.update(verify=bool(_setting("GANETI_RAPI_VERIFY", True)))
-    return RapiClient(backend.clustername, port=backend.port,
-                      username=backend.username or None, password=backend.password or None,
-                      timeout=_setting("GANETI_RAPI_TIMEOUT", 60), **kw)
-
-
-def _client(vm):
-    if vm.backend is None:
-        raise RapiError("(none)", "server %s" % vm.id,
-                        "the server has no Ganeti backend assigned")
-    return client_for(vm.backend)
-
-
 # -- create ------------------------------------------------------------------------
-
-def _nic_spec(nic):
-    """One NIC of the create (or NIC add) request from a NetworkInterface row.
-
-    ``synnefo.backend.networks.nic_spec`` decides: a NIC on a network with an IPv4
-    subnet names the Ganeti network and takes its address from Ganeti's pool (the
-    net-status report brings it back); one on a network without a subnet is a plain
-    NIC on the network's link.
-    """
-    from synnefo.backend import networks  # it imports this module (client_for)
-    return networks.nic_spec(nic)
-
 
 def _image_properties(image):
     if image is None:
@@ -120,6 +51,7 @@ def build_create_spec(vm, password, personality=None, public_key=None):
     flavor, image, backend = vm.flavor, vm.image, vm.backend
     spec = copy.deepcopy(_setting("GANETI_CREATEINSTANCE_KWARGS", {}) or {})
     os_type = spec.pop("os", None) or spec.pop("os_type", None) or settings.GANETI_OS
+    nic_rows = list(vm.nics.select_related("network").order_by("index"))
     spec.update({
         "mode": "create",
         "name": vm.backend_vm_id,
@@ -127,11 +59,10 @@ def build_create_spec(vm, password, personality=None, public_key=None):
         "disk_template": flavor.disk_template,
         "disks": ([] if flavor.disk_template == "diskless"
                   else [{"size": flavor.disk * 1024}]),  # GiB -> MiB
-        "nics": [_nic_spec(nic) for nic in vm.nics.select_related("network").order_by("index")],
+        "nics": [networks.nic_spec(nic) for nic in nic_rows],
     })
     # The NICs' firewall profiles travel as instance tags from the start, so the
     # instance-add hook already reports what the database holds.
-    nic_rows = vm.nics.select_related("network").order_by("index")
     tags = list(spec.get("tags") or [])
     tags += [firewall_tag(nic.index, nic.firewall_profile) for nic in nic_rows
              if nic.firewall_profile in FIREWALL_PROFILES and nic.index is not None]
@@ -183,7 +114,7 @@ def _only_node(client):
 def create_instance(vm, password, personality=None, public_key=None):
     """Submit the create job of ``vm`` (saved, with flavor, image, backend, NIC rows)."""
     spec = build_create_spec(vm, password, personality, public_key)
-    client = _client(vm)
+    client = client_of(vm)
     if not spec.get("pnode") and not spec.get("iallocator"):
         node = _only_node(client)
         if node:
@@ -195,43 +126,31 @@ def create_instance(vm, password, personality=None, public_key=None):
 # -- power and removal -------------------------------------------------------------
 
 def startup_instance(vm):
-    return _client(vm).startup_instance(vm.backend_vm_id)
+    return client_of(vm).startup_instance(vm.backend_vm_id)
 
 
 def shutdown_instance(vm):
     timeout = _setting("GANETI_SHUTDOWN_TIMEOUT", None)
-    return _client(vm).shutdown_instance(vm.backend_vm_id, timeout=timeout)
+    return client_of(vm).shutdown_instance(vm.backend_vm_id, timeout=timeout)
 
 
 def reboot_instance(vm, reboot_type):
     reboot_type = (reboot_type or "").lower()
     if reboot_type not in ("soft", "hard"):
         raise ValueError("reboot type must be 'soft' or 'hard', not %r" % reboot_type)
-    return _client(vm).reboot_instance(vm.backend_vm_id, reboot_type)
+    return client_of(vm).reboot_instance(vm.backend_vm_id, reboot_type)
 
 
 def delete_instance(vm, after_job=None):
     """Remove the instance; ``after_job``: a job (the create) Ganeti must finish first."""
-    return _client(vm).delete_instance(vm.backend_vm_id, after_job=after_job)
+    return client_of(vm).delete_instance(vm.backend_vm_id, after_job=after_job)
 
 
 def resize_instance(vm, flavor):
     """Change vcpus and memory to those of ``flavor`` (takes effect on next start)."""
-    return _client(vm).modify_instance(
+    return client_of(vm).modify_instance(
         vm.backend_vm_id, beparams={"vcpus": flavor.cpu, "maxmem": flavor.ram,
                                     "minmem": flavor.ram})
-
-
-def add_nic(vm, nic):
-    """Add NIC row ``nic`` to the instance (one instance-modify job)."""
-    from synnefo.backend import networks
-    return networks.add_nic(vm, nic)
-
-
-def remove_nic(vm, nic):
-    """Remove NIC row ``nic`` from the instance; None when Ganeti has no such NIC."""
-    from synnefo.backend import networks
-    return networks.remove_nic(vm, nic)
 
 
 # -- firewall profiles (tags) ------------------------------------------------------
@@ -246,7 +165,7 @@ def set_firewall_profile(vm, nic_index, profile):
     modification is needed.
     """
     wanted = firewall_tag(nic_index, profile)
-    client = _client(vm)
+    client = client_of(vm)
     name = vm.backend_vm_id
     prefix = "%s%d:" % (FIREWALL_TAG_PREFIX, int(nic_index))
     present = [t for t in client.get_instance_tags(name)
@@ -260,7 +179,7 @@ def set_firewall_profile(vm, nic_index, profile):
 
 def get_console_info(vm):
     """Where the VM's VNC console listens: its primary node and port."""
-    info = _client(vm).get_instance(vm.backend_vm_id)
+    info = client_of(vm).get_instance(vm.backend_vm_id)
     port = info.get("network_port")
     if not info.get("pnode") or not port:
         raise RapiError(vm.backend.clustername, "console of %s" % vm.backend_vm_id,
@@ -269,4 +188,4 @@ def get_console_info(vm):
 
 
 def get_instance_info(vm):
-    return _client(vm).get_instance(vm.backend_vm_id)
+    return client_of(vm).get_instance(vm.backend_vm_id)

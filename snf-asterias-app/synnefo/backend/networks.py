@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from synnefo.backend.instances import client_for
+from synnefo.backend.client import client_for, client_of
 from synnefo.backend.rapi import RapiError
 
 log = logging.getLogger(__name__)
@@ -210,9 +210,8 @@ def add_nic(vm, nic):
     Hotplugged where the hypervisor can (kvm); elsewhere Ganeti records the change
     and it takes effect at the next start.
     """
-    return client_for(vm.backend).modify_instance(vm.backend_vm_id,
-                                                  nics=[["add", -1, nic_spec(nic)]],
-                                                  hotplug_if_possible=True)
+    return client_of(vm).modify_instance(vm.backend_vm_id, nics=[["add", -1, nic_spec(nic)]],
+                                         hotplug_if_possible=True)
 
 
 def _ganeti_nic_id(info, nic):
@@ -230,7 +229,7 @@ def _ganeti_nic_id(info, nic):
 
 def remove_nic(vm, nic):
     """Remove NIC row ``nic`` from ``vm``'s instance; None when Ganeti has no such NIC."""
-    client = client_for(vm.backend)
+    client = client_of(vm)
     info = client.get_instance(vm.backend_vm_id)
     ident = _ganeti_nic_id(info, nic)
     if ident is None:

@@ -23,7 +23,7 @@ import time
 
 import amqp
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 from django.db.utils import InterfaceError, OperationalError
 
 from synnefo.common.amqp_client import CONNECTION_ERRORS, AMQPClient, Topology
@@ -50,7 +50,6 @@ def use_persistent_db_connections(max_age=_FROM_SETTINGS):
     requeued and the connection closed (on_message), and close_old_connections drops a
     connection that had errors and is no longer usable.
     """
-    from django.db import connections
     if max_age is _FROM_SETTINGS:
         max_age = getattr(settings, "DISPATCHER_CONN_MAX_AGE", 300)
     for alias in connections:

@@ -14,7 +14,10 @@ import signal
 import sys
 import time
 
+from django.db import connections
+
 from synnefo.common import daemon
+from synnefo.common.settings import SettingsError
 
 NAME = "snf-dispatcher"
 log = logging.getLogger(NAME)
@@ -26,11 +29,13 @@ RESTART_DELAY = 5
 
 def _setup_django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.webproject.settings")
+    # Django is set up here, once the settings module is chosen: it cannot be at import.
     import django
     django.setup()
 
 
 def _worker_main(stop):
+    # Imported after django.setup(): the consumer imports the models through logic.
     from synnefo.dispatcher.consumer import Worker, use_persistent_db_connections
     use_persistent_db_connections()
     return Worker(stop=stop).run()
@@ -39,7 +44,7 @@ def _worker_main(stop):
 def _die_with_parent(parent):
     """A worker whose supervisor was killed (SIGKILL) gets SIGTERM instead of living on."""
     try:
-        import prctl
+        import prctl  # optional (python3-prctl): without it a worker cannot do this
         prctl.set_pdeathsig(signal.SIGTERM)
     except (ImportError, AttributeError, OSError):
         return
@@ -144,10 +149,9 @@ def main(argv=None):
                         help="worker processes (default: DISPATCHER_WORKERS)")
     parser.add_argument("-p", "--pid-file", help="pid file (default: DISPATCHER_PID_FILE)")
     args = parser.parse_args(argv)
-    from synnefo.common.settings import SettingsError
     try:
         _setup_django()
-        from django.conf import settings
+        from django.conf import settings  # configured by _setup_django just above
         workers = args.workers if args.workers is not None else settings.DISPATCHER_WORKERS
         log_dir = getattr(settings, "LOG_DIR", "/var/log/synnefo")
         pid_file = args.pid_file or settings.DISPATCHER_PID_FILE
@@ -159,7 +163,6 @@ def main(argv=None):
         sys.stderr.write("%s: --workers must be between 1 and 64, not %d\n" % (NAME, workers))
         return 1
     handler = daemon.setup_logging("dispatcher", debug=args.debug, log_dir=log_dir)
-    from django.db import connections
     connections.close_all()  # children open their own
     supervisor = Supervisor(workers, stop_timeout)
     return daemon.run(supervisor.run, NAME, pid_file, debug=args.debug, log_handler=handler,

@@ -10,7 +10,7 @@ moment ago count even before Ganeti's capacity figures catch up.
 from django.conf import settings
 from django.db.models import Count, Q
 
-from synnefo.backend.instances import certificates_only
+from synnefo.backend.client import certificates_only
 from synnefo.backend.rapi import RapiError
 from synnefo.db.models import Backend
 

@@ -5,7 +5,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from synnefo.backend.instances import certificates_only, client_for
+from synnefo.backend.client import certificates_only, client_for
 from synnefo.backend.rapi import RapiError
 from synnefo.db.models import Backend
 

@@ -31,6 +31,8 @@ import re
 from django.conf import settings
 from django.db import transaction
 
+from synnefo.backend import networks as gnet
+from synnefo.backend.rapi import RapiError
 from synnefo.common.protocol import FINAL_JOB_STATUSES, JOB_STATUS_RANK, MSG_NETWORK_STATUS
 from synnefo.db.models import BackendNetwork, Network
 from synnefo.logic.callbacks import MessageError, dispatch, is_newer_job_news
@@ -88,8 +90,6 @@ RETRYABLE = ("OP_NETWORK_CONNECT", "OP_NETWORK_DISCONNECT", "OP_NETWORK_REMOVE")
 def _resubmit(network, bn, opcode, logmsg):
     """Submit again what a transient failure of ``opcode`` undid; the new job ids, or
     None when it is not to be retried (not transient, too many retries, RAPI error)."""
-    from synnefo.backend import networks as gnet
-    from synnefo.backend.rapi import RapiError
     if opcode not in RETRYABLE or not gnet.is_transient_failure(logmsg):
         return None
     limit = getattr(settings, "NETWORK_JOB_RETRIES", 10)

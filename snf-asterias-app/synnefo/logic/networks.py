@@ -16,20 +16,31 @@ row meanwhile); lock order is user, then server, then network, then backend rows
 
 import ipaddress
 import logging
+import time
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from synnefo.backend.rapi import RapiError
-from synnefo.backend.rapi import user_reason as _rapi_reason
+from synnefo.backend import networks as gnet
+from synnefo.backend.client import client_for
+from synnefo.backend.rapi import RapiError, user_reason
 from synnefo.common.protocol import eui64_address
-from synnefo.db.models import Backend, BackendNetwork, Network, NetworkInterface, User
+from synnefo.db.models import (
+    Backend,
+    BackendNetwork,
+    Network,
+    NetworkInterface,
+    User,
+    VirtualMachine,
+)
 
-from . import quotas
+from . import network_callbacks, quotas
+from .backend_allocator import ensure_default_backend
 from .errors import BackendUnavailable, Conflict, Forbidden, InvalidInput, NotFound, OverLimit
 from .ids import parse_id
+from .server_state import get_server, guard, record_action, store_job, submit
 from .text import check_no_control
 
 log = logging.getLogger(__name__)
@@ -42,13 +53,6 @@ MAX_NICS = 8
 MIN_PREFIXLEN, MAX_PREFIXLEN = 16, 29
 # Ganeti NIC states of a port that are not yet confirmed.
 PENDING_NIC = "BUILD"
-
-
-def _backend():
-    # Imported on use: synnefo.backend is the only code that speaks RAPI, and unit
-    # tests replace its functions with fakes.
-    from synnefo.backend import networks
-    return networks
 
 
 def _setting(name, default=None):
@@ -223,11 +227,11 @@ def _remove_from_backends(network):
             errors.append("%s is offline" % bn.backend.clustername)
             continue
         try:
-            jobs = _backend().delete_network(network, bn.backend)
+            jobs = gnet.delete_network(network, bn.backend)
         except RapiError as exc:
-            errors.append(_rapi_reason(exc))
+            errors.append(user_reason(exc))
             BackendNetwork.objects.filter(pk=bn.pk).update(
-                operstate="ERROR", backendlogmsg="removal not submitted: %s" % _rapi_reason(exc))
+                operstate="ERROR", backendlogmsg="removal not submitted: %s" % user_reason(exc))
             continue
         if not jobs:  # Ganeti has no such network: nothing left to remove
             BackendNetwork.objects.filter(pk=bn.pk).update(operstate="DELETED")
@@ -327,11 +331,11 @@ def _set_subnet6(network, cidr, gateway, name):
     for bn in BackendNetwork.objects.filter(network=network, operstate__in=(
             "PENDING", "ACTIVE")).select_related("backend"):
         try:
-            job = _backend().modify_network(network, bn.backend, network6=str(net),
+            job = gnet.modify_network(network, bn.backend, network6=str(net),
                                             gateway6=gateway6 or None)
         except RapiError as exc:
             log.warning("IPv6 of network %d on %s not submitted: %s", network.id,
-                        bn.backend.clustername, _rapi_reason(exc))
+                        bn.backend.clustername, user_reason(exc))
             continue
         BackendNetwork.objects.filter(pk=bn.pk).update(backendjobid=job,
                                                        backendopcode="OP_NETWORK_SET_PARAMS",
@@ -360,7 +364,6 @@ def add_subnet_to(network, ip_version, cidr, gateway, dhcp, name):
         network.subnet, network.gateway, network.dhcp = str(net), gw, bool(dhcp)
         backends = list(Backend.objects.filter(offline=False).order_by("pk"))
         if not backends:
-            from .backend_allocator import ensure_default_backend
             created = ensure_default_backend()
             backends = [created] if created else []
         if not backends:
@@ -377,12 +380,12 @@ def add_subnet_to(network, ip_version, cidr, gateway, dhcp, name):
     failures = []
     for bn in rows:
         try:
-            jobs = _backend().create_network(network, bn.backend)
+            jobs = gnet.create_network(network, bn.backend)
         except RapiError as exc:
-            failures.append("%s: %s" % (bn.backend.clustername, _rapi_reason(exc)))
+            failures.append("%s: %s" % (bn.backend.clustername, user_reason(exc)))
             BackendNetwork.objects.filter(pk=bn.pk).update(
                 operstate="ERROR", backendlogmsg="creation not submitted: %s"
-                % _rapi_reason(exc))
+                % user_reason(exc))
             continue
         BackendNetwork.objects.filter(pk=bn.pk, backendjobid__isnull=True).update(
             backendjobid=jobs[-1], backendopcode="OP_NETWORK_CONNECT",
@@ -549,29 +552,12 @@ def nics_for_new_server(user, requested_networks):
             for index, network in enumerate(networks)]
 
 
-def _servers():
-    from . import servers
-    return servers
-
-
-def _begin_modify(user, server_id):
-    """Lock the server, check that it may change now, and mark it busy (MODIFY)."""
-    servers = _servers()
-    vm = servers.get_server(user, server_id, for_update=True)
-    servers._guard(vm, "MODIFY")
-    previous = (vm.action, vm.task_job_id)
-    type(vm).objects.filter(pk=vm.pk).update(action="MODIFY", task_job_id=None,
-                                             updated=timezone.now())
-    return vm, previous
-
-
-def _end_modify(vm, previous, job_id):
-    model = type(vm)
-    if job_id is None:
-        model.objects.filter(pk=vm.pk, action="MODIFY", task_job_id=None).update(
-            action=previous[0], task_job_id=previous[1])
-    else:
-        model.objects.filter(pk=vm.pk, action="MODIFY").update(task_job_id=job_id)
+def _lock_for_modify(user, server_id):
+    """The server, locked, once its state allows a NIC change (lock order: server, then
+    network and NIC rows)."""
+    vm = get_server(user, server_id, for_update=True)
+    guard(vm, "MODIFY")
+    return vm
 
 
 def attach(user, server_id, network_id, name=""):
@@ -581,7 +567,7 @@ def attach(user, server_id, network_id, name=""):
     if network.owner_id not in (None, user.id) and not user.is_admin:
         raise Forbidden("Network %d belongs to another user." % network.id)
     with transaction.atomic():
-        vm, previous = _begin_modify(user, server_id)
+        vm = _lock_for_modify(user, server_id)
         network = Network.objects.select_for_update().get(pk=network.pk)
         _usable_for_ports(network)
         count = NetworkInterface.objects.filter(machine=vm).count()
@@ -591,16 +577,10 @@ def attach(user, server_id, network_id, name=""):
         nic = NetworkInterface.objects.create(
             machine=vm, network=network, index=count, state=PENDING_NIC, name=name,
             firewall_profile=_firewall_default(network))
-    vm = type(vm).objects.select_related("backend").get(pk=vm.pk)
-    try:
-        job_id = _backend().add_nic(vm, nic)
-    except RapiError as exc:
-        NetworkInterface.objects.filter(pk=nic.pk).delete()
-        _end_modify(vm, previous, None)
-        raise BackendUnavailable("The compute cluster did not accept the new interface of "
-                                 "server %d (%s); try again later."
-                                 % (vm.id, _rapi_reason(exc))) from None
-    _end_modify(vm, previous, job_id)
+        previous = record_action(vm, "MODIFY", updated=timezone.now())
+    job_id = submit(vm, lambda vm: gnet.add_nic(vm, nic), "new interface of server %d" % vm.id,
+                    "MODIFY", previous, undo=NetworkInterface.objects.filter(pk=nic.pk).delete)
+    store_job(vm, "MODIFY", previous, job_id)
     return NetworkInterface.objects.select_related("network", "machine").get(pk=nic.pk)
 
 
@@ -611,27 +591,23 @@ def detach(user, port_id, server_id=None):
     if server_id is not None and str(nic.machine_id) != str(server_id).strip():
         raise NotFound("Server %s has no interface %s." % (server_id, port_id))
     with transaction.atomic():
-        vm, previous = _begin_modify(user, nic.machine_id)
+        vm = _lock_for_modify(user, nic.machine_id)
         try:
             nic = NetworkInterface.objects.select_for_update().get(pk=nic.pk, machine=vm)
         except NetworkInterface.DoesNotExist:
             raise NotFound("Port %s not found." % (port_id,)) from None
-    vm = type(vm).objects.select_related("backend").get(pk=vm.pk)
-    try:
-        job_id = _backend().remove_nic(vm, nic) if vm.backend_id else None
-    except RapiError as exc:
-        _end_modify(vm, previous, None)
-        raise BackendUnavailable("The compute cluster did not accept the removal of interface "
-                                 "%d of server %d (%s); try again later."
-                                 % (nic.id, vm.id, _rapi_reason(exc))) from None
+        previous = record_action(vm, "MODIFY", updated=timezone.now())
+    job_id = submit(vm, lambda vm: gnet.remove_nic(vm, nic) if vm.backend_id else None,
+                    "removal of interface %d of server %d" % (nic.id, vm.id), "MODIFY",
+                    previous)
     with transaction.atomic():
-        type(vm).objects.select_for_update().filter(pk=vm.pk).first()
+        VirtualMachine.objects.select_for_update().filter(pk=vm.pk).first()
         NetworkInterface.objects.filter(pk=nic.pk).delete()
         if nic.index is not None:
             for later in NetworkInterface.objects.filter(
                     machine=vm, index__gt=nic.index).order_by("index"):
                 NetworkInterface.objects.filter(pk=later.pk).update(index=later.index - 1)
-    _end_modify(vm, previous, job_id)
+    store_job(vm, "MODIFY", previous, job_id)
     return job_id
 
 
@@ -655,11 +631,6 @@ def wait_for_backends(network, timeout=120):
 
     Returns [(clustername, operstate, job status)] per backend.
     """
-    import time
-
-    from synnefo.backend.instances import client_for
-
-    from . import network_callbacks
     out = []
     deadline = time.monotonic() + timeout
     for bn in BackendNetwork.objects.filter(network=network).select_related("backend",
@@ -712,7 +683,7 @@ def ensure_on_backend(backend):
         bn, _ = BackendNetwork.objects.get_or_create(network=network, backend=backend)
         if bn.operstate in ("ACTIVE", "PENDING") and bn.backendjobid is not None:
             continue
-        jobs = _backend().create_network(network, backend)
+        jobs = gnet.create_network(network, backend)
         BackendNetwork.objects.filter(pk=bn.pk).update(
             operstate="PENDING", backendjobid=jobs[-1], backendopcode="OP_NETWORK_CONNECT",
             backendjobstatus="queued", backendlogmsg="", backendtime=None,

@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from synnefo.backend.instances import client_for
+from synnefo.backend.client import client_for
 from synnefo.backend.rapi import RapiError
 from synnefo.db.models import (
     Backend,

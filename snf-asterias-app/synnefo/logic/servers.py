@@ -1,12 +1,9 @@
-"""Servers (virtual machines): create, act on and delete them; the API state machine.
+"""Servers (virtual machines): create, list, act on and delete them.
 
-The database is the source of truth. A user action records ``action`` and, once
-Ganeti accepted the job, ``task_job_id``; the dispatcher callbacks apply the job's
-result to ``operstate`` and the ``backend*`` fields. Until that job is seen finished
-the server shows a transitional status (REBOOT, RESIZE) or task (deleting).
-
-Writes after a RAPI call use ``QuerySet.update`` on the fields this module owns, never
-``save()`` of a stale object: the dispatcher may have written the row meanwhile.
+The database is the source of truth; ``server_state`` holds the state a user sees and
+the path every action on an existing server takes to Ganeti (guard, record, submit,
+store the job id). Creation is different: the row is inserted first (BUILD) and a
+refused submission leaves it in ERROR with a fault the user can read.
 """
 
 import base64
@@ -20,10 +17,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from synnefo.backend.rapi import RapiError
-from synnefo.backend.rapi import user_reason as _rapi_reason
-from synnefo.common.protocol import FINAL_JOB_STATUSES, FIREWALL_PROFILES
+from synnefo.backend import instances
+from synnefo.backend.rapi import RapiError, user_reason
+from synnefo.common.protocol import FIREWALL_PROFILES
 from synnefo.db.models import (
     KeyPair,
     NetworkInterface,
@@ -32,105 +30,29 @@ from synnefo.db.models import (
     VirtualMachineMetadata,
 )
 
-from . import consoles, quotas
-from .errors import (
-    BackendUnavailable,
-    BuildInProgress,
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    OverLimit,
-)
+from . import backend_allocator, consoles, quotas
+from .errors import BackendUnavailable, Conflict, InvalidInput, NotFound, OverLimit
 from .flavors import get_flavor
 from .ids import parse_id
 from .images import get_image
 from .metadata import check_total, total_after, validate_metadata
+from .networks import nics_for_new_server
+from .server_state import (
+    get_server,
+    guard,
+    record_action,
+    server_command,
+    store_job,
+    submit,
+    task_pending,
+    visible_servers,
+)
 from .text import check_no_control
 
 log = logging.getLogger(__name__)
 
-# operstate -> API status (OpenStack clients expect SHUTOFF for a stopped server)
-OPERSTATE_TO_STATUS = {"BUILD": "BUILD", "STARTED": "ACTIVE", "STOPPED": "SHUTOFF",
-                       "ERROR": "ERROR", "DESTROYED": "DELETED"}
-ACTION_TO_STATUS = {"REBOOT": "REBOOT", "RESIZE": "RESIZE"}
-ACTION_TO_TASK = {"START": "powering-on", "STOP": "powering-off", "REBOOT": "rebooting",
-                  "RESIZE": "resize_migrating", "DESTROY": "deleting", "CREATE": "spawning",
-                  "MODIFY": "updating"}
-
-
-def _backend():
-    # Imported on use: synnefo.backend is the only code that speaks RAPI, and unit
-    # tests replace its functions with fakes.
-    from synnefo.backend import instances
-    return instances
-
-
-def _networks():
-    from synnefo.logic import networks
-    return networks
-
-
-def _allocator():
-    from synnefo.logic import backend_allocator
-    return backend_allocator
-
-
-# -- reading state ---------------------------------------------------------------------
-
-def task_pending(vm):
-    """True while the user action recorded on ``vm`` has not been seen finished."""
-    if not vm.action or vm.action == "CREATE":
-        return False
-    if vm.task_job_id is None:
-        return True  # submitted a moment ago; the job id is being stored
-    if vm.backendjobid is None:
-        return True
-    if vm.backendjobid > vm.task_job_id:
-        return False  # a later job of this instance has been seen: ours is over
-    return not (vm.backendjobid == vm.task_job_id
-                and vm.backendjobstatus in FINAL_JOB_STATUSES)
-
-
-def api_status(vm):
-    if vm.deleted:
-        return "DELETED"
-    status = OPERSTATE_TO_STATUS.get(vm.operstate, "UNKNOWN")
-    if status in ("ACTIVE", "SHUTOFF") and task_pending(vm):
-        status = ACTION_TO_STATUS.get(vm.action, status)
-    if (status == "ACTIVE" and vm.backendopcode == "OP_INSTANCE_REBOOT"
-            and vm.backendjobstatus in ("queued", "waiting", "running")):
-        status = "REBOOT"
-    return status
-
-
-def task_state(vm):
-    """OpenStack's task_state: what is being done to the server now, or None."""
-    if vm.deleted:
-        return None
-    if vm.operstate == "BUILD":
-        return "deleting" if vm.action == "DESTROY" else "spawning"
-    if task_pending(vm):
-        return ACTION_TO_TASK.get(vm.action)
-    return None
-
-
-def progress(vm):
-    if vm.operstate == "BUILD":
-        return max(0, min(100, vm.buildpercentage))
-    return 100 if vm.operstate in ("STARTED", "STOPPED") else 0
-
 
 # -- queries ---------------------------------------------------------------------------
-
-def visible_servers(user, include_deleted=False):
-    query = VirtualMachine.objects.all()
-    if not user.is_admin:
-        query = query.filter(owner=user)
-    if not include_deleted:
-        query = query.filter(deleted=False)
-    return query
-
 
 def with_details(query):
     """Everything the detailed view needs, in a constant number of queries."""
@@ -138,22 +60,8 @@ def with_details(query):
             .prefetch_related("metadata", "nics__network"))
 
 
-def get_server(user, server_id, include_deleted=False, for_update=False):
-    pk = parse_id(server_id)
-    if pk is None:
-        raise NotFound("Server %s not found." % (server_id,))
-    query = visible_servers(user, include_deleted)
-    if for_update:
-        query = query.select_for_update()
-    try:
-        return query.get(pk=pk)
-    except VirtualMachine.DoesNotExist:
-        raise NotFound("Server %s not found." % (server_id,)) from None
-
-
 def parse_changes_since(value, now=None):
     """A timezone-aware datetime from an ISO-8601 value, within the POLL_LIMIT window."""
-    from django.utils.dateparse import parse_datetime
     now = now or timezone.now()
     try:
         since = parse_datetime(value.strip().replace(" ", "+"))
@@ -322,7 +230,7 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
     # Validated before the transaction: only ACTIVE networks, at most MAX_NICS, public
     # NICs with the default firewall profile. With "auto" and no public network yet
     # the server gets no NIC at all (Ganeti creates an instance without NICs).
-    nics = _networks().nics_for_new_server(user, networks)
+    nics = nics_for_new_server(user, networks)
     password = password or generate_password()
 
     with transaction.atomic():
@@ -340,16 +248,16 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
             nic.save()
 
     try:
-        backend = _allocator().allocate_backend(flavor)
+        backend = backend_allocator.allocate_backend(flavor)
         VirtualMachine.objects.filter(pk=vm.pk).update(backend=backend)
         vm.backend = backend
-        job_id = _backend().create_instance(vm, password, personality=files or None,
-                                            public_key=public_key)
+        job_id = instances.create_instance(vm, password, personality=files or None,
+                                           public_key=public_key)
     except RapiError as exc:
         _fail_submission(vm, exc)
         raise BackendUnavailable(
             "Server %d could not be submitted to the compute cluster (%s). It is now in "
-            "ERROR: delete it and try again later." % (vm.id, _rapi_reason(exc))) from None
+            "ERROR: delete it and try again later." % (vm.id, user_reason(exc))) from None
     except Exception:
         _fail_submission(vm, None)
         raise
@@ -361,7 +269,7 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
 
 
 def _fail_submission(vm, exc):
-    reason = _rapi_reason(exc) if exc is not None else "an internal error"
+    reason = user_reason(exc) if exc is not None else "an internal error"
     log.warning("submitting the create job of server %d failed: %s", vm.id, reason)
     VirtualMachine.objects.filter(pk=vm.pk).update(
         operstate="ERROR", action="", task_job_id=None,
@@ -372,71 +280,21 @@ def _fail_submission(vm, exc):
 
 # -- actions -----------------------------------------------------------------------------
 
-def _guard(vm, action):
-    """Raise the error a user can act on when ``vm``'s state forbids ``action``."""
-    if vm.deleted:
-        raise NotFound("Server %d has been deleted." % vm.id)
-    if vm.action == "DESTROY" and (task_pending(vm) or vm.operstate == "BUILD"):
-        raise Conflict("Server %d is being deleted." % vm.id)
-    if action == "DESTROY":
-        return
-    if vm.suspended:
-        raise Forbidden("Server %d is suspended by an administrator; ask them to release it."
-                        % vm.id)
-    if vm.operstate == "BUILD":
-        raise BuildInProgress("Server %d is being built; wait until it is ACTIVE." % vm.id)
-    if vm.operstate == "ERROR":
-        raise Conflict("Server %d is in ERROR; only deleting it is possible." % vm.id)
-    if task_pending(vm):
-        raise Conflict("Server %d is busy with %s; try again when it has finished."
-                       % (vm.id, vm.action))
-    allowed = {"START": ("STOPPED",), "STOP": ("STARTED",), "REBOOT": ("STARTED",),
-               "RESIZE": ("STARTED", "STOPPED"), "MODIFY": ("STARTED", "STOPPED"),
-               "CONSOLE": ("STARTED",)}[action]
-    if vm.operstate not in allowed:
-        raise Conflict("Cannot %s server %d while it is %s." % (
-            action.lower(), vm.id, OPERSTATE_TO_STATUS.get(vm.operstate, vm.operstate)))
-
-
-def _submit(user, server_id, action, call, record_action=True):
-    """Check the state under a row lock, record the action, then call the backend."""
-    with transaction.atomic():
-        vm = get_server(user, server_id, for_update=True)
-        _guard(vm, action)
-        previous = (vm.action, vm.task_job_id)
-        if record_action:
-            VirtualMachine.objects.filter(pk=vm.pk).update(
-                action=action, task_job_id=None,
-                suspended=False if action == "START" else vm.suspended)
-    vm = VirtualMachine.objects.select_related("backend", "flavor").get(pk=vm.pk)
-    try:
-        job_id = call(vm)
-    except RapiError as exc:
-        if record_action:
-            VirtualMachine.objects.filter(pk=vm.pk, action=action, task_job_id=None).update(
-                action=previous[0], task_job_id=previous[1])
-        log.warning("%s of server %d failed at submission: %s", action, vm.id, _rapi_reason(exc))
-        raise BackendUnavailable("The compute cluster did not accept the %s of server %d (%s); "
-                                 "try again later." % (action.lower(), vm.id,
-                                                       _rapi_reason(exc))) from None
-    if record_action:
-        VirtualMachine.objects.filter(pk=vm.pk, action=action).update(task_job_id=job_id)
-    return job_id
-
-
 def start_server(user, server_id):
-    return _submit(user, server_id, "START", lambda vm: _backend().startup_instance(vm))
+    return server_command(user, server_id, "START", instances.startup_instance,
+                          suspended=False)
 
 
 def stop_server(user, server_id):
-    return _submit(user, server_id, "STOP", lambda vm: _backend().shutdown_instance(vm))
+    return server_command(user, server_id, "STOP", instances.shutdown_instance)
 
 
 def reboot_server(user, server_id, reboot_type):
     if not isinstance(reboot_type, str) or reboot_type.upper() not in ("SOFT", "HARD"):
         raise InvalidInput("'reboot.type' must be SOFT or HARD, got %r." % (reboot_type,))
     kind = reboot_type.lower()
-    return _submit(user, server_id, "REBOOT", lambda vm: _backend().reboot_instance(vm, kind))
+    return server_command(user, server_id, "REBOOT",
+                          lambda vm: instances.reboot_instance(vm, kind))
 
 
 def resize_server(user, server_id, flavor_id):
@@ -449,7 +307,7 @@ def resize_server(user, server_id, flavor_id):
         # Lock order as in create_server: the owner's row, then the server's.
         owner = User.objects.select_for_update().get(pk=owner_id)
         vm = get_server(user, server_id, for_update=True)
-        _guard(vm, "RESIZE")
+        guard(vm, "RESIZE")
         old = vm.flavor
         if flavor.id == old.id:
             raise InvalidInput("Server %d already has flavor %s." % (vm.id, flavor.name))
@@ -460,15 +318,10 @@ def resize_server(user, server_id, flavor_id):
         quotas.check_server_quota(owner, flavor, adding_server=False, old_flavor=old)
         # The flavor changes when the dispatcher sees the job succeed (callbacks read
         # the new beparams), so a failed job leaves the old flavor in place.
-        VirtualMachine.objects.filter(pk=vm.pk).update(action="RESIZE", task_job_id=None)
-    try:
-        job_id = _backend().resize_instance(vm, flavor)
-    except RapiError as exc:
-        VirtualMachine.objects.filter(pk=vm.pk, action="RESIZE", task_job_id=None).update(
-            action="")
-        raise BackendUnavailable("The compute cluster did not accept the resize of server %d "
-                                 "(%s); try again later." % (vm.id, _rapi_reason(exc))) from None
-    VirtualMachine.objects.filter(pk=vm.pk, action="RESIZE").update(task_job_id=job_id)
+        previous = record_action(vm, "RESIZE")
+    job_id = submit(vm, lambda vm: instances.resize_instance(vm, flavor),
+                    "resize of server %d" % vm.id, "RESIZE", previous)
+    store_job(vm, "RESIZE", previous, job_id)
     return job_id
 
 
@@ -477,14 +330,13 @@ def set_firewall_profile(user, server_id, profile):
         raise InvalidInput("'firewallProfile.profile' must be one of %s, got %r."
                            % (", ".join(FIREWALL_PROFILES), profile))
     vm = get_server(user, server_id)
-    _guard(vm, "MODIFY")
+    guard(vm, "MODIFY")
     nic = vm.nics.filter(network__public=True).order_by("index").first()
     if nic is None:
         raise Conflict("Server %d has no public network interface to protect." % vm.id)
-
-    def call(vm):
-        return _backend().set_firewall_profile(vm, nic.index, profile)
-    job_id = _submit(user, server_id, "MODIFY", call, record_action=False)
+    job_id = server_command(
+        user, server_id, "MODIFY",
+        lambda vm: instances.set_firewall_profile(vm, nic.index, profile), record=False)
     # The wanted profile is recorded as soon as Ganeti accepted the tag job: the
     # DB does not wait for a hook run (no dummy instance modification). The tag
     # job's op-status confirms it (callbacks), and the hook reports the same tag at
@@ -504,9 +356,9 @@ def console(user, server_id, console_type):
     if console_type not in ("vnc", "novnc"):
         raise InvalidInput("Console type must be 'vnc' (or 'novnc'), got %r." % (console_type,))
     vm = get_server(user, server_id)
-    _guard(vm, "CONSOLE")
+    guard(vm, "CONSOLE")
     try:
-        node = _backend().get_console_info(vm)
+        node = instances.get_console_info(vm)
     except RapiError as exc:
         log.error("console of server %d: %s", vm.id, exc)
         raise BackendUnavailable("The console of server %d cannot be reached right now; "
@@ -548,23 +400,15 @@ def delete_server(user, server_id):
             VirtualMachine.objects.filter(pk=vm.pk).update(
                 deleted=True, operstate="DESTROYED", action="DESTROY", updated=timezone.now())
             return None
-        previous = (vm.action, vm.task_job_id)
         # While the create job runs, the instance is not in Ganeti's config yet: a remove
         # would fail at once ("not known", so the row goes) and the create would then
         # leave an orphan instance. Ganeti starts the remove after the create instead.
         create_job = (vm.task_job_id if vm.operstate == "BUILD" and vm.action == "CREATE"
                       else None)
-        VirtualMachine.objects.filter(pk=vm.pk).update(action="DESTROY", task_job_id=None,
-                                                       updated=timezone.now())
-    vm = VirtualMachine.objects.select_related("backend").get(pk=vm.pk)
-    try:
-        job_id = _backend().delete_instance(vm, after_job=create_job)
-    except RapiError as exc:
-        VirtualMachine.objects.filter(pk=vm.pk, action="DESTROY", task_job_id=None).update(
-            action=previous[0], task_job_id=previous[1])
-        raise BackendUnavailable("The compute cluster did not accept the deletion of server %d "
-                                 "(%s); try again later." % (vm.id, _rapi_reason(exc))) from None
-    VirtualMachine.objects.filter(pk=vm.pk, action="DESTROY").update(task_job_id=job_id)
+        previous = record_action(vm, "DESTROY", updated=timezone.now())
+    job_id = submit(vm, lambda vm: instances.delete_instance(vm, after_job=create_job),
+                    "deletion of server %d" % vm.id, "DESTROY", previous)
+    store_job(vm, "DESTROY", previous, job_id)
     return job_id
 
 

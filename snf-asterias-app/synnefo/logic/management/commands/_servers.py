@@ -1,9 +1,10 @@
-from synnefo.logic import servers
+from synnefo.logic import server_state
 
 
 def server_row(vm, full=False):
-    row = {"id": vm.id, "name": vm.name, "owner": vm.owner.name, "status": servers.api_status(vm),
-           "operstate": vm.operstate, "task": vm.action if servers.task_pending(vm) else "",
+    row = {"id": vm.id, "name": vm.name, "owner": vm.owner.name,
+           "status": server_state.api_status(vm),
+           "operstate": vm.operstate, "task": vm.action if server_state.task_pending(vm) else "",
            "flavor": vm.flavor.name, "image": vm.image.name if vm.image_id else "-",
            "backend": vm.backend.clustername if vm.backend_id else "-",
            "instance": vm.backend_vm_id, "deleted": vm.deleted}

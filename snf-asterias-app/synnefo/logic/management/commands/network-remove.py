@@ -4,6 +4,7 @@ from django.core.management.base import CommandError
 
 from synnefo.db.models import Network
 from synnefo.logic import networks
+from synnefo.logic.network_callbacks import network_state
 
 from ._output import AdminCommand, fail_cleanly
 
@@ -43,7 +44,6 @@ class Command(AdminCommand):
                                    "network-list --deleted); run this command again to retry."
                                    % (network.id, ", ".join(failed)))
             network.refresh_from_db()
-            from synnefo.logic.network_callbacks import network_state
             state = network_state(network, network.backend_networks.all())
             Network.objects.filter(pk=network.pk).update(state=state)
         self.stdout.write("network %d deleted" % network.id)

@@ -1,0 +1,74 @@
+"""The RAPI client of a Ganeti backend: the one place that builds ``RapiClient``s.
+
+Both ``instances`` and ``networks`` (and logic, for the admin tools' reads) take their
+clients from here, so neither backend module needs the other for it.
+"""
+
+import hashlib
+import os
+import tempfile
+
+from django.conf import settings
+
+from synnefo.backend.rapi import RapiClient, RapiError
+
+
+def _setting(name, default=None):
+    return getattr(settings, name, default)
+
+
+def _pinned_cafile(pem):
+    """A file holding ``pem`` (curl wants a path); one per certificate, reused."""
+    digest = hashlib.sha256(pem.encode("utf-8")).hexdigest()[:32]
+    directory = os.path.join(tempfile.gettempdir(), "synnefo-rapi-certs-%d" % os.getuid())
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    path = os.path.join(directory, digest + ".pem")
+    if not os.path.exists(path):
+        fd, tmp = tempfile.mkstemp(dir=directory)
+        with os.fdopen(fd, "w") as f:
+            f.write(pem)
+        os.replace(tmp, path)
+    return path
+
+
+def certificates_only(pem):
+    """The certificate blocks of a PEM text (Ganeti's rapi.pem also holds the key)."""
+    blocks, inside = [], None
+    for line in pem.splitlines():
+        if line.strip() == "-----BEGIN CERTIFICATE-----":
+            inside = [line.strip()]
+        elif inside is not None:
+            inside.append(line.strip())
+            if line.strip() == "-----END CERTIFICATE-----":
+                blocks.append("\n".join(inside))
+                inside = None
+    return "\n".join(blocks) + "\n" if blocks else ""
+
+
+def client_for(backend, curl_factory=None):
+    """The RAPI client of a ``db.models.Backend`` row.
+
+    A certificate stored on the row is pinned (the chain must be that certificate;
+    Ganeti's self-signed one names no useful host). Without one, GANETI_RAPI_VERIFY
+    decides between the system CA store and no verification.
+    """
+    kw = {}
+    if curl_factory is not None:
+        kw["curl_factory"] = curl_factory
+    elif _setting("GANETI_RAPI_CURL_FACTORY"):
+        kw["curl_factory"] = _setting("GANETI_RAPI_CURL_FACTORY")
+    if backend.certificate.strip():
+        kw.update(verify=True, cafile=_pinned_cafile(backend.certificate))
+    else:
+        kw.update(verify=bool(_setting("GANETI_RAPI_VERIFY", True)))
+    return RapiClient(backend.clustername, port=backend.port,
+                      username=backend.username or None, password=backend.password or None,
+                      timeout=_setting("GANETI_RAPI_TIMEOUT", 60), **kw)
+
+
+def client_of(vm):
+    """The RAPI client of the backend ``vm`` is on; RapiError when it has none."""
+    if vm.backend is None:
+        raise RapiError("(none)", "server %s" % vm.id,
+                        "the server has no Ganeti backend assigned")
+    return client_for(vm.backend)
