@@ -13,7 +13,7 @@
 #            the /etc/hosts block and the OS definitions (hook dirs stay).
 #   status   daemons and GET /2/info; exit 1 when RAPI does not answer.
 #   smoke    create/shutdown/startup/reboot/remove one instance via RAPI
-#            (TEMPLATE: diskless (default), file or sharedfile).
+#            (TEMPLATE: diskless (default), file or sharedfile; ci/rapi.py).
 #   exec     run a command inside the cluster's namespaces, e.g.
 #            ci/ganeti.sh exec gnt-instance list
 #
@@ -61,15 +61,13 @@ HOOK_DIRS=(instance-add instance-modify instance-reboot instance-start instance-
 in_ns() { ip netns exec "$NS" nsenter --uts="$UTS_FILE" "$@"; }
 ns_ready() { findmnt -n "/run/netns/$NS" >/dev/null 2>&1 && findmnt -n "$UTS_FILE" >/dev/null 2>&1; }
 
-rapi_get() {
-  curl -sk --connect-timeout 2 --max-time 5 -u "$RAPI_USER:$RAPI_PASS" \
-    "https://$CLUSTER_IP:$RAPI_PORT$1"
-}
+# The RAPI client (Debian's python3; ci/test-env.sh told it where and who).
+rapi() { /usr/bin/python3 "$CI_DIR/rapi.py" "$@"; }
 
 # --- setup ------------------------------------------------------------------
 install_packages() {
   # Without recommends: no qemu-kvm/xen, drbd-utils, debootstrap OS.
-  ensure_packages ganeti curl util-linux iproute2 openssh-client procps
+  ensure_packages ganeti python3 util-linux iproute2 openssh-client procps
   # gnt-cluster init refuses to run without an RSA or DSA ssh host key
   # ("Failed to find SSH public keys"); no sshd is ever started.
   if [ ! -s /etc/ssh/ssh_host_rsa_key.pub ]; then
@@ -116,66 +114,19 @@ setup_network() {
   fi
 }
 
-# write_os_scripts DIR LABEL: the scripts of a minimal OS definition (API 20)
-# that installs nothing.  create records its environment (for tests to
-# inspect) and stamps disk 0 so that a test can tell it ran.
-write_os_scripts() {
-  local d=$1 label=$2
+# install_os NAME DIR: a minimal OS definition (API 20) that installs nothing, from
+# ci/ganeti-os/: its scripts (shared by every such OS) and NAME's parameters.list.
+install_os() {
+  local name=$1 d=$2
   mkdir -p "$d"
   echo 20 > "$d/ganeti_api_version"
   echo default > "$d/variants.list"
-  cat > "$d/create" <<EOF
-#!/bin/sh
-# $label OS (written by ci/ganeti.sh): installs nothing; records its
-# environment; stamps disk 0 if there is one.
-set -e
-mkdir -p /var/log/ganeti/$label-os
-env | sort > "/var/log/ganeti/$label-os/create-\${INSTANCE_NAME}.env"
-if [ "\${DISK_COUNT:-0}" -gt 0 ] && [ -n "\$DISK_0_PATH" ] && [ -w "\$DISK_0_PATH" ]; then
-  printf '$label-os:%s\n' "\$INSTANCE_NAME" | dd of="\$DISK_0_PATH" conv=notrunc status=none
-fi
-exit 0
-EOF
-  cat > "$d/export" <<'EOF'
-#!/bin/sh
-# Write the disk image to stdout.
-if [ -n "$EXPORT_DEVICE" ] && [ -r "$EXPORT_DEVICE" ]; then exec cat "$EXPORT_DEVICE"; fi
-exit 0
-EOF
-  cat > "$d/import" <<'EOF'
-#!/bin/sh
-# Read the disk image from stdin.
-if [ -n "$IMPORT_DEVICE" ] && [ -w "$IMPORT_DEVICE" ]; then exec dd of="$IMPORT_DEVICE" status=none; fi
-exec cat > /dev/null
-EOF
-  cat > "$d/rename" <<EOF
-#!/bin/sh
-mkdir -p /var/log/ganeti/$label-os
-echo "rename \${OLD_INSTANCE_NAME} -> \${INSTANCE_NAME}" >> /var/log/ganeti/$label-os/rename.log
-exit 0
-EOF
-  cat > "$d/verify" <<'EOF'
-#!/bin/sh
-# OS parameter validation (OSP_* variables): accept everything.
-exit 0
-EOF
-  chmod 0755 "$d/create" "$d/export" "$d/import" "$d/rename" "$d/verify"
+  install -m 0755 "$CI_DIR"/ganeti-os/{create,export,import,rename,verify} "$d/"
+  install -m 0644 "$CI_DIR/ganeti-os/$name.parameters.list" "$d/parameters.list"
 }
 
 # OS "noop" (noop+default): accepts the parameters Synnefo passes.
-write_noop_os() {
-  local d=$OS_DIR/noop
-  write_os_scripts "$d" noop
-  cat > "$d/parameters.list" <<'EOF'
-img_id Image identifier (ignored by the noop OS)
-img_format Image format (ignored)
-img_passwd Root password (ignored)
-img_properties Image properties JSON (ignored)
-img_personality Personality files JSON (ignored)
-img_user_data User data of the create request, base64 (ignored)
-config_url Configuration URL (ignored)
-EOF
-}
+write_noop_os() { install_os noop "$OS_DIR/noop"; }
 
 # OS "snf-image" (snf-image+default): a STAND-IN with the parameters of the
 # real snf-image provider, which will replace it.  When a real snf-image is
@@ -197,17 +148,8 @@ write_snf_image_os() {
   if [ -e "$d/ganeti_api_version" ] && [ ! -e "$d/$SNF_IMAGE_MARK" ]; then
     return 0
   fi
-  write_os_scripts "$d" snf-image
+  install_os snf-image "$d"
   : > "$d/$SNF_IMAGE_MARK"
-  cat > "$d/parameters.list" <<'EOF'
-img_id Image identifier (stand-in: ignored)
-img_format Image format: diskdump, extdump, ntfsdump (stand-in: ignored)
-img_passwd Root password (stand-in: ignored)
-img_properties Image properties JSON (stand-in: ignored)
-img_personality Personality files JSON (stand-in: ignored)
-img_user_data User data of the create request, base64 (stand-in: ignored)
-config_url Configuration URL (stand-in: ignored)
-EOF
 }
 
 write_hook_dirs() {
@@ -303,8 +245,7 @@ stop_daemons() {
   return $rc
 }
 
-rapi_answers() { rapi_get /2/info 2>/dev/null | grep -q '"software_version"'; }
-wait_rapi() { wait_for 60 "RAPI to answer on https://$CLUSTER_IP:$RAPI_PORT" rapi_answers; }
+wait_rapi() { wait_for 60 "RAPI to answer on https://$CLUSTER_IP:$RAPI_PORT" rapi ping; }
 
 master_ip_present() { ip -n "$NS" -o addr show dev "$NODE_IF" | grep -q "inet $CLUSTER_IP/"; }
 
@@ -392,76 +333,18 @@ cmd_destroy() {
 }
 
 cmd_status() {
-  local info
   pgrep -a -f '^/usr/(s)?bin/.*ganeti-' || echo "no Ganeti daemons running"
-  if info=$(rapi_get /2/info) && [[ $info == *'"software_version"'* ]]; then
+  if rapi ping; then
     echo "RAPI https://$CLUSTER_IP:$RAPI_PORT answers (user $RAPI_USER):"
-    printf '%s' "$info" | /usr/bin/python3 -c '
-import json, sys
-i = json.load(sys.stdin)
-print("  cluster %s, master %s, Ganeti %s, hypervisors %s, disk templates %s" % (
-    i["name"], i["master"], i["software_version"], ",".join(i["enabled_hypervisors"]),
-    ",".join(i["enabled_disk_templates"])))'
-    echo "  OS: $(rapi_get /2/os)"
+    rapi status
   else
     echo "RAPI https://$CLUSTER_IP:$RAPI_PORT: NOT ANSWERING"
     return 1
   fi
 }
 
-# --- RAPI smoke test: create / shutdown / startup / reboot / remove --------
-rapi_req() {  # METHOD PATH [JSON-BODY]
-  local args=(-sk --connect-timeout 2 --max-time 30 -u "$RAPI_USER:$RAPI_PASS" -X "$1")
-  [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
-  curl "${args[@]}" "https://$CLUSTER_IP:$RAPI_PORT$2"
-}
-
-wait_job() {  # JOBID -> prints the final status; polls GET /2/jobs/N for <= 120 s
-  local s deadline=$(($(date +%s) + 120))
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    s=$(rapi_req GET "/2/jobs/$1" | /usr/bin/python3 -c \
-        'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || true)
-    case $s in success|error|canceled) echo "$s"; return 0 ;; esac
-    sleep 0.1
-  done
-  echo timeout
-}
-
-timed_job() {  # LABEL METHOD PATH [BODY]
-  local label=$1 t0 job st
-  shift
-  t0=$(now)
-  job=$(rapi_req "$@")
-  job=${job//\"/}
-  case $job in ''|*[!0-9]*) log "$label: unexpected answer: $job"; return 1 ;; esac
-  st=$(wait_job "$job")
-  log "$label: job $job $st in $(elapsed "$t0") s"
-  if [ "$st" != success ]; then
-    rapi_req GET "/2/jobs/$job" | /usr/bin/python3 -c \
-      'import json,sys; d=json.load(sys.stdin); print(d["opresult"])' >&2 || true
-    return 1
-  fi
-}
-
 cmd_smoke() {
-  local name=${1:-smoke1.ganeti.test} tmpl=${2:-diskless} os=${3:-snf-image} disks='[]' body
-  [ "$tmpl" = diskless ] || disks='[{"size": 64}]'
-  body=$(printf '{"__version__": 1, "mode": "create", "name": "%s",
-    "disk_template": "%s", "disks": %s, "nics": [{"mac": "generate"}],
-    "os_type": "%s+default", "osparams": {"img_id": "test"},
-    "pnode": "%s", "hypervisor": "fake",
-    "beparams": {"vcpus": 1, "maxmem": 128, "minmem": 128},
-    "ip_check": false, "name_check": false, "start": true}' \
-    "$name" "$tmpl" "$disks" "$os" "$NODE_NAME")
-  timed_job "create $name ($tmpl, $os+default)" POST /2/instances "$body"
-  timed_job "shutdown" PUT "/2/instances/$name/shutdown"
-  timed_job "startup" PUT "/2/instances/$name/startup"
-  timed_job "reboot" POST "/2/instances/$name/reboot?type=hard"
-  rapi_req GET '/2/instances?bulk=1' | /usr/bin/python3 -c '
-import json, sys
-for i in json.load(sys.stdin):
-    print("  %s status=%s oper_state=%s macs=%s" % (i["name"], i["status"], i["oper_state"], i["nic.macs"]))' >&2
-  timed_job "remove" DELETE "/2/instances/$name"
+  rapi smoke "${1:-smoke1.ganeti.test}" "${2:-diskless}" "${3:-snf-image}" "$NODE_NAME"
 }
 
 usage() {

@@ -58,68 +58,15 @@ GUEST_VERSION=1
 KVM_HVPARAMS="kvm_path=/usr/bin/qemu-system-x86_64,kernel_path=$GUEST_DIR/vmlinuz,initrd_path=$GUEST_DIR/initrd.img,kernel_args=ro panic=-1,serial_console=true,serial_speed=115200,vnc_bind_address=0.0.0.0,kvm_flag=disabled,use_chroot=false,security_model=none"
 
 in_ns() { ip netns exec "$NS" nsenter --uts="$UTS_FILE" "$@"; }
-rapi_get() {
-  curl -sk --connect-timeout 2 --max-time 10 -u "$SNF_TEST_RAPI_USER:$SNF_TEST_RAPI_PASSWORD" \
-    "https://$SNF_TEST_RAPI_HOST:$SNF_TEST_RAPI_PORT$1"
-}
+rapi() { /usr/bin/python3 "$CI_DIR/rapi.py" "$@"; }
 
 # --- the guest ----------------------------------------------------------------
-write_init() {  # the initramfs's /init and udhcpc script into DIR
+# The guest's scripts, ci/kvm-guest/*, into the initramfs tree ROOT.
+install_guest_scripts() {
   local root=$1
-  cat > "$root/init" <<'INIT'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
-# /dev/console is the serial port when Ganeti gives one, tty0 is the VNC screen.
-log() { echo "$*" > /dev/console; echo "$*" > /dev/tty0 2>/dev/null; }
-log "GUEST-INIT: /init at uptime $(cut -d' ' -f1 /proc/uptime) s, kernel $(uname -r)"
-# Order matters: virtio needs virtio_ring's symbols.
-for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-         failover net_failover virtio_net virtio_blk button evdev; do
-  insmod /lib/modules/$m.ko 2>/dev/null || log "GUEST-INIT: insmod $m failed"
-done
-hostname guest
-# Ganeti's soft shutdown is an ACPI power button press: without acpid a delete
-# waits for the whole shutdown timeout (120 s).
-acpid -c /etc/acpi -l /tmp/acpid.log
-ip link set lo up
-i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-ip link set eth0 up
-mkdir -p /www
-echo "guest $(cat /sys/class/net/eth0/address)" > /www/index.html
-httpd -p 80 -h /www
-udhcpc -i eth0 -s /usr/share/udhcpc/default.script -t 5 -T 2 -A 3 -b -x hostname:guest
-log "GUEST-INIT: done, root shell on the console"
-while true; do setsid cttyhack sh -l; sleep 1; done
-INIT
-  mkdir -p "$root/etc/acpi/PWRF" "$root/usr/share/udhcpc"
-  cat > "$root/etc/acpi/PWRF/00000080" <<'PWR'
-#!/bin/sh
-echo "GUEST-ACPI: power button, powering off" > /dev/console
-sync; poweroff -f
-PWR
-  # The lease is printed on the console and served at http://IP/lease, so a
-  # test can read what the DHCP server handed out (router, server id, lease time).
-  cat > "$root/usr/share/udhcpc/default.script" <<'SCRIPT'
-#!/bin/sh
-log() { echo "$*" > /dev/console; echo "$*" > /dev/tty0 2>/dev/null; }
-case "$1" in
-  deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
-  bound|renew)
-    ip -4 addr flush dev "$interface"
-    ip addr add "$ip/${mask:-24}" dev "$interface"
-    [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
-    line="GUEST-DHCP: $1 $ip/${mask:-24} router=${router:-none} server=${serverid:-?} lease=${lease:-?} mac=$(cat /sys/class/net/$interface/address)"
-    echo "$line" > /www/lease
-    log "$line uptime=$(cut -d' ' -f1 /proc/uptime)" ;;
-  leasefail|nak) log "GUEST-DHCP: $1 (uptime $(cut -d' ' -f1 /proc/uptime))" ;;
-esac
-exit 0
-SCRIPT
-  chmod 755 "$root/init" "$root/etc/acpi/PWRF/00000080" "$root/usr/share/udhcpc/default.script"
+  install -D -m 0755 "$CI_DIR/kvm-guest/init" "$root/init"
+  install -D -m 0755 "$CI_DIR/kvm-guest/acpi-power-button" "$root/etc/acpi/PWRF/00000080"
+  install -D -m 0755 "$CI_DIR/kvm-guest/udhcpc.script" "$root/usr/share/udhcpc/default.script"
 }
 
 cmd_guest() {
@@ -160,7 +107,7 @@ cmd_guest() {
   done
   echo 'root:x:0:0:root:/:/bin/sh' > "$work/root/etc/passwd"
   echo 'root:x:0:' > "$work/root/etc/group"
-  write_init "$work/root"
+  install_guest_scripts "$work/root"
   mkdir -p "$GUEST_DIR"
   (cd "$work/root" && find . | "$bb" cpio -o -H newc 2>/dev/null) | gzip -9 > "$GUEST_DIR/.initrd.img"
   cp "$work/k/boot/vmlinuz-$kver" "$GUEST_DIR/.vmlinuz"
@@ -171,28 +118,19 @@ cmd_guest() {
 }
 
 # --- the cluster: kvm beside fake -------------------------------------------------
-kvm_state() {  # prints "enabled-ok", "enabled-other" or "disabled"
-  rapi_get /2/info | /usr/bin/python3 -c '
-import json, sys
-want = dict(kv.split("=", 1) for kv in sys.argv[1].split(","))
-info = json.load(sys.stdin)
-if "kvm" not in info["enabled_hypervisors"]:
-    print("disabled"); sys.exit()
-have = info["hvparams"]["kvm"]
-same = all(str(have.get(k)).lower() == v.lower() for k, v in want.items())
-print("enabled-ok" if same and info["default_hypervisor"] == "fake" else "enabled-other")
-' "$KVM_HVPARAMS"
-}
+kvm_state() { rapi kvm-state "$KVM_HVPARAMS"; }  # enabled-ok, enabled-other or disabled
 
 enable_kvm() {
-  local state hvs
+  local state hvs h current
   state=$(kvm_state) || die "RAPI https://$SNF_TEST_RAPI_HOST:$SNF_TEST_RAPI_PORT does not answer: run ci/ganeti.sh up"
   [ "$state" = enabled-ok ] && return 0
   # The first enabled hypervisor is Ganeti's default: fake stays first.
-  hvs=$(rapi_get /2/info | /usr/bin/python3 -c '
-import json, sys
-hvs = json.load(sys.stdin)["enabled_hypervisors"]
-print(",".join(["fake"] + [h for h in hvs if h not in ("fake", "kvm")] + ["kvm"]))')
+  current=$(rapi hypervisors) || die "RAPI does not answer: run ci/ganeti.sh up"
+  hvs=fake
+  for h in ${current//,/ }; do
+    case $h in fake|kvm) ;; *) hvs+=",$h" ;; esac
+  done
+  hvs+=,kvm
   log "gnt-cluster modify --enabled-hypervisors=$hvs (kvm: TCG, guest $GUEST_DIR)"
   in_ns gnt-cluster modify --enabled-hypervisors="$hvs" -H "kvm:$KVM_HVPARAMS" >/dev/null ||
     die "gnt-cluster modify failed"
@@ -212,9 +150,7 @@ disable_kvm() {
     log "kvm stays enabled: kvm instances exist: $left"
     return 0
   fi
-  hvs=$(rapi_get /2/info | /usr/bin/python3 -c '
-import json, sys
-print(",".join(h for h in json.load(sys.stdin)["enabled_hypervisors"] if h != "kvm"))')
+  hvs=$(rapi hypervisors | tr , '\n' | grep -vx kvm | paste -sd,)
   # The kvm hvparams stay (pointing at the cached guest): putting Ganeti's
   # defaults back fails, its default kernel_path does not exist here.
   log "gnt-cluster modify --enabled-hypervisors=$hvs"

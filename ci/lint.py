@@ -3,7 +3,7 @@
     .venv/bin/python ci/lint.py [--junit FILE]
 
   ruff        every Python file of the tree (ruff.toml: pyflakes, pycodestyle, import order)
-  shellcheck  every tracked shell script (a .sh name or an sh/bash #! line)
+  shellcheck  every tracked shell script (a .sh name or a shell's #! line)
   mypy        each dist whose pyproject.toml has a [tool.mypy] section, from that dist
 
 The checks run side by side; each prints what it found. Exit status 1 when one fails (a
@@ -22,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parent.parent
-SHEBANG = re.compile(rb"^#!\s*(/usr)?/bin/(env\s+)?(ba|da)?sh\b")
+# sh, bash and dash, directly or through env; busybox sh (the kvm test guest's /init).
+SHEBANG = re.compile(rb"^#!\s*(/usr)?/bin/((env\s+)?(ba|da)?sh|busybox\s+sh)\b")
 # Not ours to lint: the workplace's CI entry point.
 SHELL_EXCLUDED = (".ci/",)
 

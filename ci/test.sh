@@ -50,20 +50,7 @@ django52_stage() {
   done
 }
 
-report() {
-  "$PY" - "$REPORTS" <<'PYEOF'
-import glob, sys, xml.etree.ElementTree as ET
-t = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-for path in glob.glob(sys.argv[1] + "/*.xml"):
-    root = ET.parse(path).getroot()
-    for suite in ([root] if root.tag == "testsuite" else root.findall("testsuite")):
-        for k in t:
-            t[k] += int(suite.get(k, 0))
-failed = t["failures"] + t["errors"]
-print("\nTOTAL: %d passed, %d failed, %d skipped"
-      % (t["tests"] - failed - t["skipped"], failed, t["skipped"]))
-PYEOF
-}
+report() { "$PY" ci/junit_total.py "$REPORTS"; }
 
 if [ "$MODE" != unit ]; then
   log "dependencies"
