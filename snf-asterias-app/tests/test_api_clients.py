@@ -4,7 +4,7 @@ The Django project runs under gunicorn (Debian's, the WSGI server the APISERVER
 uses in production) in its own process on a free loopback port, with settings
 read by the real loader from a directory this test writes and a file-based SQLite
 DB prepared with snf-manage (migrate, user-create, flavor-create, image-register,
-token-create). Ganeti job submission is simulated (api_fake_ganeti_wsgi). Clients:
+token-create). Ganeti job submission is simulated (support/fake_ganeti_wsgi.py). Clients:
 openstacksdk (password auth through our Keystone v3 and v2.0 endpoints, and
 admin_token), novaclient, and the `openstack` CLI (/usr/bin/openstack, Debian's
 python) with a clouds.yaml written here.
@@ -16,7 +16,7 @@ import os
 import time
 
 import pytest
-from live_service import (
+from support.live import (
     Gunicorn,
     live_settings,
     openstack_cli,
@@ -56,7 +56,7 @@ def live(tmp_path_factory):
            "name='public', public=True, state='ACTIVE', type='PUBLIC_ROUTED', link='br0')")
     w = Live()
     w.admin_token = manage("token-create", "alice").strip()
-    w.gunicorn = Gunicorn("api_fake_ganeti_wsgi:application", env, str(tmp / "gunicorn.log"),
+    w.gunicorn = Gunicorn("support.fake_ganeti_wsgi:application", env, str(tmp / "gunicorn.log"),
                           pythonpath=HERE)
     w.base = w.gunicorn.base
     w.clouds = write_clouds_yaml(tmp / "clouds.yaml", w.base, "alice", PASSWORD)

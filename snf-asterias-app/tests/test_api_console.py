@@ -9,9 +9,9 @@ import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from api_fixtures import create_server, fake_backend, rapi_error, world  # noqa: F401
-from api_schemas import servers as S
-from api_schemas import validate
+from support.api import create_server, rapi_error
+from support.schemas import servers as S
+from support.schemas import validate
 
 from synnefo.backend import instances
 from synnefo.db.models import VirtualMachine

@@ -9,7 +9,7 @@ import base64
 import json
 
 import pytest
-from api_fixtures import create_server, fake_backend, world  # noqa: F401
+from support.api import create_server
 
 from synnefo.api import validation
 from synnefo.db.models import KeyPair, Network, VirtualMachine

@@ -1,7 +1,7 @@
 """Fuzzing the live API: no client input may answer 5xx or an error that is not a fault.
 
 The web project runs under gunicorn (as in test_api_clients.py, Ganeti simulated by
-api_fake_ganeti_wsgi) on its own PostgreSQL database. Hypothesis builds requests for
+support/fake_ganeti_wsgi.py) on its own PostgreSQL database. Hypothesis builds requests for
 every endpoint family -- compute, identity v3 and v2.0, image v2, network v2.0: valid
 bodies with leaves replaced by hostile values (huge integers, Unicode digits, lone
 surrogates, NUL and other control characters, wrong types, long strings), random
@@ -28,11 +28,11 @@ import time
 from urllib.parse import quote, urlencode
 
 import pytest
-from cluster_fixtures import env
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from live_service import Gunicorn, live_settings, snf_manage
+from support.cluster import env
+from support.live import Gunicorn, live_settings, snf_manage
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +113,7 @@ def live(tmp_path_factory):
         manage("shell", "-c", "from synnefo.db.models import Network; Network.objects.create("
                "name='public', public=True, state='ACTIVE', type='PUBLIC_ROUTED', link='br0')")
         d.token = manage("token-create", "alice").strip()
-        d.gunicorn = Gunicorn("api_fake_ganeti_wsgi:application", environ,
+        d.gunicorn = Gunicorn("support.fake_ganeti_wsgi:application", environ,
                               str(tmp / "gunicorn.log"), pythonpath=HERE)
         d.client = Client(d.gunicorn.port)
         _seed(d, manage)

@@ -7,8 +7,8 @@ here (the pipeline's own tests cover it), so the test watches the Ganeti job its
 """
 
 import pytest
-from api_fixtures import make_user
-from cluster_fixtures import cluster_backend, run_prefix
+from support.api import make_user
+from support.cluster import cluster_backend, run_prefix
 
 from synnefo.backend.client import client_for
 from synnefo.db import models as m

@@ -3,9 +3,9 @@
 import datetime
 
 import pytest
-from api_fixtures import ApiClient, world  # noqa: F401
 from django.test import Client
 from django.utils import timezone
+from support.api import ApiClient
 
 from synnefo.db.models import Token
 from synnefo.logic import identity

@@ -10,7 +10,6 @@ import copy
 import logging.config
 
 import pytest
-from api_fixtures import world  # noqa: F401
 from django.conf import settings
 from django.test import Client
 

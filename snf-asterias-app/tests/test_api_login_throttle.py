@@ -4,10 +4,10 @@ proxies, and unknown users costing one hash verification like wrong passwords.""
 import datetime
 
 import pytest
-from api_fixtures import ApiClient, world  # noqa: F401
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.test import RequestFactory
 from django.utils import timezone
+from support.api import ApiClient
 
 from synnefo.api.client_address import client_address
 from synnefo.db.models import LoginFailure

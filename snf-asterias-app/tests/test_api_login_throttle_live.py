@@ -6,7 +6,7 @@ import http.client
 import json
 
 import pytest
-from live_service import Gunicorn, live_settings, snf_manage
+from support.live import Gunicorn, live_settings, snf_manage
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from api_fixtures import ApiClient, create_server, fake_backend, world  # noqa: F401
+from support.api import ApiClient, create_server
 
 pytestmark = pytest.mark.django_db
 

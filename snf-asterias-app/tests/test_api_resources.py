@@ -4,15 +4,15 @@ headers; cross-user isolation on every endpoint; fuzzing of request bodies."""
 import json
 
 import pytest
-from api_fixtures import create_server, fake_backend, world  # noqa: F401
-from api_schemas import flavors as F
-from api_schemas import images as I
-from api_schemas import keypairs as K
-from api_schemas import limits as L
-from api_schemas import validate
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from support.api import create_server
+from support.schemas import flavors as F
+from support.schemas import images as I
+from support.schemas import keypairs as K
+from support.schemas import limits as L
+from support.schemas import validate
 
 from synnefo.db.models import Image, KeyPair
 

@@ -5,12 +5,12 @@ import base64
 import datetime
 
 import pytest
-from api_fixtures import create_server, fake_backend, rapi_error, world  # noqa: F401
-from api_schemas import servers as S
-from api_schemas import validate
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from support.api import create_server, rapi_error
+from support.schemas import servers as S
+from support.schemas import validate
 
 from synnefo.db.models import NetworkInterface, VirtualMachine
 
@@ -192,11 +192,12 @@ def test_bad_actions(world, fake_backend, body, status):
 def test_rapi_error_on_action_is_503_and_state_kept(world, fake_backend):
     sid = int(create_server(world.a, world).json()["server"]["id"])
     fake_backend.finish_all()
+    before = VirtualMachine.objects.values_list("action", "task_job_id").get(pk=sid)
     fake_backend.fail = rapi_error()
     r = world.a.post("/compute/v2.1/servers/%d/action" % sid, {"os-stop": None})
     assert r.status_code == 503
-    vm = VirtualMachine.objects.get(pk=sid)
-    assert vm.action == "CREATE" and world.a.get(
+    after = VirtualMachine.objects.values_list("action", "task_job_id").get(pk=sid)
+    assert after == before and world.a.get(
         "/compute/v2.1/servers/%d" % sid).json()["server"]["status"] == "ACTIVE"
 
 

@@ -4,8 +4,8 @@ parent, revoked with it."""
 import datetime
 
 import pytest
-from api_fixtures import ApiClient, world  # noqa: F401
 from django.utils import timezone
+from support.api import ApiClient
 
 from synnefo.db.models import Token, hash_token
 from synnefo.logic import identity

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from test_backend_fakerapi import PASSWORD, USER, FakeRapi
+from support.fakerapi import PASSWORD, USER, FakeRapi
 
 from synnefo.db import models as m
 

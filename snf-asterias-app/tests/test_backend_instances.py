@@ -1,6 +1,6 @@
 """synnefo.backend.instances: every request checked by Ganeti's own RAPI handlers.
 
-The requests go through Ganeti's real RAPI server code (see test_backend_fakerapi);
+The requests go through Ganeti's real RAPI server code (see support/fakerapi.py);
 the assertions look at the opcodes Ganeti built from them.
 """
 
@@ -8,7 +8,7 @@ import base64
 import json
 
 import pytest
-from test_backend_fakerapi import PASSWORD, USER, fake  # noqa: F401
+from support.fakerapi import PASSWORD, USER
 
 from synnefo.backend import instances, networks
 from synnefo.backend.client import certificates_only, client_for

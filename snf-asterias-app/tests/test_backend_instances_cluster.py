@@ -1,7 +1,7 @@
 """synnefo.backend.instances against the real Ganeti test cluster (ci/ganeti.sh)."""
 
 import pytest
-from cluster_fixtures import cluster_backend, env, run_prefix
+from support.cluster import cluster_backend, env, run_prefix
 
 from synnefo.backend import instances
 from synnefo.backend.client import client_for

@@ -1,7 +1,7 @@
 """The RAPI client against the real Ganeti test cluster (ci/ganeti.sh)."""
 
 import pytest
-from cluster_fixtures import env
+from support.cluster import env
 
 from synnefo.backend.rapi import RapiClient, RapiError
 

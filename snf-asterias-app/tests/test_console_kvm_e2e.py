@@ -33,8 +33,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from cluster_fixtures import RAPI_PEM, env, run_prefix
-from live_service import (
+from support.cluster import RAPI_PEM, env, run_prefix
+from support.live import (
     Gunicorn,
     free_port,
     live_settings,

@@ -13,9 +13,9 @@ import sys
 import time
 
 import pytest
-from amqp_fakes import FakeMessage as Message
 from django.db import connection
-from live_service import copy_test_settings
+from support.amqp import FakeMessage as Message
+from support.live import copy_test_settings
 
 from synnefo.db import models as m
 from synnefo.dispatcher import consumer
@@ -82,8 +82,7 @@ def test_the_worker_keeps_one_connection_across_messages(max_age):
     assert m.VirtualMachine.objects.get(pk=vm.pk).backendjobid == 14
 
 
-@pytest.mark.skipif(os.environ.get("SNF_TEST_DB", "sqlite") != "postgresql",
-                    reason="SQLite's in-memory test database is never reconnected")
+@pytest.mark.database("postgresql")  # SQLite's in-memory test database is never reconnected
 def test_with_max_age_0_every_message_reconnects(max_age):
     max_age(0)
     vm = make_vm()
@@ -96,8 +95,7 @@ def test_with_max_age_0_every_message_reconnects(max_age):
     assert len(set(seen)) == 3
 
 
-@pytest.mark.skipif(os.environ.get("SNF_TEST_DB", "sqlite") != "postgresql",
-                    reason="needs a server whose connection can be killed (PostgreSQL)")
+@pytest.mark.database("postgresql")  # a server whose connection can be killed
 def test_a_killed_connection_is_replaced_and_no_message_is_lost(max_age):
     import psycopg2
     max_age(None)

@@ -18,7 +18,8 @@ import subprocess
 import time
 
 import pytest
-from live_service import REPO, VENV_BIN, copy_test_settings, delete_queues, env
+from support.cluster import env
+from support.live import REPO, VENV_BIN, copy_test_settings, delete_queues
 
 import daemon_stop
 

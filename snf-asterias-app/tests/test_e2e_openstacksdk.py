@@ -41,14 +41,13 @@ import subprocess
 import time
 
 import pytest
-from live_service import (
-    RAPI_PEM,
+from support.cluster import RAPI_PEM, env
+from support.live import (
     REPO,
     VENV_BIN,
     Gunicorn,
     Pipeline,
     delete_queues,
-    env,
     openstack_cli,
     openstack_cli_json,
     pipeline_settings,

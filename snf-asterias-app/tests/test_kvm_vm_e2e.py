@@ -15,7 +15,7 @@ instance. The public network is made with `snf-manage network-create --public
 The server is created through the compute API (Django test client). Ganeti picks its
 address from the network's pool; what the dispatcher would do with eventd's and the
 hook's messages is done in-process with the same handlers (`dispatch` of
-test_network_e2e_cluster: the finished job over RAPI -> callbacks.update_db, Ganeti's
+support/cluster.py: the finished job over RAPI -> callbacks.update_db, Ganeti's
 NIC view -> callbacks.update_net). The guest then gets exactly that address by DHCP
 from nfdhcpd (its udhcpc reports the lease time of our nfdhcpd config and the
 network's gateway as server id), answers ping from the node, and its VNC port speaks
@@ -33,9 +33,9 @@ import types
 from pathlib import Path
 
 import pytest
-from api_fixtures import make_user
 from django.core.management import call_command
-from test_network_e2e_cluster import dispatch
+from support.api import make_user
+from support.cluster import dispatch
 
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet

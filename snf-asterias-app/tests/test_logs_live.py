@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from live_service import REPO, free_port, live_settings, snf_manage, tail, wait_for
+from support.live import REPO, free_port, live_settings, snf_manage, tail, wait_for
 
 from synnefo.common.daemon import pid_alive, read_pid
 

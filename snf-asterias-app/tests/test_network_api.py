@@ -4,7 +4,7 @@ Ganeti side is a recording fake -- the real cluster is in test_network_backend_c
 import itertools
 
 import pytest
-from api_fixtures import create_server, fake_backend, world  # noqa: F401
+from support.api import create_server
 
 from synnefo.backend import networks as gnet
 from synnefo.backend.rapi import RapiError

@@ -8,7 +8,7 @@ NICs are added and removed through instance modify; everything is cleaned up.
 import ipaddress
 
 import pytest
-from cluster_fixtures import cluster_backend, env, remove_ganeti_network, run_prefix
+from support.cluster import cluster_backend, env, remove_ganeti_network, run_prefix
 
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet

@@ -14,8 +14,8 @@ import os
 import subprocess
 
 import pytest
-from cluster_fixtures import RAPI_PEM, env, remove_ganeti_network, run_prefix
-from live_service import Gunicorn, live_settings, snf_manage, write_clouds_yaml
+from support.cluster import RAPI_PEM, env, remove_ganeti_network, run_prefix
+from support.live import Gunicorn, live_settings, snf_manage, write_clouds_yaml
 
 pytestmark = pytest.mark.integration
 

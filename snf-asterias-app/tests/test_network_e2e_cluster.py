@@ -14,17 +14,15 @@ addresses the API shows therefore come only from Ganeti.
 """
 
 import ipaddress
-import time
 
 import pytest
-from api_fixtures import make_user
-from cluster_fixtures import cluster_backend, remove_instances, run_prefix
 from django.core.management import call_command
+from support.api import make_user
+from support.cluster import cluster_backend, dispatch, remove_instances, run_prefix
 
 from synnefo.backend import networks as gnet
 from synnefo.backend.client import client_for
 from synnefo.db import models as m
-from synnefo.logic import callbacks
 from synnefo.logic import networks as logic_networks
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -50,27 +48,6 @@ def cluster(db, settings):
         if gnet.get_network(net, backend) is not None:
             for job in gnet.delete_network(net, backend):
                 client.wait_for_job(job)
-
-
-def dispatch(client, vm_id):
-    """Apply the VM's last job and its NICs as eventd, the hook and the dispatcher would."""
-    vm = m.VirtualMachine.objects.get(pk=vm_id)
-    job_id = vm.task_job_id or vm.backendjobid
-    job = client.wait_for_job(job_id)
-    assert job["status"] == "success", job
-    end = job.get("end_ts") or [int(time.time()), 0]
-    callbacks.update_db({"type": "ganeti-op-status", "instance": vm.backend_vm_id,
-                         "operation": job["ops"][0]["OP_ID"], "jobId": int(job_id),
-                         "status": "success", "logmsg": "", "event_time": list(end)})
-    if job["ops"][0]["OP_ID"] == "OP_INSTANCE_REMOVE":
-        return None
-    info = client.get_instance(vm.backend_vm_id)
-    nics = [{"index": i, "mac": mac, "ip": ip, "network": net}
-            for i, (mac, ip, net) in enumerate(zip(info["nic.macs"], info["nic.ips"],
-                                                   info["nic.networks.names"]))]
-    callbacks.update_net({"type": "ganeti-net-status", "instance": vm.backend_vm_id,
-                          "nics": nics, "event_time": [end[0], end[1] + 1]})
-    return info
 
 
 def test_server_on_public_and_private_networks(cluster):

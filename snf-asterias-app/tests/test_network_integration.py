@@ -12,10 +12,10 @@ test_network_pipeline_cluster.py):
 import io
 
 import pytest
-from amqp_fakes import FakeMessage
-from api_fixtures import create_server, fake_backend, world  # noqa: F401
 from django.core.management import call_command
-from test_backend_fakerapi import PASSWORD, USER, FakeRapi, fake  # noqa: F401
+from support.amqp import FakeMessage
+from support.api import create_server
+from support.fakerapi import PASSWORD, USER, FakeRapi
 
 from synnefo.backend import instances
 from synnefo.db import models as m

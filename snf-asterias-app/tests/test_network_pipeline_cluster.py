@@ -18,25 +18,27 @@ run's own, so its instances, Ganeti networks and queues never meet another run's
 import os
 
 import pytest
-from cluster_fixtures import (
+from django.core.management import call_command
+from django.db import connection
+from support.cluster import (
     cluster_backend,
     env,
     remove_ganeti_network,
     remove_instances,
     run_prefix,
 )
-from django.core.management import call_command
-from django.db import connection
-from ganeti_race import DisconnectRace, pawn_spec
-from live_service import delete_queues, pipeline_on_test_db
-from live_service import wait_for as _wait_for
+from support.ganeti_race import DisconnectRace, pawn_spec
+from support.live import delete_queues, pipeline_on_test_db
+from support.live import wait_for as _wait_for
 
 from synnefo.backend import networks as gnet
 from synnefo.backend.client import client_for
 from synnefo.db import models as m
 from synnefo.logic import networks, servers
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# The dispatcher runs as a separate process and needs a database server.
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.database("postgresql")]
 
 PREFIX = run_prefix("snfnp")
 SUBNET = "10.251.106.0/24"  # used by no other test
@@ -56,9 +58,6 @@ def cleanup_cluster(client):
 
 @pytest.fixture(scope="module")
 def daemons(tmp_path_factory, django_db_setup, django_db_blocker):
-    if connection.vendor != "postgresql":
-        pytest.skip("the dispatcher runs as a separate process and needs a database server: "
-                    "runs in the PostgreSQL pass (SNF_TEST_DB=postgresql)")
     with django_db_blocker.unblock():
         db_name = connection.settings_dict["NAME"]
     p = pipeline_on_test_db(str(tmp_path_factory.mktemp("netpipe")), PREFIX, HOOK_NAME,
@@ -173,7 +172,7 @@ def test_removal_meeting_a_transient_failure_is_retried_by_the_dispatcher(world,
     """Ganeti fails a disconnect ("... changed since locks were acquired; retry the
     operation") when an instance of the group comes, goes or is renamed meanwhile; the
     dispatcher resubmits it and the network ends DELETED, never ERROR. The failure is
-    forced every time (tests/ganeti_race.py says how)."""
+    forced every time (tests/support/ganeti_race.py says how)."""
     backend, client = world
     call_command("network-create", "race", "--public", "--subnet", "10.251.124.0/24",
                  "--link", "gnt-br0", "--no-wait", stdout=open(os.devnull, "w"))

@@ -6,7 +6,7 @@ operation" when one is created, removed or renamed meanwhile. `snf-manage networ
 (and the dispatcher, see tests/test_network_pipeline_cluster.py) must resubmit such a
 transient failure itself: the network ends DELETED, never ERROR.
 
-The failure is forced, not hoped for: tests/ganeti_race.py holds a rename of an instance
+The failure is forced, not hoped for: tests/support/ganeti_race.py holds a rename of an instance
 of ours in its pre hook, so that the disconnect declares the old name and meets the new
 one (its docstring says why that happens every time). The prefix is this module's and
 this run's own (snfnr<pid>-).
@@ -15,9 +15,9 @@ this run's own (snfnr<pid>-).
 import logging
 
 import pytest
-from cluster_fixtures import cluster_backend, remove_ganeti_network, run_prefix
 from django.core.management import call_command
-from ganeti_race import DisconnectRace, pawn_spec
+from support.cluster import cluster_backend, remove_ganeti_network, run_prefix
+from support.ganeti_race import DisconnectRace, pawn_spec
 
 from synnefo.backend import networks as gnet
 from synnefo.backend.client import client_for

@@ -19,17 +19,19 @@ import subprocess
 import time
 
 import pytest
-from cluster_fixtures import cluster_backend, remove_instances, run_prefix
 from django.db import connection
-from live_service import VENV_BIN, delete_queues, env, pipeline_on_test_db, wait_for
-from live_service import purge_queues as _purge_queues
+from support.cluster import cluster_backend, env, remove_instances, run_prefix
+from support.live import VENV_BIN, delete_queues, pipeline_on_test_db, wait_for
+from support.live import purge_queues as _purge_queues
 
 from synnefo.backend import instances
 from synnefo.backend.client import client_for
 from synnefo.common.amqp_client import AMQPClient, Topology
 from synnefo.db import models as m
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# The dispatcher runs as a separate process and needs a database server.
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.database("postgresql")]
 
 PREFIX = run_prefix("snfpipe")  # per run: runs on one machine never mix
 HOOK_NAME = "90-%shook" % PREFIX
@@ -64,9 +66,6 @@ def rabbitmq_up():
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, django_db_setup, django_db_blocker):
-    if connection.vendor != "postgresql":
-        pytest.skip("the dispatcher runs as a separate process and needs a database server: "
-                    "runs in ci/test.sh's PostgreSQL pass (SNF_TEST_DB=postgresql)")
     workdir = str(tmp_path_factory.mktemp("pipeline"))
     with django_db_blocker.unblock():
         db_name = connection.settings_dict["NAME"]

@@ -4,9 +4,9 @@ import datetime
 import io
 
 import pytest
-from cluster_fixtures import cluster_world, env, run_prefix
 from django.core.management import call_command
 from django.utils import timezone
+from support.cluster import cluster_world, env, run_prefix
 
 from synnefo.backend import instances
 from synnefo.db import models as m

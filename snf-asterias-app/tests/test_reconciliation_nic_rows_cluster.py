@@ -14,9 +14,9 @@ import io
 import time
 
 import pytest
-from cluster_fixtures import cluster_world, run_prefix, started_server
 from django.core.management import call_command
 from django.utils import timezone
+from support.cluster import cluster_world, run_prefix, started_server
 
 from synnefo.db import models as m
 

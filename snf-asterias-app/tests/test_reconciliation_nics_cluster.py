@@ -9,8 +9,8 @@ and then no longer reported.
 import io
 
 import pytest
-from cluster_fixtures import cluster_world, run_prefix, started_server
 from django.core.management import call_command
+from support.cluster import cluster_world, run_prefix, started_server
 
 from synnefo.db import models as m
 

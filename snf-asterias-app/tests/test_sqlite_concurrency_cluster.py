@@ -2,7 +2,7 @@
 
 The whole service on one file SQLite database, each part in its own process: the web
 project under gunicorn with three worker processes, snf-ganeti-eventd, the hook and
-snf-dispatcher -w 2 (live_service.Pipeline) on the real Ganeti test cluster and
+snf-dispatcher -w 2 (support.live.Pipeline) on the real Ganeti test cluster and
 RabbitMQ. Through the API, all at once: 20 creates; then 20 deletes together with 10
 more creates while the dispatcher is still applying the first ones' events; then the
 last 10 deletes. Required: no 5xx at any moment (before synnefo.webproject.sqlite3, a
@@ -24,13 +24,11 @@ import urllib.error
 import urllib.request
 
 import pytest
-from cluster_fixtures import remove_instances, run_prefix
-from live_service import (
-    RAPI_PEM,
+from support.cluster import RAPI_PEM, env, remove_instances, run_prefix
+from support.live import (
     Gunicorn,
     Pipeline,
     delete_queues,
-    env,
     live_settings,
     pipeline_settings,
     purge_queues,

@@ -16,9 +16,9 @@ import sys
 import time
 import urllib.request
 
-from cluster_fixtures import RAPI_PEM, env  # noqa: F401 (the harness's callers use both)
+from support.cluster import env
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VENV_BIN = os.path.dirname(sys.executable)
 UTS = "/run/ganeti-test/uts"   # the cluster's UTS namespace (ci/ganeti.sh)
 HOOK_DIRS = ["instance-add", "instance-modify", "instance-reboot", "instance-start",
@@ -245,7 +245,7 @@ class Pipeline:
 
     # -- hook ---------------------------------------------------------------------
     def install_hook(self):
-        script = ("#!/bin/sh\n# installed by snf-asterias-app/tests (live_service.py)\n"
+        script = ("#!/bin/sh\n# installed by snf-asterias-app/tests (support/live.py)\n"
                   "SYNNEFO_SETTINGS_DIR=%s exec %s -m synnefo.ganeti.hook\n"
                   % (self.conf_dir, os.path.join(VENV_BIN, "python")))
         for d in HOOK_DIRS:

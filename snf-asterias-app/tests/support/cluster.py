@@ -1,6 +1,7 @@
 """What the tests on the shared Ganeti test cluster (ci/ganeti.sh) have in common: the
 connection facts from ci/test-env.sh, a Backend row for the cluster with its RAPI
-certificate pinned, a per-run name prefix and removing a prefix's instances.
+certificate pinned, a per-run name prefix, removing a prefix's instances, and applying
+a finished job with the dispatcher's handlers in-process (``dispatch``).
 
 Every module keeps a prefix of its own (``run_prefix("snfxx")``): concurrent runs and
 other modules share the cluster, and each removes only the names under its prefix.
@@ -8,10 +9,12 @@ other modules share the cluster, and each removes only the names under its prefi
 
 import contextlib
 import os
+import time
 
 from synnefo.backend import instances
 from synnefo.backend.client import certificates_only, client_for
 from synnefo.db import models as m
+from synnefo.logic import callbacks
 
 RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 
@@ -97,3 +100,24 @@ def cluster_world(settings, prefix, user, with_lan=False):
         yield w
     finally:
         remove_instances(client, prefix)
+
+
+def dispatch(client, vm_id):
+    """Apply the VM's last job and its NICs as eventd, the hook and the dispatcher would."""
+    vm = m.VirtualMachine.objects.get(pk=vm_id)
+    job_id = vm.task_job_id or vm.backendjobid
+    job = client.wait_for_job(job_id)
+    assert job["status"] == "success", job
+    end = job.get("end_ts") or [int(time.time()), 0]
+    callbacks.update_db({"type": "ganeti-op-status", "instance": vm.backend_vm_id,
+                         "operation": job["ops"][0]["OP_ID"], "jobId": int(job_id),
+                         "status": "success", "logmsg": "", "event_time": list(end)})
+    if job["ops"][0]["OP_ID"] == "OP_INSTANCE_REMOVE":
+        return None
+    info = client.get_instance(vm.backend_vm_id)
+    nics = [{"index": i, "mac": mac, "ip": ip, "network": net}
+            for i, (mac, ip, net) in enumerate(zip(info["nic.macs"], info["nic.ips"],
+                                                   info["nic.networks.names"]))]
+    callbacks.update_net({"type": "ganeti-net-status", "instance": vm.backend_vm_id,
+                          "nics": nics, "event_time": [end[0], end[1] + 1]})
+    return info

@@ -47,8 +47,7 @@ import threading
 import time
 from urllib.parse import quote
 
-from cluster_fixtures import env
-
+from support.cluster import env
 from synnefo.backend import instances
 from synnefo.db import models as m
 
@@ -59,7 +58,7 @@ HOOK_MAX_WAIT = 300
 TRANSIENT = "changed since locks were acquired"
 
 HOOK = """#!/bin/sh
-# Written by synnefo's tests/ganeti_race.py: holds the rename of %(pawn)s (only) in its
+# Written by synnefo's tests/support/ganeti_race.py: holds the rename of %(pawn)s (only) in its
 # pre hook while %(gate)s exists, %(max)d s at most.
 [ "$GANETI_INSTANCE_NAME" = "%(pawn)s" ] || exit 0
 end=$(($(date +%%s) + %(max)d))
