@@ -4,7 +4,8 @@ import subprocess
 import sys
 
 import pytest
-from nfd_netns import Topology, sh, wait_for
+
+from support.netns import Topology, sh, wait_for
 
 pytestmark = pytest.mark.integration
 

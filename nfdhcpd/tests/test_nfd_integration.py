@@ -1,6 +1,6 @@
 """The real daemon in a network namespace, real DHCP clients in another one.
 
-Topology (see nfd_netns.Topology): "host" netns with the tap end of a veth
+Topology (see support/netns.py's Topology): "host" netns with the tap end of a veth
 pair and iptables NFQUEUE rules like the ones kvm-vif-bridge installs; "VM"
 netns with the other end, its MAC set to the bound MAC.
 """
@@ -10,7 +10,8 @@ import sys
 import time
 
 import pytest
-from nfd_netns import Topology, daemon_in, sh, wait_for
+
+from support.netns import Topology, daemon_in, sh, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -19,6 +20,7 @@ IP = "10.251.210.10"
 SUBNET6 = "fd00:251:210::/64"
 EUI64 = "fd00:251:210::a800:ff:fefb:d210"
 HERE = os.path.dirname(os.path.abspath(__file__))
+VMTOOLS = os.path.join(HERE, "support", "vmtools.py")  # scapy client for the VM netns
 
 CONFIG = """\
 [dhcp]
@@ -184,17 +186,17 @@ def test_wrong_mac_gets_nothing(env):
 
 def test_request_for_another_address_gets_nak(env):
     topo, daemon = env
-    res = sh(sys.executable, os.path.join(HERE, "nfd_vmtools.py"), "request", topo.vif, MAC,
+    res = sh(sys.executable, VMTOOLS, "request", topo.vif, MAC,
              "10.251.210.99", ns=topo.vm)
     assert res.stdout.split()[0] == "nak", res.stdout + res.stderr
-    res = sh(sys.executable, os.path.join(HERE, "nfd_vmtools.py"), "request", topo.vif, MAC,
+    res = sh(sys.executable, VMTOOLS, "request", topo.vif, MAC,
              IP, ns=topo.vm)
     assert res.stdout.split()[:2] == ["ack", IP], res.stdout + res.stderr
 
 
 def test_inform_gets_dns_without_lease(env):
     topo, daemon = env
-    res = sh(sys.executable, os.path.join(HERE, "nfd_vmtools.py"), "inform", topo.vif, MAC,
+    res = sh(sys.executable, VMTOOLS, "inform", topo.vif, MAC,
              IP, ns=topo.vm)
     words = res.stdout.split()
     assert words[0] == "ack", res.stdout + res.stderr
@@ -244,7 +246,7 @@ def test_slaac_eui64_from_ra_and_proxy_ndp_and_dhcpv6(env):
              10, "nfdhcpd to answer the NS for the gateway")
     neigh = sh("ip", "-n", topo.vm, "-6", "neigh", "show", "fd00:251:210::1").stdout
     assert "router" in neigh
-    res = sh(sys.executable, os.path.join(HERE, "nfd_vmtools.py"), "inforeq6", topo.vif, MAC,
+    res = sh(sys.executable, VMTOOLS, "inforeq6", topo.vif, MAC,
              ns=topo.vm)
     assert res.stdout.split() == ["reply", "fd00:251:210::53", "example.test."], res.stdout
 
@@ -263,7 +265,7 @@ def test_fuzzed_packets_through_the_queue_never_stop_the_daemon(env):
     topo, daemon = env
     sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=0" % topo.vif, ns=topo.vm)
     before = queued_packets(topo)
-    res = sh(sys.executable, os.path.join(HERE, "nfd_vmtools.py"), "fuzz", topo.vif, MAC, "150",
+    res = sh(sys.executable, VMTOOLS, "fuzz", topo.vif, MAC, "150",
              ns=topo.vm, timeout=120)
     assert int(res.stdout) > 500, res.stdout + res.stderr
     assert queued_packets(topo) - before > 300  # they really went through the queues

@@ -1,53 +1,19 @@
 """Reply building: scapy-made client packets in, replies checked field by field."""
-import ipaddress
 
 import pytest
 from scapy.layers.dhcp import BOOTP, DHCP
-from scapy.layers.dhcp6 import (
-    DUID_LL,
-    DHCP6_InfoRequest,
-    DHCP6_Reply,
-    DHCP6_Solicit,
-    DHCP6OptClientId,
-    DHCP6OptDNSDomains,
-    DHCP6OptDNSServers,
-)
+from scapy.layers.dhcp6 import (DHCP6_Reply, DHCP6_Solicit,
+                                DHCP6OptClientId, DHCP6OptDNSDomains, DHCP6OptDNSServers)
 from scapy.layers.inet import IP, UDP
-from scapy.layers.inet6 import (
-    ICMPv6ND_NA,
-    ICMPv6ND_NS,
-    ICMPv6ND_RA,
-    ICMPv6ND_RS,
-    ICMPv6NDOptPrefixInfo,
-    ICMPv6NDOptRDNSS,
-    ICMPv6NDOptSrcLLAddr,
-    IPv6,
-)
+from scapy.layers.inet6 import (ICMPv6ND_NA, ICMPv6ND_RA, ICMPv6NDOptPrefixInfo, ICMPv6NDOptRDNSS,
+                                IPv6)
 
 from nfdhcpd.binding import parse_binding
 from nfdhcpd.config import parse_config
 from nfdhcpd.nfqueue import NF_ACCEPT, NF_DROP
-from nfdhcpd.packets import TapInfo, build_ra, handle_dhcp, handle_dhcpv6, handle_ns, handle_rs
-
-MAC = "aa:00:00:01:02:03"
-OTHER = "aa:00:00:09:09:09"
-TAP = TapInfo("tap3", "cc:47:52:4e:45:54", ipaddress.IPv6Address("fe80::ce47:52ff:fe4e:4554"))
-BINDING = parse_binding("tap3", """IP=10.251.3.10
-MAC=%s
-HOSTNAME=vm1.example.test
-SUBNET=10.251.3.0/24
-GATEWAY=10.251.3.1
-SUBNET6=fd00:3::/64
-""" % MAC, route_lookup=None)
-CFG = parse_config("[dhcp]\nnameservers = 10.251.3.53 10.251.3.54\n"
-                   "[ipv6]\nnameservers = fd00:3::53\nra_period = 100\n")
-
-
-def dhcp_request(mtype, mac=MAC, flags=0, ciaddr="0.0.0.0", extra=()):
-    chaddr = bytes.fromhex(mac.replace(":", "")) + b"\0" * 10
-    return bytes(IP(src=ciaddr, dst="255.255.255.255") / UDP(sport=68, dport=67) /
-                 BOOTP(op=1, xid=0x1234, flags=flags, ciaddr=ciaddr, chaddr=chaddr) /
-                 DHCP(options=[("message-type", mtype)] + list(extra) + ["end"]))
+from nfdhcpd.packets import build_ra, handle_dhcp, handle_dhcpv6, handle_ns, handle_rs
+from support.packets import (BINDING, CFG, MAC, OTHER, TAP, dhcp_request, info_request, ns,
+                             rs)
 
 
 def opts(frame):
@@ -141,13 +107,6 @@ def test_garbage_is_dropped_not_raised():
         assert handle_dhcp(payload, BINDING, CFG, TAP).verdict in (NF_DROP, NF_ACCEPT)
 
 
-def rs(src="fe80::a800:ff:fe01:203", lladdr=MAC):
-    p = IPv6(src=src, dst="ff02::2", hlim=255) / ICMPv6ND_RS()
-    if lladdr:
-        p = p / ICMPv6NDOptSrcLLAddr(lladdr=lladdr)
-    return bytes(p)
-
-
 def test_rs_gets_unicast_ra_with_prefix_and_rdnss():
     d = handle_rs(rs(), BINDING, CFG, TAP)
     assert d.verdict == NF_DROP
@@ -177,11 +136,6 @@ def test_periodic_ra_goes_to_all_nodes_and_no_o_flag_without_dhcpv6():
     assert f[ICMPv6ND_RA].O == 0 and ICMPv6NDOptRDNSS not in f
 
 
-def ns(target, src="fd00:3::a800:ff:fe01:203"):
-    return bytes(IPv6(src=src, dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt=target) /
-                 ICMPv6NDOptSrcLLAddr(lladdr=MAC))
-
-
 def test_ns_for_gateway_gets_router_na():
     d = handle_ns(ns("fd00:3::1"), BINDING, CFG, TAP)
     assert d.verdict == NF_DROP
@@ -199,12 +153,6 @@ def test_ns_never_answered_for_vm_own_address_or_dad_or_outside():
     assert handle_ns(ns(str(BINDING.eui64)), BINDING, CFG, TAP).verdict == NF_ACCEPT
     assert handle_ns(ns("fd00:3::1", src="::"), BINDING, CFG, TAP).verdict == NF_ACCEPT
     assert handle_ns(ns("fd00:4::1"), BINDING, CFG, TAP).verdict == NF_ACCEPT
-
-
-def info_request():
-    return bytes(IPv6(src="fe80::a800:ff:fe01:203", dst="ff02::1:2") /
-                 UDP(sport=546, dport=547) / DHCP6_InfoRequest(trid=0xabc) /
-                 DHCP6OptClientId(duid=DUID_LL(lladdr=MAC)))
 
 
 def test_dhcpv6_information_request_gets_dns_and_search():

@@ -18,6 +18,7 @@ import pytest
 from nfd_netns import Topology, wait_for
 
 import daemon_stop
+from support.netns import Topology, wait_for
 
 pytestmark = pytest.mark.integration
 

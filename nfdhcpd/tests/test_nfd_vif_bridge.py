@@ -13,7 +13,8 @@ import subprocess
 import sys
 
 import pytest
-from nfd_netns import Topology, daemon_in, sh, wait_for
+
+from support.netns import Topology, daemon_in, sh, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -231,7 +232,7 @@ def test_routed_ipv6_slaac_and_periodic_ras_end_to_end(net, guest):
     res = sh("busybox", "ping", "-6", "-c", "1", "-W", "3", EUI64, ns=net.x, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
     # Unsolicited RAs every ra_period (1 s here) to all nodes.
-    out = sh(sys.executable, os.path.join(os.path.dirname(__file__), "nfd_vmtools.py"),
+    out = sh(sys.executable, os.path.join(os.path.dirname(__file__), "support", "vmtools.py"),
              "countra", net.vif, "3.5", ns=net.vm).stdout
     assert int(out) >= 2, out
 

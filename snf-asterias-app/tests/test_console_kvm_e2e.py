@@ -47,7 +47,7 @@ from support.live import (
 )
 
 TOP = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(TOP / "snf-vncauthproxy" / "tests"))  # its RFB test client
+sys.path.insert(0, str(TOP / "snf-vncauthproxy" / "tests" / "support"))  # its RFB test client
 from vncclient import AuthFailed, VNCClient, listening, save_png, text_cells  # noqa: E402
 
 pytestmark = pytest.mark.integration

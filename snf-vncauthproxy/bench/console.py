@@ -2,7 +2,7 @@
 websockify, on the same RFB stream, in one run. Prints figures, asserts nothing.
 
 A fake node VNC server (security None) streams bulk data on request ("B" + u32 size)
-and answers pings ("P" -> "p"). The same client (snf-vncauthproxy/tests/vncclient.py)
+and answers pings ("P" -> "p"). The same client (snf-vncauthproxy/tests/support/vncclient.py)
 measures it directly, through the proxy's vnc forwarding (TCP, VNC authentication),
 through its vnc-ws forwarding (WebSocket, what noVNC uses) and through websockify
 (WebSocket, no authentication: websockify only relays). Everything on loopback.
@@ -20,8 +20,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
-from conftest import ProxyDaemon, free_tcp_port  # noqa: E402
-from vncclient import VNCClient, recv_exactly  # noqa: E402
+from support.proxyd import ProxyDaemon, free_tcp_port  # noqa: E402
+from support.vncclient import VNCClient, recv_exactly  # noqa: E402
 
 # amounts: set by bench/console
 BULK = int(os.environ.get("BENCH_CONSOLE_BYTES", 256 * 1024 * 1024))

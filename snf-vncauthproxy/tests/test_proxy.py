@@ -9,9 +9,12 @@ import stat
 import struct
 
 import pytest
-from conftest import ProxyDaemon, free_tcp_port, listening, wait_until
-from fakevnc import FakeVNCServer
-from vncclient import AuthFailed, VNCClient, recv_exactly
+
+from synnefo.vncauthproxy.users import hash_password
+
+from support.fakevnc import FakeVNCServer
+from support.proxyd import ProxyDaemon, free_tcp_port, wait_until
+from support.vncclient import AuthFailed, VNCClient, listening, recv_exactly
 
 from synnefo.vncauthproxy.users import hash_password
 

@@ -5,8 +5,8 @@ import ssl
 import subprocess
 
 import pytest
-from conftest import listening
-from vncclient import AuthFailed, VNCClient, recv_exactly
+
+from support.vncclient import AuthFailed, VNCClient, listening, recv_exactly
 
 
 def test_websocket_forwarding_relays_rfb(proxyd, node):

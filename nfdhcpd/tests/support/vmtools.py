@@ -1,10 +1,10 @@
 """Run inside the VM namespace by the tests (scapy as a DHCP/DHCPv6 client):
 
-    python nfd_vmtools.py request IFACE MAC ADDRESS     -> prints the reply type
-    python nfd_vmtools.py inform IFACE MAC CIADDR       -> prints reply type + options
-    python nfd_vmtools.py inforeq6 IFACE MAC            -> prints DNS servers + domains
-    python nfd_vmtools.py countra IFACE SECONDS         -> prints the number of RAs to ff02::1
-    python nfd_vmtools.py fuzz IFACE MAC COUNT          -> sends COUNT fuzzed frames of each kind
+    python vmtools.py request IFACE MAC ADDRESS     -> prints the reply type
+    python vmtools.py inform IFACE MAC CIADDR       -> prints reply type + options
+    python vmtools.py inforeq6 IFACE MAC            -> prints DNS servers + domains
+    python vmtools.py countra IFACE SECONDS         -> prints the number of RAs to ff02::1
+    python vmtools.py fuzz IFACE MAC COUNT          -> sends COUNT fuzzed frames of each kind
 """
 import logging
 import sys
