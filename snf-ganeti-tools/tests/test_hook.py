@@ -1,12 +1,11 @@
-"""synnefo.ganeti.hook and the progress monitor: message building, never failing."""
+"""synnefo.ganeti.hook: message building, never failing."""
 
 import json
 import os
 import subprocess
 import sys
 
-from synnefo.ganeti.hook import net_status_message
-from synnefo.ganeti.progress import progress_message
+from synnefo.ganeti.hook import eui64, net_status_message
 
 ENV = {"GANETI_HOOKS_PHASE": "post", "GANETI_HOOKS_PATH": "instance-start",
        "GANETI_INSTANCE_NAME": "snf-12", "GANETI_OP_CODE": "OP_INSTANCE_STARTUP",
@@ -83,11 +82,3 @@ def test_hook_failure_is_logged_with_its_traceback_and_exits_0(tmp_path):
     log = (tmp_path / "log" / "snf-ganeti-hook.log").read_text()
     assert "ERROR" in log and "Traceback (most recent call last)" in log
     assert proc.stderr.strip().split(": ", 1)[1] in log
-
-
-def test_progress_lines():
-    msg = progress_message('{"type": "image-copy-progress", "progress": 42.7}', "snf-1")
-    assert msg["type"] == "ganeti-create-progress" and msg["progress"] == 42
-    assert progress_message('{"type": "image-info", "messages": ["x"]}', "snf-1") is None
-    assert progress_message("garbage", "snf-1") is None
-    assert progress_message('{"type": "progress", "progress": 250}', "snf-1")["progress"] == 100

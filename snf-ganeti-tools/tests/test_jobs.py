@@ -4,21 +4,7 @@ import json
 
 from synnefo.ganeti.jobs import network_messages, op_event_time, op_messages, read_job
 
-
-def op(op_id, status, name="snf-1", **kw):
-    d = {"input": {"OP_ID": op_id, "instance_name": name}, "status": status, "result": None,
-         "log": [], "received_timestamp": [100, 1], "start_timestamp": [101, 2],
-         "exec_timestamp": [102, 3], "end_timestamp": [103, 4] if status in (
-             "success", "error", "canceled") else None}
-    d.update(kw)
-    return d
-
-
-def job(*ops, **kw):
-    d = {"id": 7, "ops": list(ops), "received_timestamp": [99, 0],
-         "start_timestamp": [100, 0], "end_timestamp": [110, 0]}
-    d.update(kw)
-    return d
+from support.jobs import job, op
 
 
 def test_one_message_per_op_not_just_the_first():
