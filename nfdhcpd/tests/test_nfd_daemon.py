@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-
 from support.netns import Topology, sh, wait_for
 
 pytestmark = pytest.mark.integration

@@ -10,10 +10,9 @@ from scapy.layers.dhcp6 import DHCP6_InfoRequest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import ICMPv6ND_NS, ICMPv6ND_RS, ICMPv6NDOptSrcLLAddr, IPv6
 from scapy.packet import fuzz
-from test_nfd_packets import BINDING, CFG, MAC, TAP, dhcp_request, info_request, ns, rs
+from support.packets import BINDING, CFG, MAC, TAP, dhcp_request, info_request, ns, rs
 
 from nfdhcpd.packets import HANDLERS
-from support.packets import BINDING, CFG, MAC, TAP, dhcp_request, info_request, ns, rs
 
 VALID = {"dhcp": dhcp_request("request", extra=[("requested_addr", "10.251.3.10")]),
          "rs": rs(), "ns": ns("fd00:3::1"), "dhcpv6": info_request()}

@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-
 from support.netns import Topology, daemon_in, sh, wait_for
 
 pytestmark = pytest.mark.integration

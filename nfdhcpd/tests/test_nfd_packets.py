@@ -2,18 +2,27 @@
 
 import pytest
 from scapy.layers.dhcp import BOOTP, DHCP
-from scapy.layers.dhcp6 import (DHCP6_Reply, DHCP6_Solicit,
-                                DHCP6OptClientId, DHCP6OptDNSDomains, DHCP6OptDNSServers)
+from scapy.layers.dhcp6 import (
+    DHCP6_Reply,
+    DHCP6_Solicit,
+    DHCP6OptClientId,
+    DHCP6OptDNSDomains,
+    DHCP6OptDNSServers,
+)
 from scapy.layers.inet import IP, UDP
-from scapy.layers.inet6 import (ICMPv6ND_NA, ICMPv6ND_RA, ICMPv6NDOptPrefixInfo, ICMPv6NDOptRDNSS,
-                                IPv6)
+from scapy.layers.inet6 import (
+    ICMPv6ND_NA,
+    ICMPv6ND_RA,
+    ICMPv6NDOptPrefixInfo,
+    ICMPv6NDOptRDNSS,
+    IPv6,
+)
+from support.packets import BINDING, CFG, MAC, OTHER, TAP, dhcp_request, info_request, ns, rs
 
 from nfdhcpd.binding import parse_binding
 from nfdhcpd.config import parse_config
 from nfdhcpd.nfqueue import NF_ACCEPT, NF_DROP
 from nfdhcpd.packets import build_ra, handle_dhcp, handle_dhcpv6, handle_ns, handle_rs
-from support.packets import (BINDING, CFG, MAC, OTHER, TAP, dhcp_request, info_request, ns,
-                             rs)
 
 
 def opts(frame):

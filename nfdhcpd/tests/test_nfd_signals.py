@@ -15,10 +15,9 @@ import threading
 import time
 
 import pytest
-from nfd_netns import Topology, wait_for
+from support.netns import Topology, wait_for
 
 import daemon_stop
-from support.netns import Topology, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-
 from support.netns import Topology, daemon_in, sh, wait_for
 
 pytestmark = pytest.mark.integration

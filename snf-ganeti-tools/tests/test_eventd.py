@@ -8,11 +8,10 @@ import threading
 import time
 
 import pytest
+from support.jobs import job, op, write_job
 
 from synnefo.ganeti.common import master_problem
 from synnefo.ganeti.eventd import EventDaemon
-
-from support.jobs import job, op, write_job
 
 OP_KEY, NETWORK_KEY = "ganeti.snf.event.op", "ganeti.snf.event.network"
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from synnefo.ganeti.hook import eui64, net_status_message
+from synnefo.ganeti.hook import net_status_message
 
 ENV = {"GANETI_HOOKS_PHASE": "post", "GANETI_HOOKS_PATH": "instance-start",
        "GANETI_INSTANCE_NAME": "snf-12", "GANETI_OP_CODE": "OP_INSTANCE_STARTUP",

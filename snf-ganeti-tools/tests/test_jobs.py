@@ -2,9 +2,9 @@
 
 import json
 
-from synnefo.ganeti.jobs import network_messages, op_event_time, op_messages, read_job
-
 from support.jobs import job, op
+
+from synnefo.ganeti.jobs import network_messages, op_event_time, op_messages, read_job
 
 
 def test_one_message_per_op_not_just_the_first():

@@ -2,7 +2,6 @@
 node VNC server (support/fakevnc.py)."""
 
 import pytest
-
 from support.fakevnc import FakeVNCServer
 from support.proxyd import ProxyDaemon
 

@@ -9,9 +9,6 @@ import stat
 import struct
 
 import pytest
-
-from synnefo.vncauthproxy.users import hash_password
-
 from support.fakevnc import FakeVNCServer
 from support.proxyd import ProxyDaemon, free_tcp_port, wait_until
 from support.vncclient import AuthFailed, VNCClient, listening, recv_exactly

@@ -5,7 +5,6 @@ import ssl
 import subprocess
 
 import pytest
-
 from support.vncclient import AuthFailed, VNCClient, listening, recv_exactly
 
 

@@ -4,7 +4,7 @@ client packets."""
 import ipaddress
 
 from scapy.layers.dhcp import BOOTP, DHCP
-from scapy.layers.dhcp6 import DHCP6_InfoRequest, DHCP6OptClientId, DUID_LL
+from scapy.layers.dhcp6 import DUID_LL, DHCP6_InfoRequest, DHCP6OptClientId
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import ICMPv6ND_NS, ICMPv6ND_RS, ICMPv6NDOptSrcLLAddr, IPv6
 
