@@ -144,3 +144,89 @@ def test_publisher_back_off_doubles_up_to_its_bound_and_says_so(tmp_path, caplog
     assert delays == [1.0, 2.0, 4.0, 4.0, 4.0]
     assert "127.0.0.1:1" in caplog.text and "ConnectionRefusedError" in caplog.text
     assert "secret" not in caplog.text and "1 message(s) kept in spool" in caplog.text
+
+
+# -- deliveries: what consumers and the queue commands get -------------------------
+
+def _until(predicate, tries=100):
+    for _ in range(tries):
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    return predicate()
+
+
+@pytest.mark.integration
+def test_deliveries_ack_reject_requeue_and_get_on_real_rabbitmq():
+    prefix = "td%s-" % uuid.uuid4().hex[:6]
+    topo = Topology(prefix, exchange="test-ganeti-%s" % prefix.rstrip("-"))
+    op = topo.queue_names["op"]
+    client = AMQPClient([amqp_url()]).connect()
+    try:
+        assert client.queue_counts(op) is None  # not declared yet; the client carries on
+        client.declare_topology(topo, "quorum")
+        assert client.get(op) is None  # empty
+        for n in range(3):
+            client.publish(topo.exchange, topo.routing_keys["op"], {"n": n},
+                           headers={"from-dead-letter": True} if n == 2 else None)
+        assert _until(lambda: client.queue_counts(op) == (3, 0))
+
+        first = client.get(op)
+        assert json.loads(first.body) == {"n": 0} and first.routing_key == topo.routing_keys["op"]
+        assert not first.redelivered and "from-dead-letter" not in first.headers
+        first.requeue()
+        seen = {}
+        for _ in range(3):
+            d = client.get(op)
+            seen[json.loads(d.body)["n"]] = d
+        assert seen[0].redelivered and not seen[1].redelivered
+        assert seen[2].headers["from-dead-letter"] is True
+        seen[0].ack()
+        seen[1].reject()  # to the dead-letter twin, with RabbitMQ's x-death
+        seen[2].ack()
+        dead = _until(lambda: client.get(op + "-dl"))
+        assert json.loads(dead.body) == {"n": 1}
+        assert dead.headers["x-death"][0]["reason"] in ("rejected", b"rejected")
+        dead.ack()
+        assert _until(lambda: client.queue_counts(op) == (0, 0))
+        assert _until(lambda: client.queue_counts(op + "-dl")[0] == 0)
+    finally:
+        for q in list(topo.queues) + topo.dead_letter_queues():
+            client.channel.queue_delete(q)
+        client.channel.exchange_delete(topo.exchange)
+        client.channel.exchange_delete(topo.dead_letter_exchange)
+        client.close()
+
+
+@pytest.mark.integration
+def test_consume_hands_out_at_most_prefetch_unsettled_deliveries_per_queue():
+    prefix = "tp%s-" % uuid.uuid4().hex[:6]
+    topo = Topology(prefix, exchange="test-ganeti-%s" % prefix.rstrip("-"))
+    queues = [topo.queue_names["op"], topo.queue_names["net"]]
+    admin = AMQPClient([amqp_url()]).connect()
+    consumer = AMQPClient([amqp_url()], confirms=False).connect()
+    try:
+        admin.declare_topology(topo, "quorum")
+        for kind in ("op", "net"):
+            for n in range(5):
+                admin.publish(topo.exchange, topo.routing_keys[kind], {"n": n})
+        got = []
+        consumer.consume(queues, got.append, prefetch=2)
+        assert _until(lambda: consumer.drain(0.1) is not None and len(got) >= 4) and len(got) == 4
+        consumer.drain(0.5)
+        assert len(got) == 4  # two unsettled per queue: the broker sends no more
+        assert sorted(d.routing_key for d in got) == sorted(
+            [topo.routing_keys["op"]] * 2 + [topo.routing_keys["net"]] * 2)
+        for d in got:
+            d.ack()
+        assert _until(lambda: consumer.drain(0.1) is not None and len(got) >= 8) and len(got) == 8
+        for d in got[4:]:
+            d.ack()
+    finally:
+        consumer.close()
+        for q in list(topo.queues) + topo.dead_letter_queues():
+            admin.channel.queue_delete(q)
+        admin.channel.exchange_delete(topo.exchange)
+        admin.channel.exchange_delete(topo.dead_letter_exchange)
+        admin.close()

@@ -19,11 +19,10 @@ import threading
 import time
 import uuid
 
-import amqp
 import pytest
 
 from synnefo.common.amqp_client import (
-    CONNECTION_ERRORS,
+    BROKER_ERRORS,
     AMQPClient,
     AMQPError,
     SpoolingPublisher,
@@ -134,9 +133,9 @@ class Consumer(threading.Thread):
         self.connections = []
         self.error = None
 
-    def on_message(self, message):
-        self.got.append((time.monotonic(), json.loads(message.body)["id"], self.client.url))
-        message.channel.basic_ack(message.delivery_tag)
+    def on_message(self, delivery):
+        self.got.append((time.monotonic(), json.loads(delivery.body)["id"], self.client.url))
+        delivery.ack()
 
     def run(self):
         try:
@@ -148,7 +147,7 @@ class Consumer(threading.Thread):
                     self.client.consume(self.queue, self.on_message, prefetch=50)
                     while not self.stop.is_set():
                         self.client.drain(timeout=0.5)
-                except CONNECTION_ERRORS + (amqp.exceptions.AMQPError,) as exc:
+                except BROKER_ERRORS as exc:
                     logging.getLogger(LOGGER).warning("test consumer lost the broker: %r", exc)
                     time.sleep(0.2)
                 finally:

@@ -21,12 +21,11 @@ import json
 import logging
 import time
 
-import amqp
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
 from django.db.utils import InterfaceError, OperationalError
 
-from synnefo.common.amqp_client import CONNECTION_ERRORS, AMQPClient, Topology
+from synnefo.common.amqp_client import BROKER_ERRORS, AMQPClient, Topology
 from synnefo.common.daemon import Stop, StopRequest
 from synnefo.logic import callbacks, network_callbacks
 
@@ -78,45 +77,43 @@ class Worker:
         self.counts = {"applied": 0, "dropped": 0, "dead": 0, "requeued": 0}
 
     # -- one message ----------------------------------------------------------------
-    def on_message(self, message):
+    def on_message(self, delivery):
         with self.stop_request.deferred():
-            self._apply(message)
+            self._apply(delivery)
 
-    def _apply(self, message):
-        channel, tag = message.channel, message.delivery_tag
+    def _apply(self, delivery):
         close_old_connections()  # drop a connection the DB server closed meanwhile
         try:
-            body = json.loads(message.body)
+            body = json.loads(delivery.body)
         except (ValueError, UnicodeDecodeError):
-            log.warning("dropping message that is not JSON: %r", message.body[:200])
+            log.warning("dropping message that is not JSON: %r", delivery.body[:200])
             self.counts["dropped"] += 1
-            channel.basic_ack(tag)
+            delivery.ack()
             return
-        handler = self.handlers.get(getattr(message, "delivery_info", {}).get("routing_key"),
-                                    callbacks.handle)
+        handler = self.handlers.get(delivery.routing_key, callbacks.handle)
         try:
             handler(body)
         except callbacks.MessageError as exc:
             log.info("dropping %s message: %s", body.get("type") if isinstance(body, dict)
                      else "malformed", exc)
             self.counts["dropped"] += 1
-            channel.basic_ack(tag)
+            delivery.ack()
             return
         except DB_ERRORS as exc:
             log.error("database unavailable (%s); message returned to the queue", exc)
             self._reset_db()
             self.counts["requeued"] += 1
-            channel.basic_reject(tag, requeue=True)
+            delivery.requeue()
             time.sleep(1)  # give the database a moment before the redelivery
             return
         except Exception:
             log.exception("unexpected error applying %s; message sent to the dead-letter "
                           "queue", body.get("type") if isinstance(body, dict) else "message")
             self.counts["dead"] += 1
-            channel.basic_reject(tag, requeue=False)
+            delivery.reject()
             return
         self.counts["applied"] += 1
-        channel.basic_ack(tag)
+        delivery.ack()
 
     @staticmethod
     def _reset_db():
@@ -131,9 +128,7 @@ class Worker:
         if not self.client.connect_retrying(lambda: self.stop_request.requested):
             return False
         self.client.declare_topology(self.topology, self.queue_type)
-        self.client.channel.basic_qos(0, self.prefetch, False)
-        for queue in self.topology.queues:
-            self.client.channel.basic_consume(queue, callback=self.on_message, no_ack=False)
+        self.client.consume(list(self.topology.queues), self.on_message, self.prefetch)
         log.info("consuming %s", ", ".join(sorted(self.topology.queues)))
         return True
 
@@ -155,8 +150,7 @@ class Worker:
                     return
                 while not self.stop_request.requested:
                     self.client.drain(timeout=1.0)
-                    self.client.connection.heartbeat_tick()
-            except CONNECTION_ERRORS + (amqp.exceptions.AMQPError,) as exc:
+            except BROKER_ERRORS as exc:
                 log.warning("lost the AMQP broker (%s); reconnecting",
                             exc or type(exc).__name__)
                 self.client.close()

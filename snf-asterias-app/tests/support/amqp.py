@@ -1,7 +1,11 @@
 """A RabbitMQ delivery as the dispatcher's Worker.on_message sees it, for tests that
-feed it messages without a broker: the channel records acks and rejects."""
+feed it messages without a broker: the real ``Delivery`` over a channel that records
+acks and rejects."""
 
 import json
+import types
+
+from synnefo.common.amqp_client import Delivery
 
 
 class FakeChannel:
@@ -15,11 +19,11 @@ class FakeChannel:
         self.rejected.append((tag, requeue))
 
 
-class FakeMessage:
+class FakeMessage(Delivery):
     """``body`` (JSON-encoded here) delivered with ``routing_key`` on its own channel."""
 
     def __init__(self, body, routing_key="ganeti.x.event.op", tag=1):
-        self.body = json.dumps(body).encode()
         self.channel = FakeChannel()
-        self.delivery_tag = tag
-        self.delivery_info = {"routing_key": routing_key}
+        super().__init__(types.SimpleNamespace(
+            body=json.dumps(body).encode(), channel=self.channel, delivery_tag=tag,
+            delivery_info={"routing_key": routing_key}, properties={}))

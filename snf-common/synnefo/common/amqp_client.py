@@ -1,7 +1,9 @@
-"""A small AMQP client over py-amqp: broker fail-over, confirmed persistent publishing.
+"""A small AMQP client over py-amqp: broker fail-over, confirmed persistent publishing,
+deliveries that are acknowledged, rejected or requeued.
 
-The rest of the code never sees the wire: it names exchanges, queues and routing keys,
-and hands over bytes or JSON-able objects.
+The only module that imports py-amqp. The rest of the code never sees the wire: it names
+exchanges, queues and routing keys, hands over bytes or JSON-able objects, receives
+``Delivery`` objects, and catches ``BROKER_ERRORS``.
 """
 
 import json
@@ -29,6 +31,9 @@ DEAD_LETTER_SUFFIX = "-dl"
 CONNECTION_ERRORS = (OSError, socket.timeout, amqp.exceptions.ConnectionError,
                      amqp.exceptions.RecoverableConnectionError,
                      amqp.exceptions.IrrecoverableConnectionError)
+# Anything the broker or the connection can raise during an operation: a consumer
+# reconnects, a command reports it.
+BROKER_ERRORS = CONNECTION_ERRORS + (amqp.exceptions.AMQPError,)
 
 
 class AMQPError(Exception):
@@ -60,6 +65,34 @@ def redact(url: str) -> str:
         return url
     netloc = parts.netloc.replace(":%s@" % parts.password, ":***@", 1)
     return parts._replace(netloc=netloc).geturl()
+
+
+class Delivery:
+    """One message handed out by ``AMQPClient.consume`` or ``get``, not yet acknowledged.
+
+    Exactly one of ``ack`` (done with it), ``reject`` (to the queue's dead-letter
+    exchange) or ``requeue`` (back to the queue, delivered again) settles it; one left
+    unsettled goes back to the queue when the connection closes.
+    """
+
+    def __init__(self, message: Any) -> None:
+        self._channel = message.channel
+        self.delivery_tag = message.delivery_tag
+        self.body = message.body
+        info = getattr(message, "delivery_info", None) or {}
+        self.routing_key = info.get("routing_key")
+        self.redelivered = bool(info.get("redelivered"))
+        properties = getattr(message, "properties", None) or {}
+        self.headers = dict(properties.get("application_headers") or {})
+
+    def ack(self) -> None:
+        self._channel.basic_ack(self.delivery_tag)
+
+    def reject(self) -> None:
+        self._channel.basic_reject(self.delivery_tag, requeue=False)
+
+    def requeue(self) -> None:
+        self._channel.basic_reject(self.delivery_tag, requeue=True)
 
 
 class AMQPClient:
@@ -185,18 +218,44 @@ class AMQPClient:
             self.declare_queue(queue + DEAD_LETTER_SUFFIX, queue_type=queue_type)
             self.bind_queue(queue + DEAD_LETTER_SUFFIX, topology.dead_letter_exchange, key)
 
-    def consume(self, queue: str, callback: Callable[[Any], None], prefetch: int = 5) -> str:
-        """Deliver messages of ``queue`` to ``callback(message)``; it acks or rejects."""
+    def consume(self, queues: str | Iterable[str],
+                callback: Callable[["Delivery"], None], prefetch: int = 5) -> None:
+        """Hand the messages of ``queues`` (a name or several) to ``callback(delivery)``,
+        which settles each ``Delivery``; at most ``prefetch`` unsettled ones at a time
+        per queue (RabbitMQ applies a non-global prefetch to each consumer). They
+        arrive while ``drain`` waits."""
         self.channel.basic_qos(0, prefetch, False)
-        return self.channel.basic_consume(queue, callback=callback, no_ack=False)
+        for queue in [queues] if isinstance(queues, str) else queues:
+            self.channel.basic_consume(queue, callback=lambda m: callback(Delivery(m)),
+                                       no_ack=False)
 
     def drain(self, timeout: float = 1.0) -> bool:
-        """Wait up to ``timeout`` s for deliveries; False when nothing arrived."""
+        """Wait up to ``timeout`` s for deliveries and keep the heartbeat going; False
+        when nothing arrived."""
         try:
             self.connection.drain_events(timeout=timeout)
-            return True
+            arrived = True
         except socket.timeout:
-            return False
+            arrived = False
+        self.connection.heartbeat_tick()  # raises when the broker's heartbeats stopped
+        return arrived
+
+    def get(self, queue: str) -> "Delivery | None":
+        """The first message of ``queue`` as a ``Delivery`` to settle, or None when
+        the queue is empty."""
+        message = self.channel.basic_get(queue, no_ack=False)
+        return Delivery(message) if message is not None else None
+
+    def queue_counts(self, queue: str) -> tuple[int, int] | None:
+        """(messages ready, consumers) of ``queue``, or None when it does not exist.
+        Declares nothing (a passive declare)."""
+        try:
+            _, messages, consumers = self.channel.queue_declare(queue, passive=True)
+        except amqp.exceptions.NotFound:
+            # the broker closed the channel (404): carry on with a new one
+            self.channel = self.connection.channel()
+            return None
+        return messages, consumers
 
 
 class Topology:

@@ -2,12 +2,11 @@
 
 import json
 
-import amqp
 from django.conf import settings
 from django.core.management.base import CommandError
 
 from synnefo.common.amqp_client import (
-    CONNECTION_ERRORS,
+    BROKER_ERRORS,
     AMQPClient,
     AMQPError,
     Topology,
@@ -56,7 +55,7 @@ class Command(AdminCommand):
                 self.emit([queue_row(client, q, dead_letters=q in topo.queues)
                            for q in names],
                           ["queue", "messages", "consumers", "dead_letters"], options)
-        except CONNECTION_ERRORS + (amqp.exceptions.AMQPError,) as exc:
+        except BROKER_ERRORS as exc:
             raise CommandError("AMQP broker %s: %s" % (redact(client.url or "?"),
                                                        describe_error(exc))) from None
         finally:
@@ -79,26 +78,13 @@ class Command(AdminCommand):
                               if not isinstance(m["body"], str) else "  " + m["body"])
 
 
-def _counts(client, queue):
-    """(messages, consumers), or None when the queue does not exist.
-
-    A passive declare of a missing queue closes the channel (404): open a new one.
-    """
-    try:
-        _, messages, consumers = client.channel.queue_declare(queue, passive=True)
-        return messages, consumers
-    except amqp.exceptions.NotFound:
-        client.channel = client.connection.channel()
-        return None
-
-
 def queue_row(client, queue, dead_letters=True):
-    counts = _counts(client, queue)
+    counts = client.queue_counts(queue)
     row = {"queue": queue, "messages": None, "consumers": None, "exists": counts is not None}
     if counts is not None:
         row["messages"], row["consumers"] = counts
     if dead_letters:
-        dl = _counts(client, queue + "-dl")
+        dl = client.queue_counts(queue + "-dl")
         row["dead_letter_queue"] = queue + "-dl"
         row["dead_letters"] = dl[0] if dl is not None else None
     return row
@@ -107,37 +93,37 @@ def queue_row(client, queue, dead_letters=True):
 def peek(client, queue, count):
     """The first ``count`` messages of ``queue``, all returned to it afterwards.
 
-    Every message is held unacknowledged until the end (so the same one is not fetched
-    twice) and then rejected with requeue; if anything goes wrong on the way, closing
-    the channel returns them as well.
+    Every message is held unsettled until the end (so the same one is not fetched
+    twice) and then requeued; if anything goes wrong on the way, closing the
+    connection returns them as well.
     """
-    if _counts(client, queue) is None:
+    if client.queue_counts(queue) is None:
         raise CommandError("queue %s does not exist (yet): nothing published to it" % queue)
     held, out = [], []
     try:
         for position in range(1, count + 1):
-            msg = client.channel.basic_get(queue, no_ack=False)
-            if msg is None:
+            delivery = client.get(queue)
+            if delivery is None:
                 break
-            held.append(msg.delivery_tag)
-            out.append(describe_message(position, msg))
+            held.append(delivery)
+            out.append(describe_message(position, delivery))
     finally:
-        for tag in held:
-            client.channel.basic_reject(tag, requeue=True)
+        for delivery in held:
+            delivery.requeue()
     return out
 
 
-def describe_message(position, msg):
-    body = msg.body
+def describe_message(position, delivery):
+    body = delivery.body
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     try:
         body = json.loads(body)
     except ValueError:
         pass  # shown as text
-    headers = dict(msg.properties.get("application_headers") or {})
-    info = {"position": position, "redelivered": bool(msg.delivery_info.get("redelivered")),
-            "routing_key": msg.delivery_info.get("routing_key"), "body": body}
+    headers = dict(delivery.headers)
+    info = {"position": position, "redelivered": delivery.redelivered,
+            "routing_key": delivery.routing_key, "body": body}
     deaths = headers.pop("x-death", None)
     if deaths:
         first = deaths[0]

@@ -40,22 +40,21 @@ class Command(BaseCommand):
             for queue in queues:
                 retried = dropped = 0
                 while True:
-                    msg = client.channel.basic_get(queue + "-dl", no_ack=False)
-                    if msg is None:
+                    delivery = client.get(queue + "-dl")
+                    if delivery is None:
                         break
-                    headers = msg.properties.get("application_headers") or {}
                     if options["dry_run"]:
                         retried += 1
-                        continue  # left unacked: back in the queue on disconnect
-                    if headers.get(HEADER) and not options["keep_zombies"]:
+                        continue  # left unsettled: back in the queue on disconnect
+                    if delivery.headers.get(HEADER) and not options["keep_zombies"]:
                         self.stderr.write("dropping a message that failed again after a "
-                                          "retry: %s" % _preview(msg.body))
+                                          "retry: %s" % _preview(delivery.body))
                         dropped += 1
                     else:
-                        client.publish(topo.exchange, topo.queues[queue], msg.body,
+                        client.publish(topo.exchange, topo.queues[queue], delivery.body,
                                        headers={HEADER: True})
                         retried += 1
-                    client.channel.basic_ack(msg.delivery_tag)
+                    delivery.ack()
                 self.stdout.write("%s: %d %s, %d dropped" % (
                     queue, retried, "dead letter(s)" if options["dry_run"] else "retried",
                     dropped))
