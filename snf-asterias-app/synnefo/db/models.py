@@ -29,6 +29,7 @@ class User(models.Model):
     max_ram = models.IntegerField(null=True, blank=True)  # MiB
     max_disk = models.IntegerField(null=True, blank=True)  # GiB
     max_networks = models.IntegerField(null=True, blank=True)
+    max_image_space = models.IntegerField(null=True, blank=True)  # MiB of image data
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -101,10 +102,12 @@ class Flavor(models.Model):
 
 
 class Image(models.Model):
+    # QUEUED: created through the image API, no data yet; SAVING: its data is arriving.
+    STATE_QUEUED = "QUEUED"
     STATE_ACTIVE = "ACTIVE"
     STATE_SAVING = "SAVING"
     STATE_DELETED = "DELETED"
-    STATES = [(s, s) for s in (STATE_ACTIVE, STATE_SAVING, STATE_DELETED)]
+    STATES = [(s, s) for s in (STATE_QUEUED, STATE_ACTIVE, STATE_SAVING, STATE_DELETED)]
     FORMATS = ("diskdump", "extdump", "ntfsdump", "lvm", "ntfsclone", "dump")
 
     name = models.CharField(max_length=255)
@@ -114,7 +117,14 @@ class Image(models.Model):
     backend_id = models.CharField(max_length=255)  # the name the OS provider knows
     format = models.CharField(max_length=32, default="diskdump")
     state = models.CharField(max_length=16, choices=STATES, default=STATE_ACTIVE)
-    size = models.BigIntegerField(default=0)  # bytes, informational
+    size = models.BigIntegerField(default=0)  # bytes of the data file (0: unknown)
+    # Of the data file, hex; empty when the service never saw the data (an image
+    # registered by name only, that the nodes hold under their IMAGE_DIR).
+    checksum = models.CharField(max_length=64, blank=True, default="")  # SHA-256
+    md5 = models.CharField(max_length=32, blank=True, default="")  # Glance's "checksum"
+    # What a Glance client said (echoed back); ``format`` is what snf-image deploys.
+    disk_format = models.CharField(max_length=32, blank=True, default="")
+    container_format = models.CharField(max_length=32, blank=True, default="")
     min_disk = models.IntegerField(default=0)  # GiB
     min_ram = models.IntegerField(default=0)  # MiB
     created = models.DateTimeField(auto_now_add=True)

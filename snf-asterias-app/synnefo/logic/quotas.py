@@ -14,6 +14,7 @@ RESOURCES = {
     "ram": ("max_ram", "QUOTA_MAX_RAM", " MiB"),
     "disk": ("max_disk", "QUOTA_MAX_DISK", " GiB"),
     "networks": ("max_networks", "QUOTA_MAX_NETWORKS", ""),
+    "image_space": ("max_image_space", "QUOTA_MAX_IMAGE_SPACE", " MiB"),
 }
 
 

@@ -8,7 +8,8 @@ from synnefo.db.models import User
 from .errors import InvalidInput, NotFound
 from .ids import parse_id
 
-QUOTA_FIELDS = ("max_servers", "max_cores", "max_ram", "max_disk", "max_networks")
+QUOTA_FIELDS = ("max_servers", "max_cores", "max_ram", "max_disk", "max_networks",
+                "max_image_space")
 
 
 def get_user(name_or_id):

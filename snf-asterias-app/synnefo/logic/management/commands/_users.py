@@ -8,6 +8,7 @@ QUOTA_OPTIONS = [
     ("--max-ram", "max_ram", "MiB of RAM over all the user's servers"),
     ("--max-disk", "max_disk", "GiB of disk over all the user's servers"),
     ("--max-networks", "max_networks", "private networks the user may have"),
+    ("--max-image-space", "max_image_space", "MiB of data over all the user's images"),
 ]
 
 
@@ -21,4 +22,5 @@ def user_row(user):
             "state": user.state, "has_password": bool(user.password),
             "servers": limits["servers"], "cores": limits["cores"], "ram": limits["ram"],
             "disk": limits["disk"], "networks": limits["networks"],
+            "image_space": limits["image_space"],
             "created": user.created.strftime("%Y-%m-%d %H:%M:%S")}
