@@ -36,7 +36,6 @@ NAME = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"
 
 # Names the documents explain that are neither settings nor read from the environment.
 NOT_SETTINGS = {
-    "BACKEND_ID": "a placeholder of `snf-manage image-register NAME BACKEND_ID`",
     "OSP_IMG_PASSWD": "what snf-image sees of the img_passwd OS parameter",
     "PR_SET_PDEATHSIG": "the Linux prctl option that ties a dispatcher worker to its parent",
 }

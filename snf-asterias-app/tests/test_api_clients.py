@@ -42,7 +42,8 @@ def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api-live")
     env = live_settings(tmp, BACKEND_PREFIX_ID="snfapi-",
                         GANETI_CLUSTER_INFO=("fake.ganeti.test", 5080, "u", "p"),
-                        QUOTA_MAX_SERVERS=6)
+                        QUOTA_MAX_SERVERS=6, IMAGE_STORE_DIR=str(tmp / "images"),
+                        QUOTA_MAX_IMAGE_SPACE=8, IMAGE_NODES_FETCH_FROM_API=True)
 
     def manage(*args, stdin=None):
         return snf_manage(env, *args, stdin=stdin)
@@ -55,6 +56,7 @@ def live(tmp_path_factory):
     manage("shell", "-c", "from synnefo.db.models import Network; Network.objects.create("
            "name='public', public=True, state='ACTIVE', type='PUBLIC_ROUTED', link='br0')")
     w = Live()
+    w.env = env
     w.admin_token = manage("token-create", "alice").strip()
     w.gunicorn = Gunicorn("support.fake_ganeti_wsgi:application", env, str(tmp / "gunicorn.log"),
                           pythonpath=HERE)
@@ -231,3 +233,83 @@ def test_openstack_cli(live):
     assert _cli_json(live, "server", "list") == []
     _cli(live, "keypair", "delete", "cli-key")
     assert _cli_json(live, "keypair", "list") == []
+
+
+# -- the image API ------------------------------------------------------------------------
+
+def _store(live):
+    path = live.tmp / "images"
+    return sorted(os.listdir(path)) if path.exists() else []
+
+
+def test_image_upload_download_delete_with_real_clients(live):
+    """The openstack CLI (create --file, list, save, delete), openstacksdk (create_image
+    with the checksums it verifies) and glanceclient (a chunked upload, a download it
+    checks against Content-MD5) on the Glance v2 API; the data is in the store exactly
+    while the image exists; a node's signed link reads it without a token."""
+    import hashlib
+    import io
+    import urllib.request
+
+    import glanceclient
+    data = os.urandom(2 * 1024 * 1024 + 3)
+    source = live.tmp / "upload.raw"
+    source.write_bytes(data)
+    created = _cli_json(live, "image", "create", "--file", str(source), "--disk-format", "raw",
+                        "--container-format", "bare", "--property", "OSFAMILY=linux",
+                        "cli-image")
+    assert created["name"] == "cli-image"  # as created, before the upload (as Glance's)
+    shown = _cli_json(live, "image", "show", "cli-image")
+    assert shown["status"] == "active" and shown["checksum"] == hashlib.md5(data).hexdigest()
+    assert shown["properties"]["OSFAMILY"] == "linux"
+    assert [i["Name"] for i in _cli_json(live, "image", "list")] == ["cli-image", "debian-12"]
+    _cli(live, "image", "save", "--file", str(live.tmp / "saved.raw"), "cli-image")
+    assert (live.tmp / "saved.raw").read_bytes() == data
+    assert len(_store(live)) == 1
+
+    conn = _sdk(live)
+    sdk_image = conn.image.create_image("sdk-image", filename=str(source), disk_format="raw",
+                                        container_format="bare", validate_checksum=True,
+                                        wait=True)
+    sdk_image = conn.image.get_image(sdk_image.id)
+    assert sdk_image.status == "active" and sdk_image.hash_value == hashlib.sha256(data).hexdigest()
+    assert len(_store(live)) == 2
+
+    glance = glanceclient.Client("2", endpoint=live.base + "/image",
+                                 token=conn.session.get_token())
+    gl_image = glance.images.create(name="glance-image", disk_format="raw",
+                                    container_format="bare")
+    glance.images.upload(gl_image["id"], io.BytesIO(data))  # chunked transfer encoding
+    assert glance.images.get(gl_image["id"])["status"] == "active"
+    assert b"".join(glance.images.data(gl_image["id"])) == data
+
+    # the signed link a server's create request hands the node (IMAGE_NODES_FETCH_FROM_API)
+    server = conn.compute.create_server(name="from-upload", image_id=gl_image["id"],
+                                        flavor_id=next(conn.compute.flavors()).id,
+                                        networks="none")
+    link = snf_manage(live.env, "shell", "-c", (
+        "from synnefo.db.models import Image; from synnefo.logic import images; "
+        "print(images.node_osparams(Image.objects.get(pk=%s))['img_id'])" % gl_image["id"]))
+    assert link.strip().startswith(live.base + "/image/node/%s/" % gl_image["id"])
+    with urllib.request.urlopen(link.strip(), timeout=30) as answer:
+        assert answer.read() == data
+    conn.compute.wait_for_server(server, wait=30, interval=0.3)
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, interval=0.3, wait=30)
+
+    # over the quota (8 MiB; 6 in use): 413 and nothing stored
+    big = live.tmp / "big.raw"
+    big.write_bytes(os.urandom(3 * 1024 * 1024))
+    over = conn.image.create_image("too-big", disk_format="raw", container_format="bare",
+                                   allow_duplicates=True)
+    response = conn.session.put(live.base + "/image/v2/images/%s/file" % over.id,
+                                data=big.read_bytes(), raise_exc=False,
+                                headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 413, response.text
+    assert "image space" in response.json()["overLimit"]["message"]
+    assert len(_store(live)) == 3
+
+    for name in ("cli-image", "sdk-image", "glance-image", "too-big"):
+        _cli(live, "image", "delete", name)
+    assert [i["Name"] for i in _cli_json(live, "image", "list")] == ["debian-12"]
+    assert _store(live) == []

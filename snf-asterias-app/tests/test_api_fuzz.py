@@ -41,7 +41,7 @@ PASSWORD = "fuzz-pass-1"
 MIN_REQUESTS = 20000
 # Examples per family, each sent twice (without a valid token, then with one): their
 # sum is at least MIN_REQUESTS / 2.
-EXAMPLES = {"compute": 4500, "network": 2500, "identity": 2000, "image": 1000}
+EXAMPLES = {"compute": 4500, "network": 2500, "identity": 2000, "image": 1500}
 SENT = collections.Counter()      # (family, token kind) -> requests
 STATUSES = collections.Counter()  # status class -> requests
 DB_NAME = "test_fuzz_%d" % os.getpid()
@@ -98,6 +98,7 @@ def live(tmp_path_factory):
     environ = live_settings(
         tmp, DATABASES={"default": database}, BACKEND_PREFIX_ID="snffuzz-",
         GANETI_CLUSTER_INFO=("fake.ganeti.test", 5080, "u", "p"), MAX_KEYPAIRS_PER_USER=5,
+        IMAGE_STORE_DIR=str(tmp / "images"), QUOTA_MAX_IMAGE_SPACE=2,
         # A fast hash: the suite sends thousands of logins, pbkdf2 is not under test here.
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
     environ["SNF_FAKE_GANETI_DELAY"] = "0.1"
@@ -157,9 +158,20 @@ def _seed(d, manage):
     port = _call(d, "POST", "/network/v2.0/ports",
                  {"port": {"network_id": net["id"], "device_id": server}})["port"]["id"]
     _call(d, "POST", c + "os-keypairs", {"keypair": {"name": "kp1", "public_key": PUBKEY}})
+    # an image of alice's with data, and the signed link a node would fetch it through
+    own = _call(d, "POST", "/image/v2/images", {"name": "own", "disk_format": "raw",
+                                                "container_format": "bare"})["id"]
+    status, _, body = d.client.request("PUT", "/image/v2/images/%s/file" % own, b"data" * 100,
+                                       {"X-Auth-Token": d.token,
+                                        "Content-Type": "application/octet-stream"})
+    assert status == 204, body
+    link = manage("shell", "-c", "from synnefo.db.models import Image; from synnefo.logic "
+                  "import image_links as l; print(l.make_link(Image.objects.get(pk=%s)))" % own)
+    _, expires, signature = link.strip().rsplit("/", 2)
     d.ids = {"server": server, "image": image, "flavor": flavors[0], "flavor2": flavors[-1],
              "network": net["id"], "subnet": net["id"] + "-v4", "port": port, "key": "k1",
-             "keypair": "kp1", "netname": "fz", "alias": "x"}
+             "keypair": "kp1", "netname": "fz", "alias": "x", "own": own, "expires": expires,
+             "signature": signature}
     SEEDED.update(str(v) for v in d.ids.values())
 
 
@@ -237,6 +249,13 @@ V2_PASSWORD = {"auth": {"passwordCredentials": {"username": "alice", "password":
                         "tenantName": "alice"}}
 V2_TOKEN = {"auth": {"token": {"id": "{token}"}}}
 
+IMAGE_CREATE = {"name": "up", "disk_format": "raw", "container_format": "bare",
+                "min_disk": 1, "visibility": "private", "OSFAMILY": "linux",
+                "owner_specified.openstack.sha256": ""}
+IMAGE_PATCHES = [[{"op": "replace", "path": "/name", "value": "n"},
+                  {"op": "add", "path": "/k", "value": "v"}],
+                 [{"op": "remove", "path": "/OSFAMILY"}]]
+
 # family -> [(methods, path, valid bodies)]; "{x}" names an item of _seed's.
 ENDPOINTS = {
     "compute": [
@@ -274,7 +293,13 @@ ENDPOINTS = {
     ],
     "image": [
         (["GET"], "/image/", []), (["GET"], "/image/versions", []),
-        (["GET"], "/image/v2/images", []), (["GET", "DELETE"], "/image/v2/images/{image}", []),
+        (["GET", "POST"], "/image/v2/images", [IMAGE_CREATE]),
+        (["GET", "PATCH", "DELETE"], "/image/v2/images/{image}", IMAGE_PATCHES),
+        (["GET", "PATCH", "DELETE"], "/image/v2/images/{own}", IMAGE_PATCHES),
+        (["GET", "PUT"], "/image/v2/images/{image}/file", []),
+        (["GET", "PUT"], "/image/v2/images/{own}/file", []),
+        (["GET"], "/image/v2/schemas/image", []), (["GET"], "/image/v2/schemas/images", []),
+        (["GET"], "/image/node/{own}/{expires}/{signature}", []),
     ],
     "network": [
         (["GET"], "/network/", []), (["GET"], "/network/v2.0/", []),
@@ -298,6 +323,7 @@ QUERY_KEYS = ["limit", "marker", "minRam", "minDisk", "image", "flavor", "name",
               "ip_version", "nocatalog", "shared", "fields", "sort_key", "tenant_id"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 CONTENT_TYPES = ["application/json", "application/json", "application/json", "text/plain",
+                 "application/openstack-images-v2.1-json-patch", "application/octet-stream",
                  "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
                  "application/vnd.openstack.identity-v3+json", ""]
 
@@ -323,7 +349,7 @@ def _segment(value):
 # the requests.
 SEEDED = set()  # the seeded items' ids, which a DELETE must never name
 SLOTS = ("server", "image", "flavor", "network", "subnet", "port", "key", "keypair",
-         "netname", "alias")
+         "netname", "alias", "own", "expires", "signature")
 hostile_ids = st.one_of(ids, nasty_text).filter(lambda v: v not in SEEDED)
 one_in_3 = st.integers(0, 2)
 one_in_10 = st.integers(0, 9)
@@ -462,13 +488,15 @@ test_fuzz_network = _fuzz("network")
 @pytest.mark.parametrize("path", [
     C + "servers", C + "servers/{server}/action", C + "servers/{server}/metadata",
     C + "os-keypairs", "/identity/v3/auth/tokens", "/identity/v2.0/tokens",
-    "/network/v2.0/networks", "/network/v2.0/subnets", "/network/v2.0/ports"])
+    "/network/v2.0/networks", "/network/v2.0/subnets", "/network/v2.0/ports",
+    "/image/v2/images"])
 def test_bodies_over_the_limit(live, path):
     """Just over Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) and far over: 413 with a
     token (401 without: the body is never read)."""
     path = path.format(**live.ids)
     family = "identity" if path.startswith("/identity") else \
-        "network" if path.startswith("/network") else "compute"
+        "network" if path.startswith("/network") else \
+        "image" if path.startswith("/image") else "compute"
     for size in (2621441, 3 * 1024 * 1024, 10 * 1024 * 1024):
         body = b'{"x": "' + b"a" * (size - 9) + b'"}'
         for kind, token in (("valid", live.token), ("none", None)):

@@ -121,8 +121,9 @@ def image_brief(request, image):
 
 
 def image_detail(request, image):
-    status = {"ACTIVE": "ACTIVE", "SAVING": "SAVING", "DELETED": "DELETED"}.get(image.state,
-                                                                                 "UNKNOWN")
+    # Nova shows an image still waiting for its data (Glance's queued) as SAVING.
+    status = {"ACTIVE": "ACTIVE", "SAVING": "SAVING", "QUEUED": "SAVING",
+              "DELETED": "DELETED"}.get(image.state, "UNKNOWN")
     return {"id": str(image.id), "name": image.name, "status": status,
             "progress": 100 if status == "ACTIVE" else 0,
             "created": isotime(image.created), "updated": isotime(image.updated),
@@ -136,18 +137,20 @@ def image_detail(request, image):
 
 
 def glance_image(request, image):
-    """A Glance v2 image: properties are flattened into the top level."""
-    status = {"ACTIVE": "active", "SAVING": "saving", "DELETED": "deleted"}.get(image.state,
-                                                                                 "queued")
+    """A Glance v2 image: properties are flattened into the top level. ``checksum`` is
+    Glance's MD5 of the data, ``os_hash_value`` its SHA-256 (None until data is stored)."""
     data = {m.meta_key: m.meta_value for m in image.metadata.all()}
     data.update({
-        "id": str(image.id), "name": image.name, "status": status,
+        "id": str(image.id), "name": image.name or None,
+        "status": image.state.lower() if image.state else "queued",
         "visibility": "public" if image.public else "private",
         "protected": image.owner_id is None, "os_hidden": False,
-        "container_format": "bare", "disk_format": "raw", "synnefo_format": image.format,
+        "container_format": image.container_format or "bare",
+        "disk_format": image.disk_format or "raw", "synnefo_format": image.format,
         "min_disk": image.min_disk, "min_ram": image.min_ram,
-        "size": image.size or None, "virtual_size": None, "checksum": None,
-        "os_hash_algo": None, "os_hash_value": None,
+        "size": image.size or None, "virtual_size": None, "checksum": image.md5 or None,
+        "os_hash_algo": "sha256" if image.checksum else None,
+        "os_hash_value": image.checksum or None,
         "owner": str(image.owner_id) if image.owner_id else "system",
         "created_at": isotime(image.created), "updated_at": isotime(image.updated),
         "tags": [], "self": "/v2/images/%d" % image.id, "file": "/v2/images/%d/file" % image.id,

@@ -6,7 +6,18 @@ optional one. /compute/v2, /compute/v2.0 and /compute/v2.1 share the handlers.
 
 from django.urls import include, re_path
 
-from . import flavors, identity, images, keypairs, limits, notfound, servers, versions
+from . import (
+               flavors,
+               identity,
+               image_schemas,
+               image_v2,
+               images,
+               keypairs,
+               limits,
+               notfound,
+               servers,
+               versions,
+)
 from .routes import COMPUTE as C
 from .routes import collection
 
@@ -41,7 +52,12 @@ urlpatterns = [
     # Glance v2 shaped image API
     re_path(r"^image/?$", versions.image_versions),
     re_path(r"^image/versions/?$", versions.image_versions),
-    *collection(r"^image/v2/", "images", images.glance_images, images.glance_image, "image_id"),
+    *collection(r"^image/v2/", "images", image_v2.images, image_v2.image, "image_id"),
+    re_path(r"^image/v2/images/(?P<image_id>[^/]+)/file/?$", image_v2.image_file),
+    re_path(r"^image/v2/schemas/image/?$", image_schemas.image_schema),
+    re_path(r"^image/v2/schemas/images/?$", image_schemas.images_schema),
+    re_path(r"^image/node/(?P<image_id>[^/]+)/(?P<expires>[^/]+)/(?P<signature>[^/]+)$",
+            image_v2.node_image),
     # identity
     re_path(r"^identity/?$", identity.versions),
     re_path(r"^identity/v3/?$", identity.v3_root),

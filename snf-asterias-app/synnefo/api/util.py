@@ -123,7 +123,10 @@ def api_view(methods, auth=True, style="compute"):
                     "An unexpected error occurred; it has been logged. Quote request id %s "
                     "when reporting it." % request.request_id), style)
             if request.method.upper() == "HEAD":
-                response.content = b""
+                if response.streaming:  # image data: keep its Content-Length, send none
+                    response.streaming_content = []
+                else:
+                    response.content = b""
             return _finish(request, response)
         return wrapper
     return decorate

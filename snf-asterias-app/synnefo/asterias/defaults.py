@@ -74,8 +74,25 @@ QUOTA_MAX_CORES = 8
 QUOTA_MAX_RAM = 8192  # MiB
 QUOTA_MAX_DISK = 200  # GiB
 QUOTA_MAX_NETWORKS = 5
+QUOTA_MAX_IMAGE_SPACE = 10240  # MiB: the data of all of a user's images together
 # Length of the generated administrator password returned once at server creation.
 SERVER_PASSWORD_LENGTH = 12
+
+# --- Images (synnefo.logic.images, image_store, image_links; conf/20-...-image.conf) ---
+# Directory of the image data files the image API and snf-manage image-register write
+# (the nodes' IMAGE_DIR of /etc/default/snf-image when they share it with the API).
+IMAGE_STORE_DIR = "/var/lib/synnefo/images"
+# How Ganeti nodes get an image's data: False: img_id is the file name under their own
+# IMAGE_DIR; True: img_id is a short-lived signed http(s) link to this API (nodes that
+# do not share a disk with the APISERVER).
+IMAGE_NODES_FETCH_FROM_API = False
+# Base URL of those links as the nodes reach the API (None: API_PUBLIC_BASE_URL).
+IMAGE_LINK_BASE_URL = None
+# Secret the links are signed with (HMAC-SHA256); every APISERVER needs the same one.
+# None: derived from SECRET_KEY.
+IMAGE_LINK_SECRET = None
+# Seconds a link stays valid after the server's create job was submitted.
+IMAGE_LINK_LIFETIME = 3600
 
 # --- Networks (synnefo.logic.networks; see conf/20-snf-asterias-app-network.conf) ---
 # Ganeti node groups every network is connected to (the cluster's "default" group).

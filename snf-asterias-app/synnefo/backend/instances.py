@@ -42,8 +42,11 @@ def _personality_with_key(personality, public_key):
     return files
 
 
-def build_create_spec(vm, password, personality=None, public_key=None):
+def build_create_spec(vm, password, personality=None, public_key=None, image_params=None):
     """The RAPI create request (version 1 body) for ``vm``.
+
+    ``image_params``: OS parameters logic chose for where the image data is (img_id as
+    a signed link, img_checksum); they replace the defaults taken from the image row.
 
     Starts from a deep copy of GANETI_CREATEINSTANCE_KWARGS: the setting itself is
     never changed (the original mutated it on every request).
@@ -84,6 +87,7 @@ def build_create_spec(vm, password, personality=None, public_key=None):
         "img_format": image.format if image is not None else "",
         "img_properties": json.dumps(_image_properties(image), sort_keys=True),
     })
+    osparams.update(image_params or {})
     files = _personality_with_key(personality, public_key)
     if files:
         osparams["img_personality"] = json.dumps(files)
@@ -111,9 +115,9 @@ def _only_node(client):
     return nodes[0]["name"] if len(nodes) == 1 else None
 
 
-def create_instance(vm, password, personality=None, public_key=None):
+def create_instance(vm, password, personality=None, public_key=None, image_params=None):
     """Submit the create job of ``vm`` (saved, with flavor, image, backend, NIC rows)."""
-    spec = build_create_spec(vm, password, personality, public_key)
+    spec = build_create_spec(vm, password, personality, public_key, image_params)
     client = client_of(vm)
     if not spec.get("pnode") and not spec.get("iallocator"):
         node = _only_node(client)

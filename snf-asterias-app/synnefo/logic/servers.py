@@ -34,7 +34,7 @@ from . import backend_allocator, consoles, quotas
 from .errors import BackendUnavailable, Conflict, InvalidInput, NotFound, OverLimit
 from .flavors import get_flavor
 from .ids import parse_id
-from .images import get_image
+from .images import get_image, node_osparams
 from .metadata import check_total, total_after, validate_metadata
 from .networks import nics_for_new_server
 from .server_state import (
@@ -252,7 +252,8 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
         VirtualMachine.objects.filter(pk=vm.pk).update(backend=backend)
         vm.backend = backend
         job_id = instances.create_instance(vm, password, personality=files or None,
-                                           public_key=public_key)
+                                           public_key=public_key,
+                                           image_params=node_osparams(image))
     except RapiError as exc:
         _fail_submission(vm, exc)
         raise BackendUnavailable(

@@ -79,7 +79,7 @@ class FakeBackend:
         """Put this fake in place of the Ganeti backend calls logic makes."""
         monkeypatch.setattr(backend_allocator, "allocate_backend", lambda flavor: self.backend)
         monkeypatch.setattr(instances, "create_instance",
-                            lambda vm, password, personality=None, public_key=None:
+                            lambda vm, password, personality=None, public_key=None, **_kw:
                             self._job("create", vm, password, personality, public_key))
         monkeypatch.setattr(instances, "startup_instance", lambda vm: self._job("start", vm))
         monkeypatch.setattr(instances, "shutdown_instance", lambda vm: self._job("stop", vm))

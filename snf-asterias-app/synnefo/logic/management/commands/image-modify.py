@@ -9,7 +9,7 @@ from synnefo.logic import users
 from synnefo.logic.errors import NotFound
 from synnefo.logic.metadata import validate_metadata
 
-from ._images import COLUMNS, image_row
+from ._images import DETAIL, image_row
 from ._output import AdminCommand, fail_cleanly, parse_bool, parse_meta
 
 
@@ -58,4 +58,4 @@ class Command(AdminCommand):
                                                        defaults={"meta_value": value})
             for key in options["delete_meta"] or []:
                 image.metadata.filter(meta_key=key).delete()
-        self.emit([image_row(image)], COLUMNS + ["metadata"], options, single=True)
+        self.emit([image_row(image)], DETAIL, options, single=True)
