@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import DEBIAN, TOP, control_packages, run, services
+from support.debs import DEBIAN, TOP, control_packages, run, services
 
 
 def contents(deb):

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from conftest import TOP, WORK, control_packages, run
+from support.debs import TOP, WORK, control_packages, run
 
 sys.path.insert(0, str(TOP / "ci"))
 import noderoot  # noqa: E402

@@ -26,7 +26,7 @@ import sys
 import time
 
 import pytest
-from conftest import NODE_TYPES, TOP, control_packages, enable_variable, services
+from support.debs import NODE_TYPES, TOP, control_packages, enable_variable, services
 
 sys.path.insert(0, str(TOP / "ci"))
 import noderoot  # noqa: E402
