@@ -8,32 +8,26 @@ the dispatcher's own callbacks, so the API tests see the state machine productio
 
 import itertools
 import json
-import time
 
 from django.test import Client
 
+from support import ganeti_jobs
 from synnefo.backend import instances
 from synnefo.backend.rapi import RapiError
-from synnefo.db.models import Backend, Flavor, Image, Network, VirtualMachine
-from synnefo.logic import backend_allocator, callbacks, identity, users
-
-# What each faked backend call submits: the opcode eventd reports for its job.
-OPCODES = {"create": "OP_INSTANCE_CREATE", "start": "OP_INSTANCE_STARTUP",
-           "stop": "OP_INSTANCE_SHUTDOWN", "reboot": "OP_INSTANCE_REBOOT",
-           "delete": "OP_INSTANCE_REMOVE", "resize": "OP_INSTANCE_SET_PARAMS",
-           "firewall": "OP_TAGS_SET"}
+from synnefo.db.models import Backend, Flavor, Image, Network
+from synnefo.logic import backend_allocator, identity, users
 
 
 class FakeBackend:
     """Records the backend calls logic makes and gives each a job id; ``finish`` reports
-    a job's end to the dispatcher's callbacks, as eventd would."""
+    a job's end to the dispatcher's callbacks, as eventd would (support.ganeti_jobs)."""
 
     def __init__(self):
         self.calls = []
-        self.jobs = {}  # job id -> (kind, VM id, what eventd adds to the message)
+        self.jobs = {}  # job id -> (kind, VM id, what eventd copies from the op)
         self.fail = None  # a RapiError to raise on the next call
         self._ids = itertools.count(100)
-        self._clock = 0  # the last event time given, in microseconds
+        self._clock = ganeti_jobs.Clock()
         self.backend = Backend.objects.create(clustername="fake.ganeti.test")
 
     def _job(self, kind, vm, *args):
@@ -41,31 +35,17 @@ class FakeBackend:
             exc, self.fail = self.fail, None
             raise exc
         job = next(self._ids)
+        op_input = ganeti_jobs.job_input(kind, *args)
+        if kind == "resize":
+            args = (args[0].id,)
         self.calls.append((kind, vm.id) + args)
-        extra = {}
-        if kind == "resize":  # eventd copies the op's beparams (instances.resize_instance)
-            flavor = Flavor.objects.get(pk=args[0])
-            extra["beparams"] = {"vcpus": flavor.cpu, "maxmem": flavor.ram,
-                                 "minmem": flavor.ram}
-        elif kind == "firewall":  # and a tag op's tags (instances.set_firewall_profile)
-            extra["tags"] = [instances.firewall_tag(*args)]
-        self.jobs[job] = (kind, vm.id, extra)
+        self.jobs[job] = (kind, vm.id, op_input)
         return job
 
-    def _event_time(self):
-        """Now, as Ganeti's [s, us], and later than any time given before: jobs finish in
-        the order the test finishes them."""
-        self._clock = max(int(time.time() * 1e6), self._clock + 1)
-        return [self._clock // 10**6, self._clock % 10**6]
-
     def finish(self, job_id, status="success"):
-        """Job ``job_id`` ended with ``status``: its ganeti-op-status message goes through
-        the dispatcher's handler (synnefo.logic.callbacks)."""
-        kind, vm_id, extra = self.jobs[job_id]
-        body = {"type": "ganeti-op-status", "instance": VirtualMachine(pk=vm_id).backend_vm_id,
-                "operation": OPCODES[kind], "jobId": job_id, "status": status, "logmsg": "",
-                "event_time": self._event_time(), **extra}
-        callbacks.handle(body)
+        """Job ``job_id`` ended with ``status``, reported in the order of the calls."""
+        kind, vm_id, op_input = self.jobs[job_id]
+        ganeti_jobs.report_job(self._clock, vm_id, kind, job_id, status, **op_input)
 
     def finish_all(self):
         for job in sorted(self.jobs):
@@ -88,7 +68,7 @@ class FakeBackend:
         monkeypatch.setattr(instances, "delete_instance",
                             lambda vm, after_job=None: self._job("delete", vm, after_job))
         monkeypatch.setattr(instances, "resize_instance",
-                            lambda vm, flavor: self._job("resize", vm, flavor.id))
+                            lambda vm, flavor: self._job("resize", vm, flavor))
         monkeypatch.setattr(instances, "set_firewall_profile",
                             lambda vm, index, profile: self._job("firewall", vm, index, profile))
         return self

@@ -3,8 +3,9 @@ project and API, with the Ganeti job submission replaced by a simulator.
 
 What the OpenStack clients exercise is the HTTP API; Ganeti and the dispatcher are
 tested by their own suites. The simulator accepts each job and, a moment later,
-writes its result to the VM row the way the dispatcher callbacks do (job fields,
-then the new operstate), from another thread, through its own DB connection.
+reports its end through the dispatcher's own handlers (support.ganeti_jobs; a new
+server's NICs first, as the hook would), from another thread, through its own DB
+connection.
 """
 
 import itertools
@@ -18,41 +19,32 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 application = get_wsgi_application()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from support import ganeti_jobs  # noqa: E402
 from synnefo.backend import instances, networks  # noqa: E402
-from synnefo.db.models import NetworkInterface, VirtualMachine  # noqa: E402
+from synnefo.db.models import NetworkInterface  # noqa: E402
 
 DELAY = float(os.environ.get("SNF_FAKE_GANETI_DELAY", "0.5"))
 _ids = itertools.count(int(time.time()) % 100000 * 100)
-RESULTS = {"create": ("OP_INSTANCE_CREATE", "STARTED"),
-           "start": ("OP_INSTANCE_STARTUP", "STARTED"),
-           "stop": ("OP_INSTANCE_SHUTDOWN", "STOPPED"),
-           "reboot": ("OP_INSTANCE_REBOOT", "STARTED"),
-           "delete": ("OP_INSTANCE_REMOVE", "DESTROYED"),
-           "resize": ("OP_INSTANCE_SET_PARAMS", None),
-           "firewall": ("OP_TAGS_SET", None)}
+_clock = ganeti_jobs.Clock()
 
 
-def _apply(kind, vm_id, job_id, new_flavor=None):
+def _created_nics(vm_id):
+    """The hook's report of a new server's NICs: addresses made up from the VM id."""
+    return [{"index": nic.index, "name": "%snic-%d" % (settings.BACKEND_PREFIX_ID, nic.id),
+             "mac": "aa:00:00:%02x:%02x:%02x" % (vm_id >> 16 & 255, vm_id >> 8 & 255,
+                                                 vm_id & 255),
+             "ip": "10.251.%d.%d" % (vm_id // 250, vm_id % 250 + 2)}
+            for nic in NetworkInterface.objects.filter(machine_id=vm_id)]
+
+
+def _apply(kind, vm_id, job_id, op_input):
     try:
-        opcode, state = RESULTS[kind]
-        fields = {"backendjobid": job_id, "backendopcode": opcode,
-                  "backendjobstatus": "success"}
-        if state:
-            fields["operstate"] = state
-        if state == "DESTROYED":
-            fields["deleted"] = True
-        if new_flavor is not None:
-            fields["flavor_id"] = new_flavor.id
         if kind == "create":
-            fields["buildpercentage"] = 100
-            for nic in NetworkInterface.objects.filter(machine_id=vm_id):
-                NetworkInterface.objects.filter(pk=nic.pk).update(
-                    state="ACTIVE", ipv4="10.251.%d.%d" % (vm_id // 250, vm_id % 250 + 2),
-                    mac="aa:00:00:%02x:%02x:%02x" % (vm_id >> 16 & 255, vm_id >> 8 & 255,
-                                                     vm_id & 255))
-        VirtualMachine.objects.filter(pk=vm_id).update(**fields)
+            ganeti_jobs.report_nics(_clock, vm_id, _created_nics(vm_id))
+        ganeti_jobs.report_job(_clock, vm_id, kind, job_id, **op_input)
     finally:
         connection.close()
 
@@ -60,8 +52,8 @@ def _apply(kind, vm_id, job_id, new_flavor=None):
 def _job(kind):
     def submit(vm, *args, **kwargs):
         job_id = next(_ids)
-        new_flavor = args[0] if kind == "resize" else None
-        threading.Timer(DELAY, _apply, (kind, vm.id, job_id, new_flavor)).start()
+        threading.Timer(DELAY, _apply, (kind, vm.id, job_id,
+                                        ganeti_jobs.job_input(kind, *args))).start()
         return job_id
     return submit
 
