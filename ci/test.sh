@@ -92,7 +92,9 @@ run snf-ganeti-tools snf-ganeti-tools "${NODJANGO[@]}" "${MARK[@]}"
 run snf-vncauthproxy snf-vncauthproxy "${NODJANGO[@]}" "${MARK[@]}"
 run snf-webproject snf-webproject "${MARK[@]}"
 # The compute app: unit tests on every database; the integration tests (real Ganeti,
-# RabbitMQ, gunicorn, OpenStack clients) once, on PostgreSQL.
+# RabbitMQ, gunicorn, OpenStack clients) once, on PostgreSQL. Tests marked
+# database("postgresql") are skipped by the other passes and fail this one if they
+# skip in it (snf-asterias-app/tests/conftest.py).
 SNF_TEST_DB=sqlite run snf-asterias-app-sqlite snf-asterias-app -m "not integration"
 if [ "$MODE" = all ]; then
   run ci ci "${NODJANGO[@]}"
