@@ -10,6 +10,7 @@ admin_token), novaclient, and the `openstack` CLI (/usr/bin/openstack, Debian's
 python) with a clouds.yaml written here.
 """
 
+import hashlib
 import http.client
 import json
 import os
@@ -247,7 +248,6 @@ def test_image_upload_download_delete_with_real_clients(live):
     with the checksums it verifies) and glanceclient (a chunked upload, a download it
     checks against Content-MD5) on the Glance v2 API; the data is in the store exactly
     while the image exists; a node's signed link reads it without a token."""
-    import hashlib
     import io
     import urllib.request
 
@@ -312,4 +312,55 @@ def test_image_upload_download_delete_with_real_clients(live):
     for name in ("cli-image", "sdk-image", "glance-image", "too-big"):
         _cli(live, "image", "delete", name)
     assert [i["Name"] for i in _cli_json(live, "image", "list")] == ["debian-12"]
+    assert _store(live) == []
+
+
+def _peak_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+
+def test_image_data_is_streamed_not_buffered(live):
+    """256 MiB up and down through gunicorn: the worker's peak memory (VmHWM) grows by
+    far less than the image, so neither direction holds the data in memory."""
+    size = 256 * 1024 * 1024
+    source = live.tmp / "large.raw"
+    sha = hashlib.sha256()
+    with open(source, "wb") as f:
+        block = os.urandom(1024 * 1024)
+        for i in range(size // len(block)):
+            chunk = block[:-4] + i.to_bytes(4, "big")
+            sha.update(chunk)
+            f.write(chunk)
+    children = open("/proc/{0}/task/{0}/children".format(live.gunicorn.proc.pid)).read()
+    (worker,) = [int(p) for p in children.split()]
+    snf_manage(live.env, "user-modify", "alice", "--max-image-space", "1024")
+    conn = _sdk(live)
+    image = conn.image.create_image("large", disk_format="raw", container_format="bare",
+                                    allow_duplicates=True)
+    token = conn.session.get_token()
+    before = _peak_rss_kib(worker)
+    connection = http.client.HTTPConnection("127.0.0.1", live.gunicorn.port, timeout=300)
+    try:
+        with open(source, "rb") as f:
+            connection.request("PUT", "/image/v2/images/%s/file" % image.id, body=f, headers={
+                "X-Auth-Token": token, "Content-Type": "application/octet-stream",
+                "Content-Length": str(size)})
+            answer = connection.getresponse()
+            assert answer.status == 204, answer.read()[:300]
+            answer.read()
+        connection.request("GET", "/image/v2/images/%s/file" % image.id,
+                     headers={"X-Auth-Token": token})
+        answer = connection.getresponse()
+        down = hashlib.sha256()
+        for chunk in iter(lambda: answer.read(1024 * 1024), b""):
+            down.update(chunk)
+        assert answer.status == 200 and down.hexdigest() == sha.hexdigest()
+    finally:
+        connection.close()
+        snf_manage(live.env, "user-modify", "alice", "--max-image-space", "-1")
+    grown = _peak_rss_kib(worker) - before
+    assert grown < 64 * 1024, "worker peak memory grew by %d KiB for 256 MiB" % grown
+    assert conn.image.get_image(image.id).hash_value == sha.hexdigest()
+    conn.image.delete_image(image.id)
     assert _store(live) == []

@@ -10,6 +10,7 @@ import time
 import pytest
 from django.core.management import call_command
 
+from synnefo.backend import instances
 from synnefo.db.models import Image
 from synnefo.logic import image_links, images
 from synnefo.logic.errors import InvalidInput, OverLimit
@@ -76,15 +77,31 @@ def test_create_upload_download_delete(world, store):
     assert world.a.get("%s/%s" % (V2, image_id)).status_code == 404
 
 
-def test_servers_built_from_an_uploaded_image(world, store, fake_backend):
+@pytest.mark.parametrize("fetch", [False, True])
+def test_servers_built_from_an_uploaded_image(world, store, fake_backend, monkeypatch,
+                                              settings, fetch):
+    """The create job names the image data as logic.images.node_osparams says: the file
+    name, or (nodes fetching from the API) a signed link that serves the data."""
+    settings.IMAGE_NODES_FETCH_FROM_API = fetch
+    submitted = []
+    create = instances.create_instance
+    monkeypatch.setattr(instances, "create_instance", lambda vm, password, **kw: (
+        submitted.append(kw["image_params"]), create(vm, password, **kw))[1])
     image_id = _create(world.a, min_disk=1).json()["id"]
     assert _upload(world.a, image_id, DATA).status_code == 204
     r = world.a.post("/compute/v2.1/servers", {"server": {
         "name": "up", "imageRef": image_id, "flavorRef": str(world.small.id)}})
     assert r.status_code == 202, r.content
     row = Image.objects.get(pk=image_id)
-    assert images.node_osparams(row) == {
-        "img_id": row.backend_id, "img_checksum": "sha256:" + hashlib.sha256(DATA).hexdigest()}
+    (params,) = submitted
+    assert params["img_checksum"] == "sha256:" + hashlib.sha256(DATA).hexdigest()
+    if not fetch:
+        assert params["img_id"] == row.backend_id
+        return
+    assert params["img_id"].startswith("%s/image/node/%s/" % (settings.API_PUBLIC_BASE_URL,
+                                                              image_id))
+    r = world.anon.get(_path(params["img_id"]))
+    assert r.status_code == 200 and b"".join(r.streaming_content) == DATA
 
 
 def test_public_only_by_an_administrator(world, store):

@@ -79,6 +79,21 @@ def test_create_builds_a_full_request(fake, settings):
     assert base64.b64decode(files[1]["contents"]) == b"ssh-ed25519 AAAA test\n"
 
 
+def test_create_takes_the_image_parameters_logic_chose(fake):
+    """img_id as a signed link and img_checksum (logic.images.node_osparams) replace the
+    image row's name; Ganeti's own opcode checks accept them."""
+    vm = make_vm()
+    link = "https://api.example.org/image/node/7/1800000000/" + "ab" * 32
+    instances.create_instance(vm, "pw", image_params={"img_id": link,
+                                                      "img_checksum": "sha256:" + "0" * 64})
+    osparams = fake.last_op()["osparams"]
+    assert osparams["img_id"] == link and osparams["img_checksum"] == "sha256:" + "0" * 64
+    assert osparams["img_format"] == "diskdump"
+    instances.create_instance(make_vm(), "pw")
+    assert fake.last_op()["osparams"]["img_id"] == "debian-12"
+    assert "img_checksum" not in fake.last_op()["osparams"]
+
+
 def test_nics_on_pool_networks_ask_ganeti_for_a_pool_address(fake, settings):
     """A NIC on a network with a subnet names the Ganeti network and takes a pool
     address; mode and link come from the network's node-group connection."""

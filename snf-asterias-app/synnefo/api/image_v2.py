@@ -93,7 +93,7 @@ def image_file(request, image_id):
             raise faults.BadMediaType("Image data must be sent as %s." % DATA_TYPE)
         logic.upload(user, item, _request_chunks(request), _content_length(request))
         return empty_response(204)
-    return _data_response(logic.open_data(user, item))
+    return _data_response(logic.open_data(item))
 
 
 @api_view(["GET"], auth=False)

@@ -110,8 +110,8 @@ def has_data(image):
     return bool(image.checksum) and image_store.exists(image.backend_id)
 
 
-def open_data(user, image):
-    """(file, size, md5) of a visible image's data, or None when it has none."""
+def open_data(image):
+    """(file, size, md5) of the image's data, or None when it has none."""
     if image.state != Image.STATE_ACTIVE or not has_data(image):
         return None
     try:
@@ -131,7 +131,7 @@ def open_data_by_link(image_id, expires, signature, source=""):
         log.warning("image link refused (image %s, from %s): %s", image_id, source or "?",
                     exc.message)
         raise
-    data = open_data(None, image) if image.state == Image.STATE_ACTIVE else None
+    data = open_data(image)
     if data is None:
         raise NotFound("Image %d has no data." % image.id)
     return data
