@@ -52,7 +52,10 @@ mmdebstrap --quiet --variant=apt --mode=root --format=directory \
     printf "PermitRootLogin yes\nPasswordAuthentication yes\nHostKey /etc/ssh/ssh_host_ed25519_key\n" \
       > "$r/etc/ssh/sshd_config.d/10-test-image.conf"
     rm -f "$r"/etc/ssh/ssh_host_*
-    printf "[Unit]\nDescription=SSH host key\nBefore=ssh.service\n\n[Service]\nType=oneshot\nExecStart=/bin/sh -c \"test -e /etc/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N %s -f /etc/ssh/ssh_host_ed25519_key\"\n\n[Install]\nWantedBy=ssh.service\n" "\"\"" \
+    printf "%s\n" "[Unit]" "Description=SSH host key (first boot)" "Before=ssh.service" \
+      "ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key" "" "[Service]" "Type=oneshot" \
+      "ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N \"\" -f /etc/ssh/ssh_host_ed25519_key" \
+      "" "[Install]" "WantedBy=ssh.service" \
       > "$r/etc/systemd/system/ssh-hostkey.service"
     chroot "$r" systemctl enable ssh-hostkey.service >/dev/null 2>&1
     mkdir -p "$r/boot/extlinux"

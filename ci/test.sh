@@ -89,6 +89,7 @@ NODJANGO=(-p no:django)
 run snf-common snf-common "${NODJANGO[@]}" "${MARK[@]}"
 run nfdhcpd nfdhcpd "${NODJANGO[@]}" "${MARK[@]}"
 run snf-ganeti-tools snf-ganeti-tools "${NODJANGO[@]}" "${MARK[@]}"
+run snf-image snf-image "${NODJANGO[@]}" "${MARK[@]}"
 run snf-vncauthproxy snf-vncauthproxy "${NODJANGO[@]}" "${MARK[@]}"
 run snf-webproject snf-webproject "${MARK[@]}"
 # The compute app: unit tests on every database; the integration tests (real Ganeti,

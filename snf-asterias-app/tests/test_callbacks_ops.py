@@ -47,6 +47,21 @@ def test_create_error_is_error_with_ganetis_reason():
     handle(op(vm, "OP_INSTANCE_CREATE", "error", 5, 101, logmsg="OpPrereqError: no memory"))
     vm = reload(vm)
     assert vm.operstate == "ERROR" and vm.fault_message == "OpPrereqError: no memory"
+    assert vm.fault_code == 500
+
+
+def test_create_error_of_the_os_provider_is_its_fault_line():
+    """snf-image's last line (in Ganeti's error with the OS log's last lines) is the fault."""
+    vm = make_vm()
+    ganeti = ("OpExecError: Could not add os for instance snf-1 on node node1: Error while "
+              "executing backend function: OS create script failed (exited with exit code 1), "
+              "last lines in the log file:\nsnf-image INFO: deploying diskdump image x\n"
+              "snf-image error: [400] image checksum mismatch: sha256 is 00, expected 11")
+    handle(op(vm, "OP_INSTANCE_CREATE", "error", 5, 101, logmsg=ganeti))
+    vm = reload(vm)
+    assert vm.operstate == "ERROR" and vm.fault_code == 400
+    assert vm.fault_message == "image checksum mismatch: sha256 is 00, expected 11"
+    assert vm.fault_details == ganeti
 
 
 def test_stale_success_does_not_move_state_back():

@@ -83,3 +83,13 @@ def test_eui64_refuses_bad_macs(mac):
 def test_eui64_refuses_prefixes_longer_than_64():
     with pytest.raises(ValueError, match="/64"):
         P.eui64_address("fd00::/80", "aa:00:00:01:01:10")
+
+
+def test_os_fault_takes_the_last_marked_line():
+    text = ("OpExecError: OS create script failed, last lines in the log file:\n"
+            "snf-image error: [404] first\nother\nsnf-image error: [400] image too large\n")
+    assert P.os_fault(text) == (400, "image too large")
+    assert P.os_fault("snf-image error: no code given") == (500, "no code given")
+    assert P.os_fault("snf-image error: [200] out of range") == (500, "[200] out of range")
+    assert P.os_fault("OpPrereqError: no memory") is None
+    assert P.os_fault(None) is None

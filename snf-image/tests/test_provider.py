@@ -93,7 +93,7 @@ def test_job_tar_holds_the_script_and_files_not_the_password():
 
 
 def test_helper_output_parsing():
-    out = "noise\nHELPER-WARNING: no user x\r\nHELPER-ERROR: cannot mount\nHELPER-RC: 1\n"
+    out = "noise\n\x1b[2JHELPER-WARNING: no user x\r\nHELPER-ERROR: cannot mount\nHELPER-RC: 1\n"
     assert helper.parse(out) == (1, ["cannot mount"], ["no user x"])
     assert helper.parse("booting...") == (None, [], [])
 
@@ -192,3 +192,11 @@ def test_os_definition_files():
     assert dict(listed) == params.PARAMETERS
     assert os.access(OS_DIR / "create", os.X_OK)
     assert set(provider.ACTIONS) == {"create", "import", "export", "rename", "verify"}
+
+
+def test_the_fault_line_is_what_the_dispatcher_reads():
+    from synnefo.common import protocol  # snf-common, beside snf-image on the nodes
+    assert MARK == protocol.OS_FAULT_MARK
+    line = ImageError("image 'x' not found on the node", 404).line()
+    assert protocol.os_fault("Ganeti: last lines:\n" + line) == (
+        404, "image 'x' not found on the node")

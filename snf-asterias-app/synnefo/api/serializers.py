@@ -92,7 +92,7 @@ def server_detail(request, vm):
         "SNF:suspended": vm.suspended,
     }
     if status == "ERROR":
-        data["fault"] = {"code": 500, "created": isotime(vm.updated),
+        data["fault"] = {"code": vm.fault_code or 500, "created": isotime(vm.updated),
                          "message": vm.fault_message or "The server failed; see details.",
                          "details": vm.fault_details or vm.backendlogmsg or ""}
     return data

@@ -220,6 +220,7 @@ class VirtualMachine(models.Model):
     # carry the old profiles.
     firewalltime = models.DateTimeField(null=True, blank=True)
     buildpercentage = models.IntegerField(default=0)
+    fault_code = models.IntegerField(default=500)  # the API fault's "code"
     fault_message = models.TextField(blank=True, default="")
     fault_details = models.TextField(blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)

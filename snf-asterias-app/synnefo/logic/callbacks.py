@@ -37,6 +37,7 @@ from synnefo.common.protocol import (
     MSG_NET_STATUS,
     MSG_OP_STATUS,
     firewall_profiles,
+    os_fault,
 )
 from synnefo.db.models import Flavor, NetworkInterface, VirtualMachine, id_from_instance_name
 
@@ -146,9 +147,15 @@ def _apply_final(vm, opcode, status, logmsg, when, body):
             changed.append("firewall")
     elif opcode == "OP_INSTANCE_CREATE":  # error or canceled
         vm.operstate = "ERROR"
-        vm.fault_message = logmsg or "Ganeti could not create the server (job %s %s)" % (
-            body.get("jobId"), status)
-        changed += ["operstate", "fault_message"]
+        fault = os_fault(logmsg)  # the OS provider's own words for what went wrong
+        if fault is not None:
+            vm.fault_code, vm.fault_message = fault
+            vm.fault_details = logmsg
+        else:
+            vm.fault_code = 500
+            vm.fault_message = logmsg or "Ganeti could not create the server (job %s %s)" % (
+                body.get("jobId"), status)
+        changed += ["operstate", "fault_code", "fault_message", "fault_details"]
     elif opcode == "OP_INSTANCE_REMOVE" and (vm.operstate in ("ERROR", "BUILD")
                                              or _instance_gone(logmsg)):
         # Nothing to remove: a failed build, or an instance already gone (#799).

@@ -94,3 +94,27 @@ def eui64_address(prefix: str | ipaddress.IPv6Network, mac: object) -> ipaddress
     if net.prefixlen > 64:
         raise ValueError("prefix %s is longer than /64; SLAAC needs a /64" % (prefix,))
     return ipaddress.IPv6Address(int(net.network_address) | interface_id(mac))
+
+# -- OS provider faults ------------------------------------------------------------------
+
+# snf-image ends a failed create with the line "snf-image error: [<code>] <message>".
+# Ganeti puts the script's last log lines into the create job's error, and the
+# dispatcher makes that line the server's fault (code and message) in the API.
+OS_FAULT_MARK = "snf-image error:"
+
+
+def os_fault(text):
+    """(code, message) of the last OS provider fault line in ``text``, else None."""
+    found = None
+    for line in (text or "").splitlines():
+        _, mark, rest = line.partition(OS_FAULT_MARK)
+        if not mark:
+            continue
+        rest = rest.strip()
+        code, message = 500, rest
+        if rest.startswith("[") and "]" in rest:
+            head, _, tail = rest[1:].partition("]")
+            if head.isdigit() and 400 <= int(head) <= 599:
+                code, message = int(head), tail
+        found = (code, message.strip() or "the OS provider failed")
+    return found

@@ -23,7 +23,7 @@ from synnefo.snf_image.errors import ImageError
 
 log = logging.getLogger(__name__)
 
-_LINE = re.compile(r"^HELPER-(RC|ERROR|WARNING): ?(.*)$")
+_LINE = re.compile(r"HELPER-(RC|ERROR|WARNING): ?(.*)$")  # after firmware escapes
 
 
 class Job:
@@ -109,7 +109,7 @@ def parse(output):
     """-> (rc or None, errors, warnings) from the helper's serial output."""
     rc, errors, warnings = None, [], []
     for line in output.splitlines():
-        m = _LINE.match(line.strip())
+        m = _LINE.search(line.strip())
         if not m:
             continue
         kind, text = m.groups()

@@ -1,0 +1,212 @@
+"""Real images into real VMs: API -> Ganeti kvm (TCG) -> snf-image -> a guest users log into.
+
+ci/kvm-guest.sh up gives the cluster kvm beside fake, kvm-vif-bridge and nfdhcpd on the
+routed public network (see test_kvm_vm_e2e.py); ci/snf-image.sh up installs this tree's
+OS provider as snf-image-dev (its helper VM and the bookworm test images cached under
+/var/cache/synnefo-ci/snf-image/). The real pipeline runs: snf-ganeti-eventd, the hook,
+snf-progress-monitor (started by the provider) -> RabbitMQ -> snf-dispatcher -> PostgreSQL.
+
+Two servers are created at once through the compute API, one from the diskdump and one
+from the extdump image, each with a keypair, an admin password and a personality file.
+Each boots from its own disk (no kernel_path), gets its address from nfdhcpd, and over
+SSH with the keypair's private key shows the hostname snf-image gave it, the file with
+its contents and mode, and accepts the admin password (and refuses a wrong one). The
+copy's progress messages reach RabbitMQ in order up to 100. A third server from an image
+in the wrong format fails with the provider's message and code as its API fault.
+"""
+
+import base64
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from api_fixtures import make_user
+from cluster_fixtures import run_prefix
+from live_service import VENV_BIN, delete_queues, env, pipeline_on_test_db, wait_for
+from synnefo.backend import instances
+from synnefo.common.amqp_client import AMQPClient, Topology
+from synnefo.db import models as m
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+TOP = Path(__file__).resolve().parents[2]
+CI = TOP / "ci"
+PREFIX = run_prefix("snfimg")
+HOOK_NAME = "90-%shook" % PREFIX.rstrip("-")
+NS = os.environ.get("SNF_TEST_GANETI_NETNS", "gnt")
+LINK = os.environ.get("SNF_TEST_KVM_LINK", "104")
+SUBNET = os.environ.get("SNF_TEST_KVM_SUBNET", "10.251.104.0/24")
+CONF = Path(os.environ.get("SNF_IMAGE_CONF", "/run/ganeti-test/snf-image/snf-image.conf"))
+RAPI_PEM = "/var/lib/ganeti/rapi.pem"
+# Waits, not thresholds: a first boot under TCG takes ~20 s alone, longer beside another.
+BUILD_TIMEOUT = 300
+SSH_TIMEOUT = 240
+FILE_PATH = "/etc/snf-test/hello.txt"
+
+
+def run(*cmd, timeout=600):
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert res.returncode == 0, "%s exited %d\n%s%s" % (" ".join(map(str, cmd)),
+                                                        res.returncode, res.stdout, res.stderr)
+    return res.stdout
+
+
+@pytest.fixture
+def image_cloud(tmp_path, settings, django_db_blocker):
+    if connection.vendor != "postgresql":
+        pytest.skip("the dispatcher runs as a separate process and needs a database server: "
+                    "runs in ci/test.sh's PostgreSQL pass (SNF_TEST_DB=postgresql)")
+    settings.BACKEND_PREFIX_ID = PREFIX
+    settings.GANETI_OS = "snf-image-dev+default"
+    settings.GANETI_NETWORK_GROUPS = ["default"]
+    settings.GANETI_CLUSTER_INFO = ()
+    # Boot from the instance's disk (the cluster's kernel_path is the busybox guest's);
+    # a smaller TCG code buffer halves qemu's memory.
+    settings.GANETI_CREATEINSTANCE_KWARGS = {"hvparams": {
+        "kernel_path": "", "initrd_path": "", "kvm_extra": "-accel tcg,tb-size=64"}}
+    run(CI / "kvm-guest.sh", "up")
+    run(CI / "snf-image.sh", "up")
+    workdir = tmp_path / "pipeline"
+    workdir.mkdir()
+    p = pipeline_on_test_db(str(workdir), PREFIX, HOOK_NAME, connection.settings_dict["NAME"])
+    # snf-image runs the progress monitor with this deployment's settings
+    CONF.write_text(CONF.read_text() + "PROGRESS_MONITOR=env SYNNEFO_SETTINGS_DIR=%s %s\n"
+                    % (p.conf_dir, os.path.join(VENV_BIN, "snf-progress-monitor")))
+    password = tmp_path / "rapi-password"
+    password.write_text(env("SNF_TEST_RAPI_PASSWORD") + "\n")
+    call_command("backend-add", env("SNF_TEST_RAPI_HOST"), "--port", env("SNF_TEST_RAPI_PORT"),
+                 "--username", env("SNF_TEST_RAPI_USER"), "--password-file", str(password),
+                 "--certificate", RAPI_PEM, "--hypervisor", "kvm", "--json",
+                 stdout=open(os.devnull, "w"))
+    client = instances.client_for(m.Backend.objects.get())
+    watcher = progress_watcher()
+    p.install_hook()
+    try:
+        remove_instances(client)
+        p.start_eventd()
+        p.start_dispatcher()
+        yield p, watcher
+    finally:
+        try:
+            remove_instances(client)
+            watcher.close()
+            p.stop_all()
+            p.remove_hook()
+            delete_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
+        finally:
+            run(CI / "snf-image.sh", "down")
+            run(CI / "kvm-guest.sh", "down")
+
+
+def remove_instances(client):
+    """Ours, stopped hard first (the test image has no ACPI power-button handling, so a
+    soft shutdown would wait for Ganeti's 120 s timeout)."""
+    for inst in client.get_instances(bulk=True):
+        if inst["name"].startswith(PREFIX):
+            client.wait_for_job(client.shutdown_instance(inst["name"], timeout=0))
+            client.wait_for_job(client.delete_instance(inst["name"]))
+
+
+def progress_watcher():
+    """A queue of our own bound to the progress key: every message, in publishing order."""
+    topo = Topology(PREFIX)
+    amqp = AMQPClient([env("SNF_TEST_AMQP_URL")]).connect()
+    amqp.declare_topology(topo)
+    queue = PREFIX + "test-progress-watch"
+    amqp.channel.queue_declare(queue, durable=False, exclusive=True, auto_delete=True)
+    amqp.bind_queue(queue, topo.exchange, topo.routing_keys["progress"])
+    amqp.seen = []
+
+    def got(message):
+        amqp.seen.append(json.loads(message.body))
+        message.channel.basic_ack(message.delivery_tag)
+
+    amqp.consume(queue, got)
+    return amqp
+
+
+def progress_of(watcher, instance):
+    while watcher.drain(timeout=1):
+        pass
+    return [msg["progress"] for msg in watcher.seen if msg.get("instance") == instance]
+
+
+def make_image(name, backend_id, fmt):
+    image = m.Image.objects.create(name=name, backend_id=backend_id, format=fmt, public=True)
+    for key, value in (("OSFAMILY", "linux"), ("USERS", "root")):
+        m.ImageMetadata.objects.create(image=image, meta_key=key, meta_value=value)
+    return image
+
+
+def create(api, image, flavor, key_name, password, contents):
+    r = api.post("/compute/v2.1/servers", {"server": {
+        "name": "img-" + image.format, "imageRef": str(image.id), "flavorRef": str(flavor.id),
+        "key_name": key_name, "adminPass": password,
+        "personality": [{"path": FILE_PATH, "contents": base64.b64encode(contents).decode(),
+                         "mode": 0o640}]}})
+    assert r.status_code == 202, r.content
+    return int(r.json()["server"]["id"])
+
+
+def server(api, vm_id):
+    return api.get("/compute/v2.1/servers/%d" % vm_id).json()["server"]
+
+
+def test_images_boot_customised_and_reachable(image_cloud, tmp_path):
+    pipeline, watcher = image_cloud
+    call_command("network-create", "public", "--public", "--subnet", SUBNET, "--link", LINK,
+                 stdout=open(os.devnull, "w"))
+    _, api = make_user("imguser")
+    key = tmp_path / "id_ed25519"
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
+    r = api.post("/compute/v2.1/os-keypairs", {"keypair": {
+        "name": "mykey", "public_key": (tmp_path / "id_ed25519.pub").read_text()}})
+    assert r.status_code in (200, 201), r.content
+    flavor = m.Flavor.objects.create(cpu=1, ram=512, disk=2, disk_template="file")
+    images = {fmt: make_image("bookworm " + fmt, "bookworm." + fmt, fmt)
+              for fmt in ("diskdump", "extdump")}
+    wrong = make_image("wrong format", "bookworm.extdump", "diskdump")
+
+    servers = {}
+    for fmt, image in images.items():
+        password, contents = "pw-%s-%s" % (fmt, os.getpid()), ("hello %s\n" % fmt).encode()
+        servers[fmt] = (create(api, image, flavor, "mykey", password, contents),
+                        password, contents)
+    bad = create(api, wrong, flavor, "mykey", "pw-wrong", b"x")
+
+    def finished(vm_id):
+        s = server(api, vm_id)
+        return s if s["status"] in ("ACTIVE", "ERROR") else None
+
+    failed = wait_for("the wrong image's server to fail", lambda: finished(bad),
+                      BUILD_TIMEOUT, 1, pipeline.logs)
+    assert failed["status"] == "ERROR"
+    assert failed["fault"]["code"] == 400, failed["fault"]
+    assert failed["fault"]["message"] == ("the image has no partition table, "
+                                          "so it is not in diskdump format"), failed["fault"]
+
+    for fmt, (vm_id, password, contents) in servers.items():
+        s = wait_for("the %s server to build" % fmt, lambda: finished(vm_id),
+                     BUILD_TIMEOUT, 1, pipeline.logs)
+        assert s["status"] == "ACTIVE", s.get("fault")
+        assert s["progress"] == 100
+        vm = m.VirtualMachine.objects.get(pk=vm_id)
+        # snf-progress-monitor -> RabbitMQ: every percent of the copy, in order
+        assert progress_of(watcher, vm.backend_vm_id) == list(range(101)), fmt
+        [ip] = [a["addr"] for a in s["addresses"]["public"] if a["version"] == 4]
+        out = run("ip", "netns", "exec", NS, os.path.join(VENV_BIN, "python"),
+                  str(Path(__file__).with_name("guest_ssh.py")), ip, str(key), password,
+                  str(SSH_TIMEOUT), FILE_PATH)
+        guest = json.loads(out)
+        assert "error" not in guest, (fmt, guest)
+        print("%s guest: SSH %.1f s after the build finished" % (fmt, guest["ssh_after"]))
+        assert guest["hostname"] == vm.backend_vm_id
+        assert guest["stat"] == "640 root root"
+        assert base64.b64decode(guest["contents"]) == contents
+        assert guest["password_login"] is True and guest["wrong_password_login"] is False
