@@ -188,8 +188,8 @@ def test_images_boot_customised_and_reachable(image_cloud, tmp_path):
                       BUILD_TIMEOUT, 1, pipeline.logs)
     assert failed["status"] == "ERROR"
     assert failed["fault"]["code"] == 400, failed["fault"]
-    assert failed["fault"]["message"] == ("the image has no partition table, "
-                                          "so it is not in diskdump format"), failed["fault"]
+    assert failed["fault"]["message"] == ("the image is a single filesystem, not a whole "
+                                          "disk, so it is not in diskdump format"), failed["fault"]
 
     for fmt, (vm_id, password, contents) in servers.items():
         s = wait_for("the %s server to build" % fmt, lambda: finished(vm_id),

@@ -22,6 +22,7 @@ def diskdump(size=3 * MiB):
 
 def extdump(size=2 * MiB):
     data = bytearray(size)
+    data[510:512] = b"\x55\xaa"      # extlinux's boot sector
     data[1080:1082] = b"\x53\xef"
     data[4096:4100] = b"ext!"
     return bytes(data)
@@ -72,11 +73,12 @@ def test_extdump_gets_a_partition_table(target, tmp_path):
 
 
 @pytest.mark.parametrize("fmt,image,message", [
-    ("diskdump", extdump(), "no partition table"),
+    ("diskdump", extdump(), "not a whole disk"),
+    ("diskdump", bytes(3 * MiB), "no partition table"),
     ("extdump", diskdump(), "not an ext2/3/4"),
     ("diskdump", b"\x55" * 100, "too small"),
     ("diskdump", diskdump(9 * MiB), "larger than the disk"),
-], ids=["ext-as-diskdump", "disk-as-extdump", "tiny", "too-large"])
+], ids=["ext-as-diskdump", "zeros-as-diskdump", "disk-as-extdump", "tiny", "too-large"])
 def test_wrong_images_are_refused_and_nothing_stays(target, tmp_path, fmt, image, message):
     with pytest.raises(ImageError, match=message):
         deploy(target, image, fmt, tmp_path=tmp_path)

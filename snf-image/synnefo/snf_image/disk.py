@@ -138,6 +138,10 @@ class Copy:
                 raise ImageError("the image is not an ext2/3/4 filesystem, "
                                  "so it is not in extdump format")
             self.target.pwrite(mbr(self.target.size, boot_code()), 0)
+        elif is_ext_filesystem(head):
+            # (a filesystem with a boot sector also ends its first sector with 0x55AA)
+            raise ImageError("the image is a single filesystem, not a whole disk, "
+                             "so it is not in diskdump format")
         elif not has_partition_table(head):
             raise ImageError("the image has no partition table, "
                              "so it is not in diskdump format")

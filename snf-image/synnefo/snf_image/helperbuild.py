@@ -111,7 +111,8 @@ def initramfs(busybox, modules):
     for d in ("proc", "sys", "dev", "mnt", "tmp", "sbin"):
         cpio.dir(d)
     cpio.chardev("dev/console", 5, 1)   # the kernel opens it before /init runs
-    cpio.file("init", resources.files(__package__).joinpath("helper/init").read_bytes())
+    cpio.file("init", b"#!/bin/busybox sh\n"
+              + resources.files(__package__).joinpath("helper/init").read_bytes())
     with open(busybox, "rb") as f:
         cpio.file("bin/busybox", f.read())
     for name, path in modules.items():
