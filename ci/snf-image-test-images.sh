@@ -36,6 +36,8 @@ cleanup() {
 trap cleanup EXIT
 t0=$(date +%s)
 log "mmdebstrap bookworm"
+# The hooks are scripts mmdebstrap runs with the root directory as $1.
+# shellcheck disable=SC2016
 mmdebstrap --quiet --variant=apt --mode=root --format=directory \
   --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
   --include=systemd-sysv,udev,e2fsprogs,linux-image-cloud-amd64,initramfs-tools,openssh-server,iproute2,kmod,procps \

@@ -19,21 +19,22 @@ import base64
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from support.api import make_user
+from support.cluster import env, run_prefix
+from support.live import VENV_BIN, delete_queues, pipeline_on_test_db, wait_for
 
-from api_fixtures import make_user
-from cluster_fixtures import run_prefix
-from live_service import VENV_BIN, delete_queues, env, pipeline_on_test_db, wait_for
-from synnefo.backend import instances
+from synnefo.backend.client import client_for
 from synnefo.common.amqp_client import AMQPClient, Topology
 from synnefo.db import models as m
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# The dispatcher is a separate process: it needs a database server.
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.database("postgresql")]
 
 TOP = Path(__file__).resolve().parents[2]
 CI = TOP / "ci"
@@ -58,10 +59,7 @@ def run(*cmd, timeout=600):
 
 
 @pytest.fixture
-def image_cloud(tmp_path, settings, django_db_blocker):
-    if connection.vendor != "postgresql":
-        pytest.skip("the dispatcher runs as a separate process and needs a database server: "
-                    "runs in ci/test.sh's PostgreSQL pass (SNF_TEST_DB=postgresql)")
+def image_cloud(tmp_path, settings):
     settings.BACKEND_PREFIX_ID = PREFIX
     settings.GANETI_OS = "snf-image-dev+default"
     settings.GANETI_NETWORK_GROUPS = ["default"]
@@ -84,7 +82,7 @@ def image_cloud(tmp_path, settings, django_db_blocker):
                  "--username", env("SNF_TEST_RAPI_USER"), "--password-file", str(password),
                  "--certificate", RAPI_PEM, "--hypervisor", "kvm", "--json",
                  stdout=open(os.devnull, "w"))
-    client = instances.client_for(m.Backend.objects.get())
+    client = client_for(m.Backend.objects.get())
     watcher = progress_watcher()
     p.install_hook()
     try:
@@ -201,11 +199,11 @@ def test_images_boot_customised_and_reachable(image_cloud, tmp_path):
         assert progress_of(watcher, vm.backend_vm_id) == list(range(101)), fmt
         [ip] = [a["addr"] for a in s["addresses"]["public"] if a["version"] == 4]
         out = run("ip", "netns", "exec", NS, os.path.join(VENV_BIN, "python"),
-                  str(Path(__file__).with_name("guest_ssh.py")), ip, str(key), password,
+                  str(Path(__file__).parent / "support" / "guest_ssh.py"), ip, str(key), password,
                   str(SSH_TIMEOUT), FILE_PATH)
         guest = json.loads(out)
         assert "error" not in guest, (fmt, guest)
-        print("%s guest: SSH %.1f s after the build finished" % (fmt, guest["ssh_after"]))
+        print("%s guest: SSH answered %.1f s after polling began" % (fmt, guest["ssh_after"]))
         assert guest["hostname"] == vm.backend_vm_id
         assert guest["stat"] == "640 root root"
         assert base64.b64decode(guest["contents"]) == contents

@@ -103,9 +103,9 @@ def eui64_address(prefix: str | ipaddress.IPv6Network, mac: object) -> ipaddress
 OS_FAULT_MARK = "snf-image error:"
 
 
-def os_fault(text):
+def os_fault(text: str | None) -> tuple[int, str] | None:
     """(code, message) of the last OS provider fault line in ``text``, else None."""
-    found = None
+    found: tuple[int, str] | None = None
     for line in (text or "").splitlines():
         _, mark, rest = line.partition(OS_FAULT_MARK)
         if not mark:

@@ -20,7 +20,7 @@ PARAMETERS = {
     "img_format": "Image format: diskdump or extdump",
     "img_passwd": "Root password (secret parameter)",
     "img_properties": "Image properties, a JSON object (OSFAMILY, ROOT_PARTITION, USERS, ...)",
-    "img_personality": "Files to put into the guest, a JSON list of {path, contents, mode, owner, group}",
+    "img_personality": "Files for the guest, a JSON list of {path, contents, mode, owner, group}",
     "img_user_data": "User data (base64), given to cloud-init as a NoCloud seed",
     "img_checksum": "Expected image checksum, sha256:<hex> (optional)",
     "config_url": "Unused; accepted for compatibility",

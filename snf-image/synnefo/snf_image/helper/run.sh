@@ -3,6 +3,7 @@
 # job.env (written by synnefo.snf_image.helper) says what to do; files/ holds
 # the personality files, shadow-hash the password hash, user-data the seed.
 set -u
+# shellcheck source=/dev/null
 . /job/job.env
 fail() { echo "HELPER-ERROR: $*"; exit 1; }
 warn() { echo "HELPER-WARNING: $*"; }
@@ -71,8 +72,11 @@ if [ -s /job/files.list ]; then
       mkdir -p "/mnt$dir"
       case "$dir" in */.ssh) chmod 700 "/mnt$dir"; chown "$uid:$gid" "/mnt$dir" ;; esac
     fi
-    cat "/job/files/$n" > "/mnt$path" && chown "$uid:$gid" "/mnt$path" && chmod "$mode" "/mnt$path" ||
-      { umount /mnt; fail "could not write $path into the image"; }
+    if ! { cat "/job/files/$n" > "/mnt$path" && chown "$uid:$gid" "/mnt$path" &&
+           chmod "$mode" "/mnt$path"; }; then
+      umount /mnt
+      fail "could not write $path into the image"
+    fi
   done < /job/files.list
 fi
 
