@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('db', '0008_vm_user_data'),
+        ('db', '0009_image_data'),
     ]
 
     operations = [
