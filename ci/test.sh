@@ -95,7 +95,7 @@ run snf-webproject snf-webproject "${MARK[@]}"
 # The compute app: unit tests on every database; the integration tests (real Ganeti,
 # RabbitMQ, gunicorn, OpenStack clients) once, on PostgreSQL. Tests marked
 # database("postgresql") are skipped by the other passes and fail this one if they
-# skip in it (snf-asterias-app/tests/conftest.py).
+# skip in it (snf-asterias-app/tests/support/database_marker.py).
 SNF_TEST_DB=sqlite run snf-asterias-app-sqlite snf-asterias-app -m "not integration"
 if [ "$MODE" = all ]; then
   run ci ci "${NODJANGO[@]}"
