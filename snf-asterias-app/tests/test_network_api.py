@@ -9,8 +9,8 @@ from support.api import create_server
 from synnefo.backend import networks as gnet
 from synnefo.backend.rapi import RapiError
 from synnefo.db.models import BackendNetwork, Network, NetworkInterface, VirtualMachine
-from synnefo.logic import callbacks, network_callbacks
-from synnefo.logic import networks as logic
+from synnefo.logic import callbacks, network_callbacks, ports
+from synnefo.logic.errors import InvalidInput
 
 N = "/network/v2.0"
 
@@ -306,17 +306,17 @@ def test_attach_through_os_interface_and_failures(world, fake_net):  # noqa: F81
 def test_server_create_with_networks(world, fake_net):  # noqa: F811
     net = make_net_with_subnet(world, fake_net)
     Network.objects.filter(pk=world.net.pk).update(subnet="10.251.100.0/24")
-    nics = logic.nics_for_new_server(world.alice, [{"uuid": str(world.net.id)},
+    nics = ports.nics_for_new_server(world.alice, [{"uuid": str(world.net.id)},
                                                    {"uuid": str(net.id)}])
     assert [(n.network_id, n.index, n.firewall_profile, n.ipv4) for n in nics] == \
         [(world.net.id, 0, "DISABLED", ""), (net.id, 1, "", "")]
-    assert [n.network_id for n in logic.nics_for_new_server(world.alice, None)] == \
+    assert [n.network_id for n in ports.nics_for_new_server(world.alice, None)] == \
         [world.net.id]
-    assert logic.nics_for_new_server(world.alice, "none") == []
-    with pytest.raises(logic.InvalidInput):
-        logic.nics_for_new_server(world.bob, [{"uuid": str(net.id)}])
-    with pytest.raises(logic.InvalidInput):
-        logic.nics_for_new_server(world.alice, [{"port": "1"}])
+    assert ports.nics_for_new_server(world.alice, "none") == []
+    with pytest.raises(InvalidInput):
+        ports.nics_for_new_server(world.bob, [{"uuid": str(net.id)}])
+    with pytest.raises(InvalidInput):
+        ports.nics_for_new_server(world.alice, [{"port": "1"}])
     # through the API (servers.py's own resolution of 'networks')
     vm = running_server(world, world.a, networks=[{"uuid": str(net.id)}])
     assert list(vm.nics.values_list("network_id", "index", "ipv4")) == [(net.id, 0, "")]

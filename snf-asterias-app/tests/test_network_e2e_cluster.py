@@ -23,7 +23,7 @@ from support.cluster import cluster_backend, dispatch, remove_instances, run_pre
 from synnefo.backend import networks as gnet
 from synnefo.backend.client import client_for
 from synnefo.db import models as m
-from synnefo.logic import networks as logic_networks
+from synnefo.logic import network_admin
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -118,7 +118,7 @@ def test_server_on_public_and_private_networks(cluster):
     call_command("network-remove", str(public.id))
     private = m.Network.objects.get(pk=int(net_id))
     # (the --wait path: also resubmits Ganeti's transient "retry the operation" failures)
-    logic_networks.wait_for_backends(private)
+    network_admin.wait_for_backends(private)
     names = [n["name"] for n in gnet.list_networks(backend)]
     assert public.backend_id not in names and private.backend_id not in names
     assert m.Network.objects.get(pk=public.pk).state == "DELETED"

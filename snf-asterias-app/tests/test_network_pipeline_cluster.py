@@ -34,7 +34,7 @@ from support.live import wait_for as _wait_for
 from synnefo.backend import networks as gnet
 from synnefo.backend.client import client_for
 from synnefo.db import models as m
-from synnefo.logic import networks, servers
+from synnefo.logic import network_admin, networks, servers
 
 # The dispatcher runs as a separate process and needs a database server.
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
@@ -103,7 +103,7 @@ def test_network_jobs_reach_the_db_through_eventd_and_the_dispatcher(world, daem
     assert bn.backendjobstatus == "success" and bn.backendtime is not None
     assert gnet.get_network(net, backend)["group_list"]
 
-    errors = networks.delete_network(networks.admin_user(), net.id)
+    errors = networks.delete_network(network_admin.admin_user(), net.id)
     assert errors == []
     wait_for("the network to be DELETED",
              lambda: m.Network.objects.get(pk=net.pk).state == "DELETED", logs=daemons.logs)
@@ -163,7 +163,7 @@ def test_server_on_the_network_and_its_firewall_profile(world, daemons):
     servers.delete_server(user, vm.id)
     wait_for("the server to be deleted", lambda: m.VirtualMachine.objects.get(
         pk=vm.pk).deleted, logs=daemons.logs)
-    networks.delete_network(networks.admin_user(), net.id)
+    networks.delete_network(network_admin.admin_user(), net.id)
     wait_for("the network to be DELETED",
              lambda: m.Network.objects.get(pk=net.pk).state == "DELETED", logs=daemons.logs)
 
@@ -181,7 +181,7 @@ def test_removal_meeting_a_transient_failure_is_retried_by_the_dispatcher(world,
         pk=net.pk).state in ("ACTIVE", "ERROR"), timeout=180, logs=daemons.logs)
     assert m.Network.objects.get(pk=net.pk).state == "ACTIVE"
     with DisconnectRace(client, PREFIX, pawn_spec(backend)) as race:
-        assert networks.delete_network(networks.admin_user(), net.id) == []
+        assert networks.delete_network(network_admin.admin_user(), net.id) == []
         race.force(net.backend_id)  # Ganeti's transient failure, checked there
         wait_for("network %d removed" % net.pk, lambda: m.BackendNetwork.objects.get(
             network=net).operstate in ("DELETED", "ERROR"), timeout=300, logs=daemons.logs)

@@ -36,7 +36,7 @@ from .flavors import get_flavor
 from .ids import parse_id
 from .images import get_image, node_osparams
 from .metadata import check_total, total_after, validate_metadata
-from .networks import nics_for_new_server
+from .ports import nics_for_new_server
 from .server_state import (
     get_server,
     guard,

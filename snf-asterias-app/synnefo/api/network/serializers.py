@@ -3,7 +3,8 @@ compute API's interfaceAttachment."""
 
 import ipaddress
 
-from synnefo.logic import networks as logic
+from synnefo.logic.ports import port_addresses
+from synnefo.logic.subnets import subnet_id, subnets_of
 
 from ..util import isotime
 
@@ -27,7 +28,7 @@ def network(net):
     out = {"id": str(net.id), "name": net.name, "status": STATUS.get(net.state, "ERROR"),
            "admin_state_up": True, "shared": bool(net.public),
            "router:external": bool(net.public),
-           "subnets": [logic.subnet_id(net, s[0]) for s in logic.subnets_of(net)],
+           "subnets": [subnet_id(net, s[0]) for s in subnets_of(net)],
            "tenant_id": project, "project_id": project, "description": "",
            "mtu": 1500, "port_security_enabled": net.type != "PRIVATE_BRIDGED",
            "availability_zones": [], "availability_zone_hints": [], "tags": [],
@@ -54,7 +55,7 @@ def _pool(cidr, gateway):
 def subnet(net, entry):
     version, cidr, gateway, name = entry
     project = project_of(net.owner_id)
-    out = {"id": logic.subnet_id(net, version), "name": name, "network_id": str(net.id),
+    out = {"id": subnet_id(net, version), "name": name, "network_id": str(net.id),
            "ip_version": version, "cidr": cidr, "gateway_ip": gateway or None,
            "enable_dhcp": bool(net.dhcp), "allocation_pools": _pool(cidr, gateway),
            "dns_nameservers": [], "host_routes": [], "tenant_id": project,
@@ -67,8 +68,8 @@ def subnet(net, entry):
 
 
 def fixed_ips(nic):
-    return [{"subnet_id": logic.subnet_id(nic.network, version), "ip_address": addr}
-            for version, addr in logic.port_addresses(nic)]
+    return [{"subnet_id": subnet_id(nic.network, version), "ip_address": addr}
+            for version, addr in port_addresses(nic)]
 
 
 def port(nic):

@@ -5,7 +5,7 @@ from django.core.management.base import CommandError
 from synnefo.backend.rapi import RapiError
 from synnefo.db.models import Backend
 from synnefo.logic.ids import parse_id
-from synnefo.logic.networks import ensure_on_backend
+from synnefo.logic.network_admin import ensure_on_backend
 
 COLUMNS = ["id", "clustername", "port", "username", "pinned", "drained", "offline",
            "hypervisor", "disk_templates", "servers", "mfree", "mtotal", "ctotal",

@@ -4,7 +4,7 @@
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from synnefo.logic import networks, users
+from synnefo.logic import network_admin, networks, subnets, users
 
 from ._networks import COLUMNS, network_row
 from ._output import AdminCommand, fail_cleanly
@@ -40,7 +40,7 @@ class Command(AdminCommand):
             if not subnet:
                 raise CommandError("the public network needs --subnet (or "
                                    "PUBLIC_NETWORK_SUBNET)")
-            network = networks.create_public_network(
+            network = network_admin.create_public_network(
                 options["name"], subnet,
                 gateway=options["gateway"] or settings.PUBLIC_NETWORK_GATEWAY or None,
                 subnet6=options["subnet6"] or settings.PUBLIC_NETWORK_SUBNET6 or None,
@@ -54,15 +54,15 @@ class Command(AdminCommand):
                                    "theirs from the bridge pool")
             owner = users.get_user(options["owner"])
             network = networks.create_network(owner, options["name"], options["type"])
-            admin = networks.admin_user()
+            admin = network_admin.admin_user()
             if options["subnet6"]:
-                networks.add_subnet(admin, network.id, 6, options["subnet6"],
+                subnets.add_subnet(admin, network.id, 6, options["subnet6"],
                                     options["gateway6"])
             if options["subnet"]:
-                network = networks.add_subnet(admin, network.id, 4, options["subnet"],
+                network = subnets.add_subnet(admin, network.id, 4, options["subnet"],
                                               options["gateway"])
         if not options["no_wait"]:
-            failed = [c for c, state, _ in networks.wait_for_backends(network)
+            failed = [c for c, state, _ in network_admin.wait_for_backends(network)
                       if state != "ACTIVE"]
             if failed:
                 raise CommandError("network %d was created but Ganeti did not set it up on %s "

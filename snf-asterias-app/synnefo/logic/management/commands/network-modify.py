@@ -1,6 +1,6 @@
 """snf-manage network-modify ID [--name NAME] [--wait] [--json]"""
 
-from synnefo.logic import networks
+from synnefo.logic import network_admin, networks
 
 from ._networks import COLUMNS, network_row
 from ._output import AdminCommand, fail_cleanly
@@ -19,11 +19,11 @@ class Command(AdminCommand):
 
     @fail_cleanly
     def handle(self, *args, **options):
-        admin = networks.admin_user()
+        admin = network_admin.admin_user()
         network = networks.get_network(admin, options["network_id"])
         if options["name"] is not None:
             network = networks.rename_network(admin, network.id, options["name"])
         if options["wait"]:
-            networks.wait_for_backends(network)
+            network_admin.wait_for_backends(network)
             network.refresh_from_db()
         self.emit([network_row(network)], COLUMNS, options, single=True)

@@ -2,9 +2,7 @@
 
 from django.core.management.base import CommandError
 
-from synnefo.db.models import Network
-from synnefo.logic import networks
-from synnefo.logic.network_callbacks import network_state
+from synnefo.logic import network_admin
 
 from ._output import AdminCommand, fail_cleanly
 
@@ -21,21 +19,13 @@ class Command(AdminCommand):
 
     @fail_cleanly
     def handle(self, *args, **options):
-        admin = networks.admin_user()
-        network = Network.objects.filter(pk=networks._pk(options["network_id"],
-                                                         "Network")).first()
-        if network is None:
-            raise networks.NotFound("Network %s not found." % options["network_id"])
-        if network.deleted:
-            errors = networks._remove_from_backends(network)  # a retry
-        else:
-            errors = networks.delete_network(admin, network.id)
+        network, errors = network_admin.remove_network(options["network_id"])
         if errors:
             raise CommandError("network %d is deleted but its Ganeti network could not be "
                                "removed everywhere: %s. Run this command again to retry."
                                % (network.id, "; ".join(errors)))
         if not options["no_wait"]:
-            results = networks.wait_for_backends(network)
+            results = network_admin.wait_for_backends(network)
             for cluster, state, status in results:
                 self.stdout.write("%s: %s (%s)" % (cluster, state, status or "-"))
             failed = [c for c, state, _ in results if state != "DELETED"]
@@ -43,7 +33,5 @@ class Command(AdminCommand):
                 raise CommandError("Ganeti did not remove network %d on %s (see snf-manage "
                                    "network-list --deleted); run this command again to retry."
                                    % (network.id, ", ".join(failed)))
-            network.refresh_from_db()
-            state = network_state(network, network.backend_networks.all())
-            Network.objects.filter(pk=network.pk).update(state=state)
+            network_admin.settle_state(network)
         self.stdout.write("network %d deleted" % network.id)
