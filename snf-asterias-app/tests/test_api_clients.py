@@ -364,3 +364,25 @@ def test_image_data_is_streamed_not_buffered(live):
     assert conn.image.get_image(image.id).hash_value == sha.hexdigest()
     conn.image.delete_image(image.id)
     assert _store(live) == []
+
+
+def test_a_malformed_chunked_upload_is_a_client_error(live):
+    """A chunk size that is no number, and a body cut short: 400, nothing stored."""
+    import socket
+    conn = _sdk(live)
+    image = conn.image.create_image("chunky", disk_format="raw", container_format="bare",
+                                    allow_duplicates=True)
+    token = conn.session.get_token()
+    for body in (b"5\r\nabcde\r\nzz\r\nxyz\r\n0\r\n\r\n", b"ffff\r\nabc"):
+        with socket.create_connection(("127.0.0.1", live.gunicorn.port), timeout=30) as s:
+            s.sendall(b"PUT /image/v2/images/%s/file HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"X-Auth-Token: %s\r\nContent-Type: application/octet-stream\r\n"
+                      b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                      % (image.id.encode(), token.encode()) + body)
+            s.shutdown(socket.SHUT_WR)
+            answer = b"".join(iter(lambda: s.recv(65536), b""))
+        status = int(answer.split(b" ", 2)[1])
+        assert 400 <= status < 500, answer[:500]
+        assert b"Traceback" not in answer
+    assert conn.image.get_image(image.id).status == "queued" and _store(live) == []
+    conn.image.delete_image(image.id)

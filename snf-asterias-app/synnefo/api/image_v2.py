@@ -7,7 +7,7 @@ the upload goes from the request's input stream through ``logic.images.upload`` 
 the image store, the download from the store file into the response.
 """
 
-from django.http import FileResponse, UnreadablePostError
+from django.http import FileResponse
 
 from synnefo.logic import errors as logic_errors
 from synnefo.logic import images as logic
@@ -142,9 +142,12 @@ def _request_chunks(request):
     while True:
         try:
             chunk = stream.read(CHUNK)
-        except (UnreadablePostError, OSError, ValueError) as exc:
-            raise logic_errors.InvalidInput("The upload was interrupted (%s): nothing was "
-                                            "stored." % type(exc).__name__) from None
+        except (OSError, ValueError) as exc:
+            # The client's body failed: a cut connection (Django's UnreadablePostError)
+            # or a malformed chunked encoding (gunicorn's NoMoreData, InvalidChunkSize:
+            # IOErrors too). Never a server fault.
+            raise logic_errors.InvalidInput("The upload was interrupted or malformed (%s): "
+                                            "nothing was stored." % type(exc).__name__) from None
         if not chunk:
             return
         yield chunk

@@ -331,7 +331,7 @@ def update_image(user, image, changes):
         meta = image_metadata(image)
         for op, attribute, value in changes:
             if attribute in READ_ONLY or attribute in ("disk_format", "container_format",
-                                                       "protected", "tags"):
+                                                       FORMAT_PROPERTY, "protected", "tags"):
                 raise Forbidden("Attribute '%s' cannot be changed here." % attribute)
             if attribute == "name":
                 image.name = _check_name(value if op != "remove" else "")
