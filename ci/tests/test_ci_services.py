@@ -265,7 +265,7 @@ def test_snf_image_os_accepts_synnefo_parameters(env):
         "img_id": "ci-image", "img_format": "diskdump", "img_passwd": "secret",
         "img_properties": json.dumps({"OSFAMILY": "linux"}),
         "img_personality": json.dumps([]), "config_url": "http://127.0.0.1/config",
-        "img_user_data": "I2Nsb3VkLWNvbmZpZwo=",
+        "img_user_data": "I2Nsb3VkLWNvbmZpZwo=", "img_checksum": "sha256:" + "0" * 64,
     }
     job = _rapi_job(env, "POST", "/2/instances", {
         "__version__": 1, "mode": "create", "name": name,

@@ -6,7 +6,10 @@ hypervisor, the snf-image stand-in OS of ci/ganeti.sh). The dispatcher is not ru
 here (the pipeline's own tests cover it), so the test watches the Ganeti job itself.
 """
 
+import hashlib
+
 import pytest
+from django.test import Client
 from support.api import make_user
 from support.cluster import cluster_backend, run_prefix
 
@@ -71,6 +74,42 @@ def test_create_and_delete_through_the_api_on_real_ganeti(cloud):
     finally:
         names = instance_names(rapi)
         if vm.backend_vm_id in names:
+            rapi.wait_for_job(rapi.delete_instance(vm.backend_vm_id), timeout=120)
+
+
+def test_an_uploaded_image_reaches_ganeti_as_a_signed_link(cloud, settings, tmp_path):
+    """With IMAGE_NODES_FETCH_FROM_API, the create job Ganeti runs names the image data by
+    a signed link (img_id) with its checksum (img_checksum); Ganeti keeps both, and the
+    link serves the data."""
+    user, client, flavor, _ = cloud
+    settings.IMAGE_STORE_DIR = str(tmp_path / "images")
+    settings.IMAGE_NODES_FETCH_FROM_API = True
+    data = b"image data " * 1000
+    r = client.post("/image/v2/images", {"name": "up", "disk_format": "raw",
+                                          "container_format": "bare"})
+    image_id = r.json()["id"]
+    r = client.client.put("/image/v2/images/%s/file" % image_id, data,
+                          content_type="application/octet-stream",
+                          HTTP_X_AUTH_TOKEN=client.token)
+    assert r.status_code == 204, r.content
+    rapi = client_for(cluster_backend())
+    r = client.post("/compute/v2.1/servers", {"server": {
+        "name": "from-upload", "imageRef": image_id, "flavorRef": str(flavor.id)}})
+    assert r.status_code == 202, r.content
+    vm = m.VirtualMachine.objects.get(pk=int(r.json()["server"]["id"]))
+    try:
+        assert rapi.wait_for_job(vm.task_job_id, timeout=120)["status"] == "success"
+        static = rapi.request("GET", "/2/instances/%s/info" % vm.backend_vm_id,
+                              query={"static": 1})
+        osparams = rapi.wait_for_job(static, timeout=60)["opresult"][0][vm.backend_vm_id][
+            "os_instance"]
+        assert osparams["img_checksum"] == "sha256:" + hashlib.sha256(data).hexdigest()
+        link = osparams["img_id"]
+        assert link.startswith(settings.API_PUBLIC_BASE_URL + "/image/node/%s/" % image_id)
+        r = Client().get("/" + link.split("/", 3)[3])
+        assert r.status_code == 200 and b"".join(r.streaming_content) == data
+    finally:
+        if vm.backend_vm_id in instance_names(rapi):
             rapi.wait_for_job(rapi.delete_instance(vm.backend_vm_id), timeout=120)
 
 
