@@ -178,7 +178,105 @@ def tooling_names():
     return names
 
 
+# -- where code reads settings ------------------------------------------------------------
+# Every setting has its default in exactly one place, a dist's defaults module, which the
+# loader (synnefo.common.settings, the one module allowed to look names up by hand)
+# puts into every process's settings. Code reads ``settings.X`` (Django) or
+# ``settings["X"]`` (the Django-free daemons) and never names a second default.
+
+LOADER = path("snf-common", "synnefo", "common", "settings.py")
+
+
+def declared_settings():
+    """{name: defaults module} of every dist's defaults.py (top-level upper-case names)."""
+    found = {}
+    for d in dists():
+        for p in glob.glob(os.path.join(d, "**", "defaults.py"), recursive=True):
+            for node in ast.parse(read(p), p).body:
+                targets = node.targets if isinstance(node, ast.Assign) else \
+                    [node.target] if isinstance(node, ast.AnnAssign) else []
+                for t in targets:
+                    if isinstance(t, ast.Name) and t.id.isupper():
+                        found.setdefault(t.id, set()).add(rel(p))
+    return found
+
+
+def _is_settings(node):
+    """``settings``, ``s`` (a settings dict) or ``<anything>.settings``."""
+    return (isinstance(node, ast.Name) and node.id in ("settings", "s")) or \
+        (isinstance(node, ast.Attribute) and node.attr == "settings")
+
+
+def _setting_name(node):
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+            and re.fullmatch(r"[A-Z][A-Z0-9_]*", node.value):
+        return node.value
+    return None
+
+
+def _reads_in(tree, name):
+    """[(file:line, setting, how)] of ``tree``: ``how`` is "attr" (``settings.X``),
+    "item" (``settings["X"]``) or "fallback" (getattr with a default, .get on settings)."""
+    reads = []
+    for node in ast.walk(tree):
+        where = "%s:%d" % (name, getattr(node, "lineno", 0))
+        if isinstance(node, ast.Attribute) and _is_settings(node.value) \
+                and re.fullmatch(r"[A-Z][A-Z0-9_]*", node.attr):
+            reads.append((where, node.attr, "attr"))
+        elif isinstance(node, ast.Subscript) and _is_settings(node.value) \
+                and _setting_name(node.slice):
+            reads.append((where, _setting_name(node.slice), "item"))
+        elif isinstance(node, ast.Call) and node.args:
+            f, args = node.func, node.args
+            if isinstance(f, ast.Name) and f.id == "getattr" and len(args) == 3 \
+                    and _is_settings(args[0]):
+                # a variable name too: a helper like _setting(name, default)
+                reads.append((where, _setting_name(args[1]) or ast.unparse(args[1]),
+                              "fallback"))
+            elif isinstance(f, ast.Attribute) and f.attr == "get" \
+                    and _is_settings(f.value) and _setting_name(args[0]):
+                reads.append((where, _setting_name(args[0]), "fallback"))
+    return reads
+
+
+def settings_reads():
+    """Every setting read of the production modules (the loader excepted)."""
+    return [r for p in production_modules() if p != LOADER
+            for r in _reads_in(ast.parse(read(p), p), rel(p))]
+
+
 # -- the tests ------------------------------------------------------------------------------
+
+def test_no_setting_is_read_with_a_default_of_its_own():
+    """getattr(settings, "X", default) and settings.get("X", ...) repeat (and drift from)
+    the defaults module; the loader already put every default there."""
+    reads = settings_reads()
+    assert any(how == "attr" for _, _, how in reads)  # the walk sees reads
+    assert [(w, n) for w, n, how in reads if how == "fallback"] == []
+
+
+def test_every_setting_code_reads_has_a_declared_default():
+    """A name read but declared in no defaults module fails (AttributeError/KeyError) in
+    a deployment whose conf files do not set it; Django's own settings are Django's."""
+    import django.conf.global_settings as django_defaults
+    declared = set(declared_settings()) | {n for n in dir(django_defaults) if n.isupper()}
+    assert sorted("%s %s" % (w, n) for w, n, _ in settings_reads()
+                  if n.isupper() and n not in declared) == []
+
+
+def test_every_setting_has_one_default():
+    """A setting declared by two dists would have two defaults to keep equal."""
+    assert sorted("%s (%s)" % (n, ", ".join(sorted(w)))
+                  for n, w in declared_settings().items() if len(w) > 1) == []
+
+
+def test_the_fallback_rule_catches_a_repeated_default():
+    code = ('getattr(settings, "LOG_DIR", "/var/log")\nconfig.settings.get("X_Y", 1)\n'
+            'getattr(settings, name, default)\nsettings.DEBUG\ns["A_B"]\nenv.get("C_D", 1)')
+    assert _reads_in(ast.parse(code), "x") == [
+        ("x:1", "LOG_DIR", "fallback"), ("x:2", "X_Y", "fallback"),
+        ("x:3", "name", "fallback"), ("x:4", "DEBUG", "attr"), ("x:5", "A_B", "item")]
+
 
 def _unread(found, reads):
     return sorted("%s (%s)" % (name, ", ".join(sorted(where)))

@@ -5,6 +5,7 @@ import socket
 import pytest
 
 from synnefo.common.amqp_client import Spool
+from synnefo.common.settings import collect_defaults
 from synnefo.ganeti.common import Config
 
 
@@ -23,12 +24,14 @@ def config(tmp_path):
     held, port = refused_port()
     for d in ("queue", "spool", "ssconf"):
         (tmp_path / d).mkdir()
-    yield Config({"BACKEND_PREFIX_ID": "snf-",
-                  "AMQP_HOSTS": ["amqp://u:p@127.0.0.1:%d/" % port],
-                  "GANETI_QUEUE_DIR": str(tmp_path / "queue"),
-                  "GANETI_EVENTS_SPOOL_DIR": str(tmp_path / "spool"),
-                  "GANETI_SSCONF_DIR": str(tmp_path / "ssconf"),
-                  "GANETI_HOOK_AMQP_TIMEOUT": 2, "EVENTD_MASTER_CHECK_INTERVAL": 0})
+    # over the installed defaults, as the settings loader gives them to the tools
+    yield Config(dict(collect_defaults(),
+                      BACKEND_PREFIX_ID="snf-",
+                      AMQP_HOSTS=["amqp://u:p@127.0.0.1:%d/" % port],
+                      GANETI_QUEUE_DIR=str(tmp_path / "queue"),
+                      GANETI_EVENTS_SPOOL_DIR=str(tmp_path / "spool"),
+                      GANETI_SSCONF_DIR=str(tmp_path / "ssconf"),
+                      GANETI_HOOK_AMQP_TIMEOUT=2, EVENTD_MASTER_CHECK_INTERVAL=0))
     held.close()
 
 

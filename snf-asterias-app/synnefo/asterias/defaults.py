@@ -136,8 +136,6 @@ DISPATCHER_CONN_MAX_AGE = 300
 # supervisor SIGKILLs it (one stuck in a database call; its transaction rolls back
 # and the message is delivered again).
 DISPATCHER_STOP_TIMEOUT = 20
-# RabbitMQ queue type of the event queues: "quorum" (replicated) or "classic".
-AMQP_QUEUE_TYPE = "quorum"
 # Seconds a building VM's create job may stay unknown to Ganeti before
 # reconciliation calls the build failed.
 RECONCILE_BUILD_GRACE = 60

@@ -13,10 +13,6 @@ from django.conf import settings
 from synnefo.backend.rapi import RapiClient, RapiError
 
 
-def _setting(name, default=None):
-    return getattr(settings, name, default)
-
-
 def _pinned_cafile(pem):
     """A file holding ``pem`` (curl wants a path); one per certificate, reused."""
     digest = hashlib.sha256(pem.encode("utf-8")).hexdigest()[:32]
@@ -55,15 +51,15 @@ def client_for(backend, curl_factory=None):
     kw = {}
     if curl_factory is not None:
         kw["curl_factory"] = curl_factory
-    elif _setting("GANETI_RAPI_CURL_FACTORY"):
-        kw["curl_factory"] = _setting("GANETI_RAPI_CURL_FACTORY")
+    elif settings.GANETI_RAPI_CURL_FACTORY:
+        kw["curl_factory"] = settings.GANETI_RAPI_CURL_FACTORY
     if backend.certificate.strip():
         kw.update(verify=True, cafile=_pinned_cafile(backend.certificate))
     else:
-        kw.update(verify=bool(_setting("GANETI_RAPI_VERIFY", True)))
+        kw.update(verify=bool(settings.GANETI_RAPI_VERIFY))
     return RapiClient(backend.clustername, port=backend.port,
                       username=backend.username or None, password=backend.password or None,
-                      timeout=_setting("GANETI_RAPI_TIMEOUT", 60), **kw)
+                      timeout=settings.GANETI_RAPI_TIMEOUT, **kw)
 
 
 def client_of(vm):

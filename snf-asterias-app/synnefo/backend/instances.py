@@ -20,10 +20,6 @@ from synnefo.common.protocol import FIREWALL_PROFILES, FIREWALL_TAG_PREFIX, fire
 log = logging.getLogger(__name__)
 
 
-def _setting(name, default=None):
-    return getattr(settings, name, default)
-
-
 # -- create ------------------------------------------------------------------------
 
 def _image_properties(image):
@@ -52,7 +48,7 @@ def build_create_spec(vm, password, personality=None, public_key=None, image_par
     never changed (the original mutated it on every request).
     """
     flavor, image, backend = vm.flavor, vm.image, vm.backend
-    spec = copy.deepcopy(_setting("GANETI_CREATEINSTANCE_KWARGS", {}) or {})
+    spec = copy.deepcopy(settings.GANETI_CREATEINSTANCE_KWARGS or {})
     os_type = spec.pop("os", None) or spec.pop("os_type", None) or settings.GANETI_OS
     nic_rows = list(vm.nics.select_related("network").order_by("index"))
     spec.update({
@@ -134,8 +130,8 @@ def startup_instance(vm):
 
 
 def shutdown_instance(vm):
-    timeout = _setting("GANETI_SHUTDOWN_TIMEOUT", None)
-    return client_of(vm).shutdown_instance(vm.backend_vm_id, timeout=timeout)
+    return client_of(vm).shutdown_instance(vm.backend_vm_id,
+                                           timeout=settings.GANETI_SHUTDOWN_TIMEOUT)
 
 
 def reboot_instance(vm, reboot_type):

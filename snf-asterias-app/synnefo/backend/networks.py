@@ -33,7 +33,7 @@ def _path(network_name, action=""):
 
 
 def _groups():
-    return list(getattr(settings, "GANETI_NETWORK_GROUPS", None) or ["default"])
+    return list(settings.GANETI_NETWORK_GROUPS)
 
 
 def _after(job_id):
@@ -66,7 +66,7 @@ def add_network_spec(network):
 def reserved_ips(network):
     """Addresses Ganeti must never allocate on ``network`` (public: from settings)."""
     if network.public:
-        return list(getattr(settings, "PUBLIC_NETWORK_RESERVED_IPS", None) or [])
+        return list(settings.PUBLIC_NETWORK_RESERVED_IPS or [])
     return []
 
 
@@ -196,7 +196,7 @@ def nic_spec(nic):
         spec["mode"] = mode
         if nic.ipv4:
             spec["ip"] = nic.ipv4
-        link = network.link or getattr(settings, "GANETI_DEFAULT_LINK", "")
+        link = network.link or settings.GANETI_DEFAULT_LINK
         if link:
             spec["link"] = link
     if nic.mac:

@@ -50,7 +50,7 @@ def use_persistent_db_connections(max_age=_FROM_SETTINGS):
     connection that had errors and is no longer usable.
     """
     if max_age is _FROM_SETTINGS:
-        max_age = getattr(settings, "DISPATCHER_CONN_MAX_AGE", 300)
+        max_age = settings.DISPATCHER_CONN_MAX_AGE
     for alias in connections:
         connections.settings[alias]["CONN_MAX_AGE"] = max_age
         # the wrapper of this thread may already hold its own copy of the options
@@ -60,14 +60,14 @@ def use_persistent_db_connections(max_age=_FROM_SETTINGS):
 
 def topology():
     return Topology(settings.BACKEND_PREFIX_ID,
-                    exchange=getattr(settings, "EXCHANGE_GANETI", "ganeti"))
+                    exchange=settings.EXCHANGE_GANETI)
 
 
 class Worker:
     def __init__(self, hosts=None, prefetch=5, queue_type=None, stop=None):
         self.hosts = hosts or settings.AMQP_HOSTS
         self.prefetch = prefetch
-        self.queue_type = queue_type or getattr(settings, "AMQP_QUEUE_TYPE", "quorum")
+        self.queue_type = queue_type or settings.AMQP_QUEUE_TYPE
         self.topology = topology()
         # Ganeti network job status goes to the network handlers; every other key to
         # the server callbacks. Both raise callbacks.MessageError for "ack and log".

@@ -153,7 +153,7 @@ def main(argv=None):
         _setup_django()
         from django.conf import settings  # configured by _setup_django just above
         workers = args.workers if args.workers is not None else settings.DISPATCHER_WORKERS
-        log_dir = getattr(settings, "LOG_DIR", "/var/log/synnefo")
+        log_dir = settings.LOG_DIR
         pid_file = args.pid_file or settings.DISPATCHER_PID_FILE
         stop_timeout = settings.DISPATCHER_STOP_TIMEOUT
     except SettingsError as exc:

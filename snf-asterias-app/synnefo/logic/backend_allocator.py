@@ -40,12 +40,12 @@ def _load(backend):
 
 def ensure_default_backend():
     """Create the Backend row of GANETI_CLUSTER_INFO when no backend exists yet."""
-    info = tuple(getattr(settings, "GANETI_CLUSTER_INFO", None) or ())
+    info = tuple(settings.GANETI_CLUSTER_INFO or ())
     if not info or not info[0] or Backend.objects.exists():
         return None
     host, port, user, password = (tuple(info) + (None,) * 4)[:4]
     certificate = ""
-    path = getattr(settings, "GANETI_CLUSTER_CERTIFICATE", "")
+    path = settings.GANETI_CLUSTER_CERTIFICATE
     if path:
         with open(path, encoding="ascii") as f:
             certificate = certificates_only(f.read())
@@ -62,7 +62,7 @@ def cluster_info_drift():
     are changed with snf-manage. An administrator who edits the setting afterwards is
     told so, with the command that applies the change, instead of being ignored silently.
     """
-    info = tuple(getattr(settings, "GANETI_CLUSTER_INFO", None) or ())
+    info = tuple(settings.GANETI_CLUSTER_INFO or ())
     if not info or not info[0] or not Backend.objects.exists():
         return None
     host, port, user, password = (tuple(info) + (None,) * 4)[:4]

@@ -92,7 +92,7 @@ def _resubmit(network, bn, opcode, logmsg):
     None when it is not to be retried (not transient, too many retries, RAPI error)."""
     if opcode not in RETRYABLE or not gnet.is_transient_failure(logmsg):
         return None
-    limit = getattr(settings, "NETWORK_JOB_RETRIES", 10)
+    limit = settings.NETWORK_JOB_RETRIES
     if bn.retries >= limit:
         log.error("network %s on %s: %s failed transiently again after %d retries; "
                   "giving up: %s", network.backend_id, bn.backend.clustername, opcode,

@@ -69,7 +69,7 @@ class Finding:
 
 
 def _grace():
-    return datetime.timedelta(seconds=getattr(settings, "RECONCILE_BUILD_GRACE", 60))
+    return datetime.timedelta(seconds=settings.RECONCILE_BUILD_GRACE)
 
 
 def reconcile_backend(backend, warnings):

@@ -22,6 +22,9 @@ RABBIT_VHOST = "/"
 
 # Name of the topic exchange Ganeti-side publishers and the dispatcher share.
 EXCHANGE_GANETI = "ganeti"
+# RabbitMQ queue type of the event queues both sides declare: "quorum" (replicated)
+# or "classic".
+AMQP_QUEUE_TYPE = "quorum"
 
 # The default Ganeti cluster: (host, port, user, password) of its RAPI. Only read while
 # no Backend row exists (the first one is created from it); later changes are made with

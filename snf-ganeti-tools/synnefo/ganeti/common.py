@@ -14,9 +14,9 @@ class Config:
         s = settings if settings is not None else load_or_exit()
         self.settings = s
         self.prefix = s["BACKEND_PREFIX_ID"]
-        self.topology = Topology(self.prefix, exchange=s.get("EXCHANGE_GANETI", "ganeti"))
+        self.topology = Topology(self.prefix, exchange=s["EXCHANGE_GANETI"])
         self.amqp_hosts = s["AMQP_HOSTS"]
-        self.queue_type = s.get("AMQP_QUEUE_TYPE", "quorum")
+        self.queue_type = s["AMQP_QUEUE_TYPE"]
         self.spool_dir = s["GANETI_EVENTS_SPOOL_DIR"]
         self.queue_dir = s["GANETI_QUEUE_DIR"]
         self.ssconf_dir = s["GANETI_SSCONF_DIR"]

@@ -16,5 +16,3 @@ GANETI_HOOK_AMQP_TIMEOUT = 2
 GANETI_HOOK_PUBLISH_DIRECTLY = True
 # IPv6 /64 prefix of the public network for EUI-64 addresses of NIC 0 (None: none).
 PUBLIC_IPV6_PREFIX = None
-# RabbitMQ queue type of the event queues: "quorum" (replicated) or "classic".
-AMQP_QUEUE_TYPE = "quorum"

@@ -95,7 +95,7 @@ class EventDaemon:
         log.info("watching %s for cluster %s, prefix %s, spool %s", self.config.queue_dir,
                  self.cluster, self.config.prefix, self.publisher.spool.directory)
         self.scan_queue()
-        master_check_interval = self.config.settings.get("EVENTD_MASTER_CHECK_INTERVAL", 30)
+        master_check_interval = self.config.settings["EVENTD_MASTER_CHECK_INTERVAL"]
         next_master_check = time.monotonic() + master_check_interval
         try:
             while not self.stop_request.requested:
@@ -139,7 +139,7 @@ def main(argv=None):
                          % (NAME, config.queue_dir))
         return 1
     handler = daemon.setup_logging(NAME, debug=args.debug,
-                                   log_dir=config.settings.get("LOG_DIR", "/var/log/synnefo"))
+                                   log_dir=config.settings["LOG_DIR"])
     eventd = EventDaemon(config)
     return daemon.run(lambda: eventd.run(check_master=not args.no_master_check), NAME,
                       args.pid_file or config.settings["EVENTD_PID_FILE"], debug=args.debug,

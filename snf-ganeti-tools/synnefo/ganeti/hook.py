@@ -60,15 +60,15 @@ def net_status_message(env, prefix, ipv6_prefix=None):
 
 
 def run(env, config):
-    msg = net_status_message(env, config.prefix, config.settings.get("PUBLIC_IPV6_PREFIX"))
+    msg = net_status_message(env, config.prefix, config.settings["PUBLIC_IPV6_PREFIX"])
     if msg is None:
         return
     publisher = config.publisher(
-        connect_timeout=config.settings.get("GANETI_HOOK_AMQP_TIMEOUT", 2))
+        connect_timeout=config.settings["GANETI_HOOK_AMQP_TIMEOUT"])
     topo = config.topology
     publisher.spool.add(topo.exchange, topo.routing_keys["net"], msg)
     sent = False
-    if config.settings.get("GANETI_HOOK_PUBLISH_DIRECTLY", True):
+    if config.settings["GANETI_HOOK_PUBLISH_DIRECTLY"]:
         # Sends what is in the spool (ours included) if a broker answers at once;
         # otherwise eventd sends it.
         sent = publisher.flush(force=True)
@@ -84,7 +84,7 @@ def main():
     try:
         from synnefo.ganeti.common import Config
         config = Config()
-        daemon.setup_tool_logging(NAME, config.settings.get("LOG_DIR", "/var/log/synnefo"))
+        daemon.setup_tool_logging(NAME, config.settings["LOG_DIR"])
         run(os.environ, config)
     except BaseException as exc:  # never fail Ganeti's operation; keep the traceback
         log.error("%s: %s", type(exc).__name__, exc,

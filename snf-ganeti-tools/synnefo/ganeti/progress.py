@@ -64,7 +64,7 @@ def _main(argv, stop):
         return 1
     from synnefo.ganeti.common import Config
     config = Config()
-    daemon.setup_tool_logging(NAME, config.settings.get("LOG_DIR", "/var/log/synnefo"),
+    daemon.setup_tool_logging(NAME, config.settings["LOG_DIR"],
                               logging.INFO)
     try:
         return monitor(args.instance, config, stop)
@@ -82,7 +82,7 @@ def monitor(instance, config, stop):
             pass
         return 0
     publisher = config.publisher(
-        connect_timeout=config.settings.get("GANETI_HOOK_AMQP_TIMEOUT", 2))
+        connect_timeout=config.settings["GANETI_HOOK_AMQP_TIMEOUT"])
     topo = config.topology
     try:
         for line in sys.stdin:

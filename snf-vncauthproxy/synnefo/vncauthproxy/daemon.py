@@ -97,7 +97,7 @@ def main(argv=None):
         sys.stderr.write("%s: %s\n" % (NAME, exc.args[0] if isinstance(exc, KeyError) else exc))
         return 1
     pid_file = args.pid_file or settings["VNCAUTHPROXY_PID_FILE"]
-    log_dir = settings.get("LOG_DIR", "/var/log/synnefo")
+    log_dir = settings["LOG_DIR"]
     handler = daemon.setup_logging(NAME, debug=args.debug, log_dir=log_dir)
     # Files the unprivileged daemon must still write or remove: its log (reopened after
     # a rotation) and its pid file; their directories stay as they are.

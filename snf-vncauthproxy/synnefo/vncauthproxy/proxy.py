@@ -92,8 +92,8 @@ class Proxy:
         self.backend_timeout = s["VNCAUTHPROXY_BACKEND_TIMEOUT"]
         self.max_forwardings = s["VNCAUTHPROXY_MAX_FORWARDINGS"]
         self.source_rate = SourceRate(*s["VNCAUTHPROXY_SOURCE_RATE"])
-        self.cert_file = s.get("VNCAUTHPROXY_CERT_FILE")
-        self.key_file = s.get("VNCAUTHPROXY_KEY_FILE")
+        self.cert_file = s["VNCAUTHPROXY_CERT_FILE"]
+        self.key_file = s["VNCAUTHPROXY_KEY_FILE"]
         if not self.listen_addresses:
             raise ConfigError("VNCAUTHPROXY_LISTEN_ADDRESSES is empty")
         low, high = self.port_range

@@ -32,7 +32,7 @@ class Command(AdminCommand):
 
     def handle(self, *args, **options):
         topo = Topology(settings.BACKEND_PREFIX_ID,
-                        exchange=getattr(settings, "EXCHANGE_GANETI", "ganeti"))
+                        exchange=settings.EXCHANGE_GANETI)
         known = list(topo.queues) + topo.dead_letter_queues()
         queue = options["queue"]
         if queue and queue not in known:

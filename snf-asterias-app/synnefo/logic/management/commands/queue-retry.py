@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         topo = Topology(settings.BACKEND_PREFIX_ID,
-                        exchange=getattr(settings, "EXCHANGE_GANETI", "ganeti"))
+                        exchange=settings.EXCHANGE_GANETI)
         queues = list(topo.queues)
         if options["queue"]:
             if options["queue"] not in topo.queues:
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         client = AMQPClient(settings.AMQP_HOSTS, confirms=True)
         try:
             client.connect()
-            client.declare_topology(topo, getattr(settings, "AMQP_QUEUE_TYPE", "quorum"))
+            client.declare_topology(topo, settings.AMQP_QUEUE_TYPE)
         except AMQPError as exc:
             raise CommandError(str(exc)) from None
         try:
