@@ -50,6 +50,7 @@ def test_final_statuses_rank_highest_and_every_status_has_a_rank():
     assert set(P.JOB_STATUS_RANK) == set(P.JOB_STATUSES)
     top = max(P.JOB_STATUS_RANK.values())
     assert {s for s, r in P.JOB_STATUS_RANK.items() if r == top} == set(P.FINAL_JOB_STATUSES)
+    assert set(P.FINAL_JOB_STATUSES) - set(P.FAILED_JOB_STATUSES) == {"success"}
 
 
 # -- EUI-64 ------------------------------------------------------------------------------

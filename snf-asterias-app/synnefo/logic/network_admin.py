@@ -13,6 +13,7 @@ from django.db import transaction
 from synnefo.backend import networks as gnet
 from synnefo.backend.client import client_for
 from synnefo.backend.rapi import RapiError
+from synnefo.common.protocol import FAILED_JOB_STATUSES
 from synnefo.db.models import BackendNetwork, Network, User
 
 from . import network_callbacks
@@ -105,7 +106,7 @@ def _failed_jobs_before(client, bn, last):
         except RapiError:
             continue
         ops = job.get("ops") or [{}]
-        if (job.get("status") in ("error", "canceled") and isinstance(ops[0], dict)
+        if (job.get("status") in FAILED_JOB_STATUSES and isinstance(ops[0], dict)
                 and ops[0].get("network_name") == bn.network.backend_id):
             failed.append(job)
     return failed

@@ -33,7 +33,12 @@ from django.db import transaction
 
 from synnefo.backend import networks as gnet
 from synnefo.backend.rapi import RapiError
-from synnefo.common.protocol import FINAL_JOB_STATUSES, JOB_STATUS_RANK, MSG_NETWORK_STATUS
+from synnefo.common.protocol import (
+    FAILED_JOB_STATUSES,
+    FINAL_JOB_STATUSES,
+    JOB_STATUS_RANK,
+    MSG_NETWORK_STATUS,
+)
 from synnefo.db.models import BackendNetwork, Network
 from synnefo.logic.callbacks import MessageError, dispatch, is_newer_job_news
 
@@ -150,7 +155,7 @@ def update_network(body):
         # A job of an earlier submission than the latest one: its news is history.
         superseded = bn.batchjobid is not None and job_id < bn.batchjobid
         changed = []
-        if status in ("error", "canceled") and not superseded:
+        if status in FAILED_JOB_STATUSES and not superseded:
             jobs = _resubmit(network, bn, opcode, logmsg)
             if jobs is not None:
                 _record_resubmission(network, bn, jobs, opcode, logmsg)

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from synnefo.backend.client import client_for
 from synnefo.backend.rapi import RapiError
+from synnefo.common.protocol import FAILED_JOB_STATUSES
 from synnefo.db.models import (
     Backend,
     Network,
@@ -138,7 +139,7 @@ def _job_verdict(client, vm):
         raise
     if job.get("status") is None:  # Ganeti 3.0 answers 200 with nulls for unknown jobs
         return True, "the create job %s is unknown to Ganeti" % vm.backendjobid
-    if job.get("status") in ("error", "canceled"):
+    if job.get("status") in FAILED_JOB_STATUSES:
         reason = ""
         for result in job.get("opresult") or []:
             if isinstance(result, list) and len(result) == 2:

@@ -21,8 +21,9 @@ MSG_NETWORK_STATUS = "ganeti-network-status"  # eventd: a Ganeti network op
 # Every status of a Ganeti job (the order of Ganeti's constants; database choices).
 JOB_STATUSES = ("queued", "waiting", "canceling", "running", "canceled", "success",
                 "error")
-# A job in one of these has ended and never changes again.
-FINAL_JOB_STATUSES = ("success", "error", "canceled")
+# A job in one of these has ended and never changes again; all but "success" are failures.
+FAILED_JOB_STATUSES = ("error", "canceled")
+FINAL_JOB_STATUSES = ("success",) + FAILED_JOB_STATUSES
 # Rank of statuses within one job: a later rank never gives way to an earlier one
 # (messages about one job arrive out of order).
 JOB_STATUS_RANK = {"queued": 0, "waiting": 1, "running": 2, "canceling": 3,
