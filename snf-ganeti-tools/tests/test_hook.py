@@ -2,9 +2,11 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
+from synnefo.common.protocol import FIREWALL_TAG_KIND, FIREWALL_TAG_PREFIX, firewall_tag
 from synnefo.ganeti.hook import net_status_message
 
 ENV = {"GANETI_HOOKS_PHASE": "post", "GANETI_HOOKS_PATH": "instance-start",
@@ -82,3 +84,14 @@ def test_hook_failure_is_logged_with_its_traceback_and_exits_0(tmp_path):
     log = (tmp_path / "log" / "snf-ganeti-hook.log").read_text()
     assert "ERROR" in log and "Traceback (most recent call last)" in log
     assert proc.stderr.strip().split(": ", 1)[1] in log
+
+
+def test_kvm_vif_bridge_reads_the_firewall_tags_logic_writes():
+    """The ifup script (shell, shipped by this package) has its own copy of the tag
+    words: it must know exactly the kinds of synnefo.common.protocol."""
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "ganeti-hooks",
+                          "kvm-vif-bridge")
+    with open(script, encoding="utf-8") as f:
+        kinds = set(re.findall(r'synnefo:network:"\$idx":(\w+)\)', f.read()))
+    assert kinds == set(FIREWALL_TAG_KIND.values())
+    assert firewall_tag(3, "PROTECTED").startswith(FIREWALL_TAG_PREFIX + "3:")
