@@ -281,6 +281,7 @@ def test_apiserver_issues_a_token_and_lists_servers(nodes):
 
     exercise_service(node, "snf-gunicorn", check_up=api_up)
     check_500_is_logged(node, port)
+    check_image_store(node, port)
     api_up()                                   # the table is back: the list works again
 
     def proxy_up():
@@ -311,6 +312,35 @@ def get_token(node, port):
                     "Content-Type: application/json", "-d", json.dumps(body),
                     "http://127.0.0.1:%d/identity/v3/auth/tokens" % port]).stdout
     return re.search(r"^X-Subject-Token:\s*(\S+)", out, re.M | re.I).group(1)
+
+
+def check_image_store(node, port):
+    """The package's image store (IMAGE_STORE_DIR, made by the postinst): an image
+    uploaded through the API under the running gunicorn lands there as the synnefo user,
+    one registered with snf-manage is copied there, and the API serves both."""
+    out = node.run("stat -c '%a %U %G' /var/lib/synnefo/images").stdout.split()
+    assert out == ["750", "synnefo", "synnefo"], out
+    token = get_token(node, port)
+    base = "http://127.0.0.1:%d/image/v2/images" % port
+    node.path("/tmp/upload.raw").write_bytes(b"uploaded image " * 4096)
+    node.path("/tmp/register.raw").write_bytes(b"registered image " * 4096)
+    node.run("chmod 0644 /tmp/upload.raw /tmp/register.raw")
+
+    def curl(*args):
+        return node.run(["curl", "-sS", "--fail-with-body", "-H", "X-Auth-Token: " + token]
+                        + list(args)).stdout
+
+    image = json.loads(curl("-H", "Content-Type: application/json", "-d",
+                            '{"name": "up", "disk_format": "raw"}', base))["id"]
+    curl("-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary",
+         "@/tmp/upload.raw", "%s/%s/file" % (base, image))
+    registered = json.loads(as_synnefo(node, "snf-manage", "image-register", "reg",
+                                       "/tmp/register.raw", "--public", "--json").stdout)["id"]
+    for image_id, source in ((image, "/tmp/upload.raw"), (registered, "/tmp/register.raw")):
+        curl("-o", "/tmp/download.raw", "%s/%s/file" % (base, image_id))
+        assert node.path("/tmp/download.raw").read_bytes() == node.path(source).read_bytes()
+    owners = node.run("stat -c '%U %a' /var/lib/synnefo/images/*").stdout.split("\n")
+    assert sorted(o for o in owners if o) == ["synnefo 644"] * 2, owners
 
 
 def check_500_is_logged(node, port):
