@@ -3,7 +3,7 @@
 from django.conf import settings
 
 from synnefo.db.models import KeyPair
-from synnefo.logic import quotas
+from synnefo.logic import images, quotas
 
 from .util import api_view, json_response
 
@@ -35,6 +35,8 @@ def limits(request):
         "maxServerGroups": 0, "maxServerGroupMembers": 0, "totalServerGroupsUsed": 0,
         "SNF:maxTotalDiskSize": lim["disk"], "SNF:totalDiskUsed": used["disk"],
         "SNF:maxTotalNetworks": lim["networks"],
+        "SNF:maxTotalImageSpace": lim["image_space"],  # MiB, as the used space below
+        "SNF:totalImageSpaceUsed": -(-images.space_used(user) // images.MIB),
         "SNF:totalKeypairsUsed": KeyPair.objects.filter(owner=user).count(),
     }
     return json_response({"limits": {"rate": [], "absolute": absolute}})
