@@ -2,9 +2,11 @@
 
 import pytest
 
+from synnefo.api import faults
 from synnefo.backend.rapi import RapiError
 from synnefo.db import models as m
-from synnefo.logic.backend_allocator import NoBackendAvailable, allocate_backend
+from synnefo.logic.backend_allocator import allocate_backend
+from synnefo.logic.errors import BackendUnavailable, NoBackendAvailable
 
 pytestmark = pytest.mark.django_db
 
@@ -57,9 +59,12 @@ def test_disk_template_must_be_offered():
 
 
 def test_nothing_usable_is_an_error_the_api_maps_to_503():
-    with pytest.raises(RapiError) as exc:
+    with pytest.raises(NoBackendAvailable) as exc:
         allocate_backend(flavor())
     assert "backend-add" in str(exc.value)
+    # a logic error the API maps once, to 503 (not a RAPI transport failure)
+    assert isinstance(exc.value, BackendUnavailable) and not isinstance(exc.value, RapiError)
+    assert faults.from_logic(exc.value).code == 503
     m.Backend.objects.create(clustername="a", drained=True)
     with pytest.raises(NoBackendAvailable) as exc:
         allocate_backend(flavor())

@@ -2,6 +2,7 @@
 
 import pytest
 
+from synnefo.backend.jobs import job_from_rapi
 from synnefo.db.models import Backend, BackendNetwork, Network
 from synnefo.logic import network_callbacks as nc
 
@@ -90,7 +91,7 @@ def test_apply_job_from_rapi(bn):
     job = {"id": 11, "status": "success", "ops": [{"OP_ID": "OP_NETWORK_CONNECT"}],
            "end_ts": [105, 7], "opresult": [None]}
     nc.apply_job(BackendNetwork.objects.select_related("network", "backend").get(pk=bn.pk),
-                 job)
+                 job_from_rapi(job))
     assert state(bn) == ("ACTIVE", "ACTIVE")
 
 

@@ -8,11 +8,8 @@ from .validation import query_uint
 
 
 def _list(request, render):
-    query = logic.list_flavors()
-    for param, field in (("minRam", "ram__gte"), ("minDisk", "disk__gte")):
-        value = query_uint(request, param)
-        if value is not None:
-            query = query.filter(**{field: value})
+    query = logic.list_flavors(min_ram=query_uint(request, "minRam"),
+                               min_disk=query_uint(request, "minDisk"))
     size, marker = pagination(request)
     items, next_links = page(query, size, marker, request, "flavors")
     items.sort(key=lambda f: (f.cpu, f.ram, f.disk, f.disk_template))

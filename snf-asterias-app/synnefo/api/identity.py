@@ -11,7 +11,15 @@ from synnefo.logic import identity, login_throttle
 
 from . import faults
 from .client_address import client_address
-from .util import api_view, base_url, empty_response, isotime, json_response, parse_body
+from .util import (
+    api_view,
+    authenticate,
+    base_url,
+    empty_response,
+    isotime,
+    json_response,
+    parse_body,
+)
 
 DOMAIN = {"id": "default", "name": "Default"}
 
@@ -190,7 +198,6 @@ def v3_tokens(request):
 
 
 def _caller_and_subject(request):
-    from .util import authenticate
     caller = authenticate(request)
     subject = request.META.get("HTTP_X_SUBJECT_TOKEN")
     if not subject:

@@ -2,8 +2,7 @@
 
 from django.conf import settings
 
-from synnefo.db.models import KeyPair
-from synnefo.logic import images, quotas
+from synnefo.logic import images, keypairs, quotas
 
 from .util import api_view, json_response
 
@@ -37,7 +36,7 @@ def limits(request):
         "SNF:maxTotalNetworks": lim["networks"],
         "SNF:maxTotalImageSpace": lim["image_space"],  # MiB, as the used space below
         "SNF:totalImageSpaceUsed": -(-images.space_used(user) // images.MIB),
-        "SNF:totalKeypairsUsed": KeyPair.objects.filter(owner=user).count(),
+        "SNF:totalKeypairsUsed": keypairs.keypair_count(user),
     }
     return json_response({"limits": {"rate": [], "absolute": absolute}})
 

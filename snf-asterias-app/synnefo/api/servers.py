@@ -126,9 +126,7 @@ def _create(request):
 
 
 def _show(request, server_id):
-    vm = logic.get_server(request.snf_user, server_id)
-    vm = logic.with_details(type(vm).objects.filter(pk=vm.pk)).get()
-    return ser.server_detail(request, vm)
+    return ser.server_detail(request, logic.server_details(request.snf_user, server_id))
 
 
 @api_view(["GET", "PUT", "DELETE"])
@@ -245,19 +243,15 @@ def server_metadata_item(request, server_id, key):
 
 # -- addresses -----------------------------------------------------------------------------
 
-def _server_with_nics(request, server_id):
-    vm = logic.get_server(request.snf_user, server_id)
-    return type(vm).objects.prefetch_related("nics__network").get(pk=vm.pk)
-
-
 @api_view(["GET"])
 def server_ips(request, server_id):
-    return json_response({"addresses": ser.addresses(_server_with_nics(request, server_id))})
+    vm = logic.server_with_nics(request.snf_user, server_id)
+    return json_response({"addresses": ser.addresses(vm)})
 
 
 @api_view(["GET"])
 def server_ips_network(request, server_id, network):
-    vm = _server_with_nics(request, server_id)
+    vm = logic.server_with_nics(request.snf_user, server_id)
     for nic in vm.nics.all():
         if network in (ser.network_key(nic.network), str(nic.network_id)):
             key = ser.network_key(nic.network)

@@ -20,6 +20,7 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from synnefo.logic import errors as logic_errors
+from synnefo.logic import paging
 from synnefo.logic.identity import AuthenticationFailed, lookup_token
 from synnefo.logic.ids import parse_id
 from synnefo.logic.servers import parse_changes_since
@@ -191,13 +192,7 @@ def pagination(request):
 
 def page(query, size, marker, request, what):
     """Items after ``marker`` (id) in newest-first order and the "next" link list."""
-    query = query.order_by("-id")
-    if marker is not None:
-        marker_id = parse_id(marker)
-        if not query.filter(pk=marker_id).exists():
-            raise faults.BadRequest("marker [%s] not found." % marker)
-        query = query.filter(pk__lt=marker_id)
-    items = list(query[:size]) if size else []
+    items = paging.page(query, size, marker)
     links = []
     if size and len(items) == size:
         params = request.GET.copy()

@@ -11,15 +11,9 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from synnefo.backend.client import certificates_only
-from synnefo.backend.rapi import RapiError
 from synnefo.db.models import Backend
 
-
-class NoBackendAvailable(RapiError):
-    """No backend can take a new server (the API answers 503)."""
-
-    def __init__(self, message):
-        super().__init__("(any)", "choose a Ganeti backend", message)
+from .errors import NoBackendAvailable
 
 
 def _offers(backend, disk_template):

@@ -5,7 +5,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from synnefo.backend.client import certificates_only, client_for
+from synnefo.backend import cluster
+from synnefo.backend.client import certificates_only
 from synnefo.backend.rapi import RapiError
 from synnefo.db.models import Backend
 
@@ -27,8 +28,7 @@ def read_certificate(path):
     return pem
 
 
-def _check_hypervisor(backend, info):
-    enabled = info.get("enabled_hypervisors") or []
+def _check_hypervisor(backend, enabled):
     if enabled and backend.hypervisor not in enabled:
         raise BackendError("hypervisor %s is not enabled on %s (enabled: %s; "
                            "gnt-cluster modify --enabled-hypervisors)"
@@ -43,19 +43,16 @@ def refresh(backend, hypervisor=None):
     default is another one), kept across refreshes while the cluster still enables
     it; otherwise the cluster's default.
     """
-    client = client_for(backend)
-    info = client.get_info()
-    nodes = client.get_nodes(bulk=True)
-    usable = [n for n in nodes if n.get("vm_capable", True) and not n.get("offline")]
-    enabled = info.get("enabled_hypervisors") or []
+    info = cluster.cluster_info(backend)
+    enabled = info.enabled_hypervisors
     if hypervisor:
         backend.hypervisor = hypervisor
-        _check_hypervisor(backend, info)
+        _check_hypervisor(backend, enabled)
     elif not backend.hypervisor or (enabled and backend.hypervisor not in enabled):
-        backend.hypervisor = info.get("default_hypervisor") or backend.hypervisor
-    backend.disk_templates = ",".join(info.get("enabled_disk_templates") or [])
-    for field in ("mfree", "mtotal", "dfree", "dtotal", "pinst_cnt", "ctotal"):
-        setattr(backend, field, sum(int(n.get(field) or 0) for n in usable))
+        backend.hypervisor = info.default_hypervisor or backend.hypervisor
+    backend.disk_templates = ",".join(info.disk_templates)
+    for field, value in info.capacity.items():
+        setattr(backend, field, value)
     backend.updated_capacity = timezone.now()
     backend.save()
     return backend

@@ -46,3 +46,9 @@ class OverLimit(LogicError):
 class BackendUnavailable(LogicError):
     """The compute cluster could not take the request right now (503)."""
 
+
+class NoBackendAvailable(BackendUnavailable):
+    """No Ganeti backend can take a new server: none is configured, or none is online,
+    undrained and offers the flavor's disk template (503). A decision of logic's
+    allocator, not a failure of the RAPI transport."""
+

@@ -19,10 +19,16 @@ def get_flavor(flavor_id, include_deleted=True):
         raise NotFound("Flavor %s not found." % (flavor_id,)) from None
 
 
-def list_flavors(include_deleted=False):
+def list_flavors(include_deleted=False, min_ram=None, min_disk=None):
+    """The flavors offered (all with ``include_deleted``), with at least ``min_ram`` MiB
+    and ``min_disk`` GiB when given."""
     query = Flavor.objects.all()
     if not include_deleted:
         query = query.filter(deleted=False)
+    if min_ram is not None:
+        query = query.filter(ram__gte=min_ram)
+    if min_disk is not None:
+        query = query.filter(disk__gte=min_disk)
     return query
 
 

@@ -40,6 +40,10 @@ def list_keypairs(user):
     return KeyPair.objects.filter(owner=user).order_by("name")
 
 
+def keypair_count(user):
+    return KeyPair.objects.filter(owner=user).count()
+
+
 def get_keypair(user, name):
     try:
         return KeyPair.objects.get(owner=user, name=name)

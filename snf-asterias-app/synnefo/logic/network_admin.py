@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from synnefo.backend import networks as gnet
-from synnefo.backend.client import client_for
+from synnefo.backend.jobs import job_status, wait_for_job
 from synnefo.backend.rapi import RapiError
 from synnefo.common.protocol import FAILED_JOB_STATUSES
 from synnefo.db.models import BackendNetwork, Network, User
@@ -72,17 +72,17 @@ def wait_for_backends(network, timeout=120):
     deadline = time.monotonic() + timeout
     for bn in BackendNetwork.objects.filter(network=network).select_related("backend",
                                                                             "network"):
-        client = client_for(bn.backend)
         # A transient failure is resubmitted (network_callbacks), which gives the row a
         # new last job: wait again, until the operation is over.
         while bn.operstate == "PENDING" and bn.backendjobid is not None:
             waited = bn.backendjobid
-            job = client.wait_for_job(waited, timeout=max(1, deadline - time.monotonic()))
-            if job["status"] != "success":
+            job = wait_for_job(bn.backend, waited,
+                               timeout=max(1, deadline - time.monotonic()))
+            if job.status != "success":
                 # The last job failed: maybe only because an earlier one of the same
                 # submission did (the removal depends on the disconnects). Those are
                 # applied first, so that a transient failure there is retried.
-                for other in _failed_jobs_before(client, bn, waited):
+                for other in _failed_jobs_before(bn, waited):
                     network_callbacks.apply_job(bn, other)
                 bn.refresh_from_db()
             if bn.backendjobid == waited:
@@ -94,7 +94,7 @@ def wait_for_backends(network, timeout=120):
     return out
 
 
-def _failed_jobs_before(client, bn, last):
+def _failed_jobs_before(bn, last):
     """The failed jobs of ``bn``'s current submission before job ``last`` (ours only:
     job ids are shared with everything else on the cluster)."""
     failed = []
@@ -102,12 +102,11 @@ def _failed_jobs_before(client, bn, last):
         return failed
     for job_id in range(bn.batchjobid, last):
         try:
-            job = client.get_job_status(job_id)
+            job = job_status(bn.backend, job_id)
         except RapiError:
             continue
-        ops = job.get("ops") or [{}]
-        if (job.get("status") in FAILED_JOB_STATUSES and isinstance(ops[0], dict)
-                and ops[0].get("network_name") == bn.network.backend_id):
+        if (job is not None and job.status in FAILED_JOB_STATUSES
+                and job.network_name == bn.network.backend_id):
             failed.append(job)
     return failed
 

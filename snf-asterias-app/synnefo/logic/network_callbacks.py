@@ -209,15 +209,10 @@ def handle(body):
 
 
 def apply_job(backend_network, job):
-    """Apply a finished job read over RAPI (``GET /2/jobs/<id>``) as if eventd had
-    reported it: the admin tools wait for their jobs and record them this way."""
-    ops = job.get("ops") or [{}]
-    opcode = ops[0].get("OP_ID", "")
-    ts = job.get("end_ts") or job.get("start_ts") or job.get("received_ts") or [0, 0]
+    """Apply a finished ``synnefo.backend.jobs.Job`` as if eventd had reported it: the
+    admin tools wait for their jobs and record them this way."""
     return update_network({
-        "type": MSG_NETWORK_STATUS, "operation": opcode, "jobId": int(job["id"]),
-        "status": job["status"], "network": backend_network.network.backend_id,
-        "cluster": backend_network.backend.clustername,
-        "logmsg": "; ".join(str(r) for r in (job.get("opresult") or []) if r)[:500]
-        if job["status"] != "success" else "",
-        "event_time": [int(ts[0]), int(ts[1])]})
+        "type": MSG_NETWORK_STATUS, "operation": job.opcode, "jobId": job.id,
+        "status": job.status, "network": backend_network.network.backend_id,
+        "cluster": backend_network.backend.clustername, "logmsg": job.logmsg,
+        "event_time": list(job.event_time)})

@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from synnefo.backend.client import client_for
+from synnefo.backend import cluster, jobs
 from synnefo.backend.rapi import RapiError
 from synnefo.common.protocol import FAILED_JOB_STATUSES
 from synnefo.db.models import (
@@ -78,10 +78,9 @@ def reconcile_backend(backend, warnings):
     if backend.offline:
         warnings.append("backend %s is offline: skipped" % backend.clustername)
         return []
-    client = client_for(backend)
     read_at = timezone.now()
     try:
-        ganeti = client.get_instances(bulk=True)
+        ganeti = cluster.list_instances(backend)
     except RapiError as exc:
         warnings.append("backend %s skipped, its servers were not checked: %s"
                         % (backend.clustername, exc))
@@ -89,12 +88,12 @@ def reconcile_backend(backend, warnings):
     prefix = settings.BACKEND_PREFIX_ID
     in_ganeti, seen = {}, set()
     for inst in ganeti:
-        vm_id = id_from_instance_name(inst.get("name"), prefix)
+        vm_id = id_from_instance_name(inst.name, prefix)
         if vm_id is None:
             continue  # not ours (another deployment, or not Synnefo at all)
         if vm_id in seen:
             warnings.append("instance %s appears twice on %s: skipped"
-                            % (inst["name"], backend.clustername))
+                            % (inst.name, backend.clustername))
             in_ganeti.pop(vm_id, None)
             continue
         seen.add(vm_id)
@@ -107,7 +106,7 @@ def reconcile_backend(backend, warnings):
         inst = in_ganeti.get(vm_id)
         if inst is None:
             if vm.operstate == "BUILD":
-                findings += _build_finding(client, backend, vm, now)
+                findings += _build_finding(backend, vm, now)
             elif vm.operstate not in ("ERROR", "DESTROYED"):
                 findings.append(Finding(
                     "stale", backend, vm.backend_vm_id, vm, "in the DB (%s), not in Ganeti"
@@ -115,40 +114,31 @@ def reconcile_backend(backend, warnings):
             # ERROR without an instance is normal (a failed build): the user sees the
             # fault and deletes the server.
             continue
-        findings += _state_findings(client, backend, vm, inst, now)
-        findings += _nic_findings(client, backend, vm, inst, read_at, now)
+        findings += _state_findings(backend, vm, inst, now)
+        findings += _nic_findings(backend, vm, inst, read_at, now)
     deleted_or_unknown = set(in_ganeti) - set(vms)
     for vm_id in sorted(deleted_or_unknown):
-        name = in_ganeti[vm_id]["name"]
+        name = in_ganeti[vm_id].name
         row = VirtualMachine.objects.filter(pk=vm_id).first()
         if row is not None and not row.deleted and row.backend_id != backend.id:
             continue  # ours, but the DB places it on another backend: leave to an admin
         findings.append(Finding("orphan", backend, name, row,
                                 "in Ganeti, %s in the DB" % ("deleted" if row else "not"),
-                                lambda name=name: client.delete_instance(name)))
+                                lambda name=name: cluster.remove_instance(backend, name)))
     return findings
 
 
-def _job_verdict(client, vm):
+def _job_verdict(backend, vm):
     """(failed?, reason) of the VM's create job as Ganeti knows it."""
-    try:
-        job = client.get_job_status(vm.backendjobid)
-    except RapiError as exc:
-        if exc.code == 404:
-            return True, "the create job %s is unknown to Ganeti" % vm.backendjobid
-        raise
-    if job.get("status") is None:  # Ganeti 3.0 answers 200 with nulls for unknown jobs
+    job = jobs.job_status(backend, vm.backendjobid)
+    if job is None:
         return True, "the create job %s is unknown to Ganeti" % vm.backendjobid
-    if job.get("status") in FAILED_JOB_STATUSES:
-        reason = ""
-        for result in job.get("opresult") or []:
-            if isinstance(result, list) and len(result) == 2:
-                reason = "%s: %s" % (result[0], (result[1] or [""])[0])
-        return True, reason or "the create job %s %s" % (vm.backendjobid, job["status"])
-    return False, job.get("status")
+    if job.status in FAILED_JOB_STATUSES:
+        return True, job.reason or "the create job %s %s" % (vm.backendjobid, job.status)
+    return False, job.status
 
 
-def _build_finding(client, backend, vm, now):
+def _build_finding(backend, vm, now):
     if vm.backendjobid is None:
         if now - vm.created < _grace():
             return []  # the API may be submitting it right now
@@ -157,7 +147,7 @@ def _build_finding(client, backend, vm, now):
         if vm.backendtime and now - vm.backendtime < datetime.timedelta(seconds=5):
             return []
         try:
-            failed, reason = _job_verdict(client, vm)
+            failed, reason = _job_verdict(backend, vm)
         except RapiError:
             return []
         if not failed:
@@ -167,8 +157,8 @@ def _build_finding(client, backend, vm, now):
                                                   "Reconciliation: " + reason))]
 
 
-def _state_findings(client, backend, vm, inst, now):
-    up = bool(inst.get("oper_state"))
+def _state_findings(backend, vm, inst, now):
+    up = inst.running
     if up and vm.operstate != "STARTED":
         opcode = "OP_INSTANCE_CREATE" if vm.operstate == "BUILD" else "OP_INSTANCE_STARTUP"
         return [Finding("unsynced", backend, vm.backend_vm_id, vm,
@@ -180,7 +170,7 @@ def _state_findings(client, backend, vm, inst, now):
                         lambda: callbacks.simulate_op(vm, "OP_INSTANCE_SHUTDOWN"))]
     if not up and vm.operstate == "BUILD" and vm.backendjobid is not None:
         try:
-            failed, reason = _job_verdict(client, vm)
+            failed, reason = _job_verdict(backend, vm)
         except RapiError:
             return []
         if failed:
@@ -196,17 +186,6 @@ def _state_findings(client, backend, vm, inst, now):
     return []
 
 
-def _ganeti_nics(inst):
-    """The instance's NICs as Ganeti's bulk listing gives them, one dict per index."""
-    def field(key, i):
-        values = inst.get(key) or []
-        return values[i] if i < len(values) else None
-    return [{"index": i, "mac": mac, "ip": field("nic.ips", i), "name": field("nic.names", i),
-             "network": field("nic.networks.names", i), "link": field("nic.links", i),
-             "uuid": field("nic.uuids", i)}
-            for i, mac in enumerate(inst.get("nic.macs") or [])]
-
-
 def _row_id_from_nic_name(name):
     prefix = settings.BACKEND_PREFIX_ID + "nic-"
     if isinstance(name, str) and name.startswith(prefix):
@@ -216,25 +195,25 @@ def _row_id_from_nic_name(name):
 
 def _network_of(gnic):
     """The live Network a Ganeti NIC is on, or None when that cannot be told."""
-    net_id = network_id_from_name(gnic["network"])
+    net_id = network_id_from_name(gnic.network)
     if net_id is not None:
         return Network.objects.filter(pk=net_id, deleted=False).first()
-    if gnic["network"] or not gnic["link"]:
+    if gnic.network or not gnic.link:
         return None  # a Ganeti network that is not ours, or no link to go by
-    candidates = list(Network.objects.filter(deleted=False, subnet="", link=gnic["link"])[:2])
+    candidates = list(Network.objects.filter(deleted=False, subnet="", link=gnic.link)[:2])
     return candidates[0] if len(candidates) == 1 else None
 
 
-def _nic_findings(client, backend, vm, inst, read_at, now):
+def _nic_findings(backend, vm, inst, read_at, now):
     if vm.action or vm.task_job_id is not None:
         return []  # a NIC change may be under way: its op-status will settle it
-    gnics = _ganeti_nics(inst)
+    gnics = inst.nics
     rows = list(NetworkInterface.objects.filter(machine=vm).select_related("network"))
     by_id = {row.id: row for row in rows}
     pairs, used = [], set()
     # By name first (indexes shift when a NIC before it is removed), then by index.
     for g in gnics:
-        row = by_id.get(_row_id_from_nic_name(g["name"]))
+        row = by_id.get(_row_id_from_nic_name(g.name))
         if row is not None:
             pairs.append((g, row))
             used.add(row.id)
@@ -242,8 +221,8 @@ def _nic_findings(client, backend, vm, inst, read_at, now):
     for g in gnics:
         if any(g is pg for pg, _ in pairs):
             continue
-        if _row_id_from_nic_name(g["name"]) is None:
-            row = next((r for r in rows if r.id not in used and r.index == g["index"]), None)
+        if _row_id_from_nic_name(g.name) is None:
+            row = next((r for r in rows if r.id not in used and r.index == g.index), None)
             if row is not None:
                 pairs.append((g, row))
                 used.add(row.id)
@@ -252,14 +231,14 @@ def _nic_findings(client, backend, vm, inst, read_at, now):
     findings = []
 
     wrong = [(g, row) for g, row in pairs
-             if row.index != g["index"] or row.mac != g["mac"]
-             or (g["ip"] and row.ipv4 != g["ip"])]
+             if row.index != g.index or row.mac != g.mac
+             or (g.ip and row.ipv4 != g.ip)]
     if wrong:
         def fix_rows(wrong=wrong):
             for g, row in wrong:
-                row.index, row.mac, row.state = g["index"], g["mac"], "ACTIVE"
-                if g["ip"]:
-                    row.ipv4 = g["ip"]
+                row.index, row.mac, row.state = g.index, g.mac, "ACTIVE"
+                if g.ip:
+                    row.ipv4 = g.ip
                 row.save(update_fields=["index", "mac", "ipv4", "state", "updated"])
             _outdate_reports(vm, read_at)
         findings.append(Finding(
@@ -267,36 +246,35 @@ def _nic_findings(client, backend, vm, inst, read_at, now):
                 str(row.index) if row.index is not None else "row %d without an index" % row.id
                 for _, row in wrong), fix_rows))
 
-    gone = [g for g in unmatched if _row_id_from_nic_name(g["name"]) is not None and g["uuid"]]
+    gone = [g for g in unmatched if _row_id_from_nic_name(g.name) is not None and g.uuid]
     if gone:
         # Removing a NIC moves the later ones down one index: one removal per run, the
         # rows moved as Ganeti will move them, the rest of this server next time.
         g = gone[0]
 
         def remove(g=g):
-            client.modify_instance(vm.backend_vm_id, nics=[["remove", g["uuid"], {}]],
-                                   hotplug_if_possible=True)
-            for row in NetworkInterface.objects.filter(machine=vm, index__gt=g["index"]):
+            cluster.remove_nic_by_uuid(backend, vm.backend_vm_id, g.uuid)
+            for row in NetworkInterface.objects.filter(machine=vm, index__gt=g.index):
                 row.index -= 1
                 row.save(update_fields=["index", "updated"])
         return [Finding("nics", backend, vm.backend_vm_id, vm,
                         "NIC %d (%s) in Ganeti, not in the DB: its port (row %d) was removed; "
                         "removing it from the instance"
-                        % (g["index"], g["mac"], _row_id_from_nic_name(g["name"])), remove)]
+                        % (g.index, g.mac, _row_id_from_nic_name(g.name)), remove)]
 
     for g in unmatched:
-        what = "NIC %d (%s) in Ganeti, not in the DB" % (g["index"], g["mac"])
+        what = "NIC %d (%s) in Ganeti, not in the DB" % (g.index, g.mac)
         network = _network_of(g)
         if network is None:
             findings.append(Finding(
                 "nics", backend, vm.backend_vm_id, vm,
                 what + " on no network of ours (%s): not fixed, remove it in Ganeti or "
-                "attach it by hand" % (g["network"] or g["link"] or "no link"), None))
+                "attach it by hand" % (g.network or g.link or "no link"), None))
             continue
 
         def add_row(g=g, network=network):
-            NetworkInterface.objects.create(machine=vm, network=network, index=g["index"],
-                                            mac=g["mac"] or "", ipv4=g["ip"] or "",
+            NetworkInterface.objects.create(machine=vm, network=network, index=g.index,
+                                            mac=g.mac or "", ipv4=g.ip or "",
                                             state="ACTIVE")
             _outdate_reports(vm, read_at)
         findings.append(Finding("nics", backend, vm.backend_vm_id, vm,

@@ -31,7 +31,14 @@ from synnefo.db.models import (
 )
 
 from . import backend_allocator, consoles, quotas
-from .errors import BackendUnavailable, Conflict, InvalidInput, NotFound, OverLimit
+from .errors import (
+    BackendUnavailable,
+    Conflict,
+    InvalidInput,
+    NoBackendAvailable,
+    NotFound,
+    OverLimit,
+)
 from .flavors import get_flavor
 from .ids import parse_id
 from .images import get_image, node_osparams
@@ -58,6 +65,19 @@ def with_details(query):
     """Everything the detailed view needs, in a constant number of queries."""
     return (query.select_related("flavor", "image", "owner")
             .prefetch_related("metadata", "nics__network"))
+
+
+def server_details(user, server_id):
+    """The server of ``user`` (NotFound as ``get_server``) with everything the detailed
+    view needs."""
+    vm = get_server(user, server_id)
+    return with_details(VirtualMachine.objects.filter(pk=vm.pk)).get()
+
+
+def server_with_nics(user, server_id):
+    """The server of ``user`` with its NICs and their networks (for its addresses)."""
+    vm = get_server(user, server_id)
+    return VirtualMachine.objects.prefetch_related("nics__network").get(pk=vm.pk)
 
 
 def parse_changes_since(value, now=None):
@@ -254,7 +274,7 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
         job_id = instances.create_instance(vm, password, personality=files or None,
                                            public_key=public_key,
                                            image_params=node_osparams(image))
-    except RapiError as exc:
+    except (RapiError, NoBackendAvailable) as exc:
         _fail_submission(vm, exc)
         raise BackendUnavailable(
             "Server %d could not be submitted to the compute cluster (%s). It is now in "

@@ -1,0 +1,75 @@
+"""A Ganeti cluster as a whole: its capacity and settings, the instances it runs, and the
+removals reconciliation asks for. Logic gets plain values, never RAPI's dicts.
+"""
+
+from typing import NamedTuple, Optional
+
+from synnefo.backend.client import client_for
+
+# Node capacity fields summed over the usable nodes (Backend has a field of each name).
+CAPACITY_FIELDS = ("mfree", "mtotal", "dfree", "dtotal", "pinst_cnt", "ctotal")
+
+
+class ClusterInfo(NamedTuple):
+    enabled_hypervisors: list
+    default_hypervisor: str
+    disk_templates: list
+    capacity: dict          # CAPACITY_FIELDS -> sum over the vm-capable, online nodes
+
+
+class Nic(NamedTuple):
+    index: int
+    mac: Optional[str]
+    ip: Optional[str]
+    name: Optional[str]
+    network: Optional[str]  # the Ganeti network's name (None: a plain NIC on a link)
+    link: Optional[str]
+    uuid: Optional[str]
+
+
+class Instance(NamedTuple):
+    name: str
+    running: bool
+    nics: list              # of Nic, by index
+
+
+def cluster_info(backend):
+    """The ``ClusterInfo`` of ``backend`` (two RAPI reads)."""
+    client = client_for(backend)
+    info = client.get_info()
+    usable = [n for n in client.get_nodes(bulk=True)
+              if n.get("vm_capable", True) and not n.get("offline")]
+    return ClusterInfo(
+        enabled_hypervisors=info.get("enabled_hypervisors") or [],
+        default_hypervisor=info.get("default_hypervisor") or "",
+        disk_templates=info.get("enabled_disk_templates") or [],
+        capacity={field: sum(int(n.get(field) or 0) for n in usable)
+                  for field in CAPACITY_FIELDS})
+
+
+def _nics(inst):
+    def field(key, i):
+        values = inst.get(key) or []
+        return values[i] if i < len(values) else None
+    return [Nic(index=i, mac=mac, ip=field("nic.ips", i), name=field("nic.names", i),
+                network=field("nic.networks.names", i), link=field("nic.links", i),
+                uuid=field("nic.uuids", i))
+            for i, mac in enumerate(inst.get("nic.macs") or [])]
+
+
+def list_instances(backend):
+    """Every instance of ``backend`` (ours or not) with its NICs (one bulk RAPI read)."""
+    return [Instance(name=inst.get("name"), running=bool(inst.get("oper_state")),
+                     nics=_nics(inst))
+            for inst in client_for(backend).get_instances(bulk=True)]
+
+
+def remove_instance(backend, name):
+    """Submit the removal of instance ``name`` (one not ours to keep); the job id."""
+    return client_for(backend).delete_instance(name)
+
+
+def remove_nic_by_uuid(backend, instance_name, uuid):
+    """Submit the removal of the NIC Ganeti knows as ``uuid``; the job id."""
+    return client_for(backend).modify_instance(instance_name, nics=[["remove", uuid, {}]],
+                                               hotplug_if_possible=True)
