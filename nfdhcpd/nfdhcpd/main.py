@@ -7,7 +7,10 @@ import pwd
 import signal
 import sys
 
+import daemon
+
 from .config import DEFAULT_CONFIG, ConfigError, load_config
+from .privileges import drop_privileges
 from .server import Server
 
 log = logging.getLogger("nfdhcpd")
@@ -134,7 +137,6 @@ def main(argv=None):
         return 1
 
     if not args.foreground:
-        import daemon
         keep = [h.stream.fileno() for h in handlers if hasattr(h, "stream")]
         keep += list(server.queues)
         # Our handlers, not python-daemon's default (SIGTERM raising SystemExit wherever
@@ -151,7 +153,6 @@ def main(argv=None):
         server.close()
         return 1
     try:
-        from .privileges import drop_privileges
         drop_privileges(cfg.user)
         server.start_watching()
     except (OSError, RuntimeError) as exc:

@@ -14,10 +14,17 @@ import signal
 import sys
 import time
 
+import django
+from django.conf import settings
 from django.db import connections
 
 from synnefo.common import daemon
 from synnefo.common.settings import SettingsError
+
+try:
+    import prctl  # optional (python3-prctl): without it a worker outlives a killed parent
+except ImportError:
+    prctl = None
 
 NAME = "snf-dispatcher"
 log = logging.getLogger(NAME)
@@ -29,13 +36,12 @@ RESTART_DELAY = 5
 
 def _setup_django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.webproject.settings")
-    # Django is set up here, once the settings module is chosen: it cannot be at import.
-    import django
     django.setup()
 
 
 def _worker_main(stop):
-    # Imported after django.setup(): the consumer imports the models through logic.
+    # Imported after django.setup() (a true app-loading constraint): the consumer
+    # imports the models through logic, which Django allows only once set up.
     from synnefo.dispatcher.consumer import Worker, use_persistent_db_connections
     use_persistent_db_connections()
     return Worker(stop=stop).run()
@@ -43,10 +49,11 @@ def _worker_main(stop):
 
 def _die_with_parent(parent):
     """A worker whose supervisor was killed (SIGKILL) gets SIGTERM instead of living on."""
+    if prctl is None:
+        return
     try:
-        import prctl  # optional (python3-prctl): without it a worker cannot do this
         prctl.set_pdeathsig(signal.SIGTERM)
-    except (ImportError, AttributeError, OSError):
+    except (AttributeError, OSError):
         return
     if os.getppid() != parent:  # it died before we asked
         raise daemon.Stop()
@@ -151,7 +158,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         _setup_django()
-        from django.conf import settings  # configured by _setup_django just above
         workers = args.workers if args.workers is not None else settings.DISPATCHER_WORKERS
         log_dir = settings.LOG_DIR
         pid_file = args.pid_file or settings.DISPATCHER_PID_FILE

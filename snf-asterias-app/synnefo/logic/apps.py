@@ -20,8 +20,9 @@ class LogicConfig(AppConfig):
 def check_cluster_info(app_configs=None, **kwargs):
     """`snf-manage check` (and every snf-manage command) warns when GANETI_CLUSTER_INFO
     was changed after it created the first backend: the change would do nothing."""
-    # Imported here: apps.py is loaded while Django fills its app registry, before
-    # any models may be imported (backend_allocator imports synnefo.db.models).
+    # Imported here (a true app-loading constraint): apps.py is loaded while Django
+    # fills its app registry, before any models may be imported (backend_allocator
+    # imports synnefo.db.models).
     from .backend_allocator import cluster_info_drift
     try:
         problem = cluster_info_drift()

@@ -17,6 +17,14 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
+import daemon
+from daemon.pidfile import TimeoutPIDLockFile
+
+try:
+    import prctl  # python3-prctl is recommended, not required: names are cosmetic
+except ImportError:
+    prctl = None
+
 log = logging.getLogger(__name__)
 
 LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s: %(message)s"
@@ -105,8 +113,6 @@ def read_pid(path: str) -> int | None:
 
 def pid_lock(path: str) -> Any:
     """A lockfile PIDLockFile for ``path``; a stale file (dead pid) is removed first."""
-    from daemon.pidfile import TimeoutPIDLockFile
-
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     pid = read_pid(path)
     if pid and pid != os.getpid() and pid_alive(pid):
@@ -120,9 +126,7 @@ def pid_lock(path: str) -> Any:
 
 def set_process_name(name: str) -> None:
     """Name the process (ps, top) when python3-prctl is there; harmless otherwise."""
-    try:
-        import prctl
-    except ImportError:
+    if prctl is None:
         return
     try:
         prctl.set_name(name[:15])
@@ -242,8 +246,6 @@ def run(main: Callable[[], int | None], name: str, pid_file: str | None, debug: 
                 with stop_signals_blocked():
                     if lock is not None and lock.i_am_locking():
                         lock.release()
-
-        import daemon
 
         keep = []
         stream = getattr(log_handler, "stream", None)

@@ -13,6 +13,7 @@ imports Django, so daemons without Django use the same mechanism.
 """
 
 import os
+import re
 import sys
 import traceback
 import types
@@ -194,7 +195,6 @@ def conf_documentation_problems(defaults_module: types.ModuleType,
     the ``*.conf`` files of ``conf_directory``, and executing those files must set nothing
     (they only document). Each distribution's tests call this.
     """
-    import re
     documented: set[str] = set()
     problems: list[str] = []
     for path in conf_files(conf_directory):

@@ -14,7 +14,9 @@ import os
 import sys
 import time
 
+from synnefo.common import daemon
 from synnefo.common.protocol import MSG_NET_STATUS, eui64_address, firewall_profiles
+from synnefo.ganeti.common import Config
 
 NAME = "snf-ganeti-hook"
 log = logging.getLogger(NAME)
@@ -79,10 +81,8 @@ def run(env, config):
 
 
 def main():
-    from synnefo.common import daemon
     daemon.setup_tool_logging(NAME, None)  # stderr until the settings name LOG_DIR
     try:
-        from synnefo.ganeti.common import Config
         config = Config()
         daemon.setup_tool_logging(NAME, config.settings["LOG_DIR"])
         run(os.environ, config)

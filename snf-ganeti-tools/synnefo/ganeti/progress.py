@@ -16,7 +16,10 @@ import os
 import sys
 import time
 
+from synnefo.common import daemon
+from synnefo.common.daemon import Stop, StopRequest
 from synnefo.common.protocol import MSG_CREATE_PROGRESS
+from synnefo.ganeti.common import Config
 
 NAME = "snf-progress-monitor"
 log = logging.getLogger(NAME)
@@ -43,7 +46,6 @@ def progress_message(line, instance):
 
 
 def main(argv=None):
-    from synnefo.common.daemon import Stop, StopRequest
     stop = StopRequest().install()
     try:
         return _main(argv, stop)
@@ -57,12 +59,10 @@ def _main(argv, stop):
     parser.add_argument("instance", nargs="?", default=os.environ.get("INSTANCE_NAME"),
                         help="Ganeti instance name (default: $INSTANCE_NAME)")
     args = parser.parse_args(argv)
-    from synnefo.common import daemon
     daemon.setup_tool_logging(NAME, None, logging.INFO)  # stderr until LOG_DIR is known
     if not args.instance:
         sys.stderr.write("snf-progress-monitor: no instance name (argument or INSTANCE_NAME)\n")
         return 1
-    from synnefo.ganeti.common import Config
     config = Config()
     daemon.setup_tool_logging(NAME, config.settings["LOG_DIR"],
                               logging.INFO)

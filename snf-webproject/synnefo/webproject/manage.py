@@ -3,6 +3,8 @@
 import os
 import sys
 
+from django.core.management import execute_from_command_line
+
 from synnefo.common.settings import SettingsError
 
 
@@ -30,7 +32,6 @@ def _take_settings_dir(argv):
 def main(argv=None):
     argv = _take_settings_dir(list(sys.argv if argv is None else argv))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synnefo.webproject.settings")
-    from django.core.management import execute_from_command_line
     try:
         execute_from_command_line(argv)
     except SettingsError as exc:

@@ -8,6 +8,8 @@
 import functools
 from importlib import metadata
 
+from .apps import WEB_APPS
+
 GROUP = "synnefo"
 
 
@@ -35,7 +37,6 @@ def _merge(lists):
 def web_apps():
     # the web project's own apps come first: others may depend on them
     lists = _load("web_apps")
-    from .apps import WEB_APPS
     return _merge([WEB_APPS] + lists)
 
 
