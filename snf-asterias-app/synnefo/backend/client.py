@@ -1,7 +1,8 @@
 """The RAPI client of a Ganeti backend: the one place that builds ``RapiClient``s.
 
-Both ``instances`` and ``networks`` (and logic, for the admin tools' reads) take their
-clients from here, so neither backend module needs the other for it.
+The backend modules (``instances``, ``networks``, ``jobs``, ``cluster``) take their
+clients from here, so none needs another for it; logic never holds a client (it calls
+their operations and gets job ids and plain values back).
 """
 
 import hashlib

@@ -2,7 +2,8 @@
 removals reconciliation asks for. Logic gets plain values, never RAPI's dicts.
 """
 
-from typing import NamedTuple, Optional
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Optional
 
 from synnefo.backend.client import client_for
 
@@ -17,7 +18,8 @@ class ClusterInfo(NamedTuple):
     capacity: dict          # CAPACITY_FIELDS -> sum over the vm-capable, online nodes
 
 
-class Nic(NamedTuple):
+@dataclass(frozen=True)
+class Nic:  # not a NamedTuple: its "index" would hide tuple.index
     index: int
     mac: Optional[str]
     ip: Optional[str]
@@ -33,7 +35,7 @@ class Instance(NamedTuple):
     nics: list              # of Nic, by index
 
 
-def cluster_info(backend):
+def cluster_info(backend: Any) -> ClusterInfo:
     """The ``ClusterInfo`` of ``backend`` (two RAPI reads)."""
     client = client_for(backend)
     info = client.get_info()
@@ -47,8 +49,8 @@ def cluster_info(backend):
                   for field in CAPACITY_FIELDS})
 
 
-def _nics(inst):
-    def field(key, i):
+def _nics(inst: dict) -> list:
+    def field(key: str, i: int) -> Any:
         values = inst.get(key) or []
         return values[i] if i < len(values) else None
     return [Nic(index=i, mac=mac, ip=field("nic.ips", i), name=field("nic.names", i),
@@ -57,19 +59,19 @@ def _nics(inst):
             for i, mac in enumerate(inst.get("nic.macs") or [])]
 
 
-def list_instances(backend):
+def list_instances(backend: Any) -> list:
     """Every instance of ``backend`` (ours or not) with its NICs (one bulk RAPI read)."""
     return [Instance(name=inst.get("name"), running=bool(inst.get("oper_state")),
                      nics=_nics(inst))
             for inst in client_for(backend).get_instances(bulk=True)]
 
 
-def remove_instance(backend, name):
+def remove_instance(backend: Any, name: str) -> int:
     """Submit the removal of instance ``name`` (one not ours to keep); the job id."""
     return client_for(backend).delete_instance(name)
 
 
-def remove_nic_by_uuid(backend, instance_name, uuid):
+def remove_nic_by_uuid(backend: Any, instance_name: str, uuid: str) -> int:
     """Submit the removal of the NIC Ganeti knows as ``uuid``; the job id."""
     return client_for(backend).modify_instance(instance_name, nics=[["remove", uuid, {}]],
                                                hotplug_if_possible=True)

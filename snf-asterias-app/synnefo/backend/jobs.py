@@ -5,7 +5,7 @@ RAPI answers ``GET /2/jobs/<id>`` with Ganeti's whole job (ops, opresult, timest
 Waiting is for the admin tools only: the service learns outcomes from eventd's messages.
 """
 
-from typing import NamedTuple
+from typing import Any, NamedTuple, Optional
 
 from synnefo.backend.client import client_for
 from synnefo.backend.rapi import RapiError
@@ -21,7 +21,7 @@ class Job(NamedTuple):
     reason: str            # the failure reason a user can read ("" when none was given)
 
 
-def job_from_rapi(job):
+def job_from_rapi(job: dict) -> Job:
     """The ``Job`` of a RAPI job dict."""
     ops = job.get("ops") or [{}]
     first = ops[0] if isinstance(ops[0], dict) else {}
@@ -31,15 +31,15 @@ def job_from_rapi(job):
     for result in results:
         if isinstance(result, list) and len(result) == 2:
             reason = "%s: %s" % (result[0], (result[1] or [""])[0])
-    return Job(id=int(job["id"]), status=job.get("status"), opcode=first.get("OP_ID", ""),
+    return Job(id=int(job["id"]), status=job["status"], opcode=first.get("OP_ID", ""),
                network_name=first.get("network_name") or "",
                event_time=(int(ts[0]), int(ts[1])),
                logmsg=("; ".join(str(r) for r in results if r)[:500]
-                       if job.get("status") != "success" else ""),
+                       if job["status"] != "success" else ""),
                reason=reason)
 
 
-def job_status(backend, job_id):
+def job_status(backend: Any, job_id: int) -> Optional[Job]:
     """The ``Job`` ``job_id`` of ``backend``; None when Ganeti does not know it (404, or
     Ganeti 3.0's 200 with nulls). Other failures raise RapiError."""
     try:
@@ -53,6 +53,6 @@ def job_status(backend, job_id):
     return job_from_rapi(job)
 
 
-def wait_for_job(backend, job_id, timeout=120):
+def wait_for_job(backend: Any, job_id: int, timeout: float = 120) -> Job:
     """The ``Job`` once it has finished (RapiError after ``timeout`` seconds)."""
     return job_from_rapi(client_for(backend).wait_for_job(job_id, timeout=timeout))

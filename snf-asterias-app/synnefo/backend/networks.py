@@ -10,7 +10,8 @@ then take mode and link from that connection.
 
 Every function submits Ganeti jobs over RAPI and returns their ids at once; the
 outcome reaches the database through eventd -> RabbitMQ -> the dispatcher (or, for
-the admin tools, ``wait_for_job``). All raise ``synnefo.backend.rapi.RapiError``.
+the admin tools, ``synnefo.backend.jobs.wait_for_job``). All raise
+``synnefo.backend.rapi.RapiError``.
 """
 
 import logging
