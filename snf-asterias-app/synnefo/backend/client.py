@@ -5,16 +5,23 @@ clients from here, so none needs another for it; logic never holds a client (it 
 their operations and gets job ids and plain values back).
 """
 
+from __future__ import annotations
+
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from synnefo.backend.rapi import RapiClient, RapiError
 
+if TYPE_CHECKING:
+    from synnefo.db.models import Backend, VirtualMachine
 
-def _pinned_cafile(pem):
+
+def _pinned_cafile(pem: str) -> str:
     """A file holding ``pem`` (curl wants a path); one per certificate, reused."""
     digest = hashlib.sha256(pem.encode("utf-8")).hexdigest()[:32]
     directory = os.path.join(tempfile.gettempdir(), "synnefo-rapi-certs-%d" % os.getuid())
@@ -28,9 +35,10 @@ def _pinned_cafile(pem):
     return path
 
 
-def certificates_only(pem):
+def certificates_only(pem: str) -> str:
     """The certificate blocks of a PEM text (Ganeti's rapi.pem also holds the key)."""
-    blocks, inside = [], None
+    blocks: list[str] = []
+    inside: list[str] | None = None
     for line in pem.splitlines():
         if line.strip() == "-----BEGIN CERTIFICATE-----":
             inside = [line.strip()]
@@ -42,14 +50,15 @@ def certificates_only(pem):
     return "\n".join(blocks) + "\n" if blocks else ""
 
 
-def client_for(backend, curl_factory=None):
+def client_for(backend: Backend,
+               curl_factory: Callable[[], Any] | None = None) -> RapiClient:
     """The RAPI client of a ``db.models.Backend`` row.
 
     A certificate stored on the row is pinned (the chain must be that certificate;
     Ganeti's self-signed one names no useful host). Without one, GANETI_RAPI_VERIFY
     decides between the system CA store and no verification.
     """
-    kw = {}
+    kw: dict[str, Any] = {}
     if curl_factory is not None:
         kw["curl_factory"] = curl_factory
     elif settings.GANETI_RAPI_CURL_FACTORY:
@@ -63,7 +72,7 @@ def client_for(backend, curl_factory=None):
                       timeout=settings.GANETI_RAPI_TIMEOUT, **kw)
 
 
-def client_of(vm):
+def client_of(vm: VirtualMachine) -> RapiClient:
     """The RAPI client of the backend ``vm`` is on; RapiError when it has none."""
     if vm.backend is None:
         raise RapiError("(none)", "server %s" % vm.id,

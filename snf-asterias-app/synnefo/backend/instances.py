@@ -5,10 +5,13 @@ outcome reaches the database later through eventd -> RabbitMQ -> the dispatcher.
 All raise ``synnefo.backend.rapi.RapiError`` (or a subclass) on failure.
 """
 
+from __future__ import annotations
+
 import base64
 import copy
 import json
 import logging
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -17,18 +20,23 @@ from synnefo.backend.client import client_of
 from synnefo.backend.rapi import RapiError
 from synnefo.common.protocol import FIREWALL_PROFILES, FIREWALL_TAG_PREFIX, firewall_tag
 
+if TYPE_CHECKING:
+    from synnefo.backend.rapi import RapiClient
+    from synnefo.db.models import Flavor, Image, VirtualMachine
+
 log = logging.getLogger(__name__)
 
 
 # -- create ------------------------------------------------------------------------
 
-def _image_properties(image):
+def _image_properties(image: Image | None) -> dict[str, str]:
     if image is None:
         return {}
     return {m.meta_key.upper(): m.meta_value for m in image.metadata.all()}
 
 
-def _personality_with_key(personality, public_key):
+def _personality_with_key(personality: list[dict[str, Any]] | None,
+                          public_key: str | None) -> list[dict[str, Any]]:
     files = [dict(p) for p in (personality or [])]
     if public_key:
         files.append({"path": "/root/.ssh/authorized_keys",
@@ -38,7 +46,10 @@ def _personality_with_key(personality, public_key):
     return files
 
 
-def build_create_spec(vm, password, personality=None, public_key=None, image_params=None):
+def build_create_spec(vm: VirtualMachine, password: str,
+                      personality: list[dict[str, Any]] | None = None,
+                      public_key: str | None = None,
+                      image_params: dict[str, str] | None = None) -> dict[str, Any]:
     """The RAPI create request (version 1 body) for ``vm``.
 
     ``image_params``: OS parameters logic chose for where the image data is (img_id as
@@ -100,7 +111,7 @@ def build_create_spec(vm, password, personality=None, public_key=None, image_par
     return spec
 
 
-def _only_node(client):
+def _only_node(client: RapiClient) -> str | None:
     """The node of a one-node cluster, else None (the cluster's iallocator decides).
 
     On one node there is nothing to choose, and hail refuses placements there that
@@ -111,7 +122,10 @@ def _only_node(client):
     return nodes[0]["name"] if len(nodes) == 1 else None
 
 
-def create_instance(vm, password, personality=None, public_key=None, image_params=None):
+def create_instance(vm: VirtualMachine, password: str,
+                    personality: list[dict[str, Any]] | None = None,
+                    public_key: str | None = None,
+                    image_params: dict[str, str] | None = None) -> int:
     """Submit the create job of ``vm`` (saved, with flavor, image, backend, NIC rows)."""
     spec = build_create_spec(vm, password, personality, public_key, image_params)
     client = client_of(vm)
@@ -125,28 +139,28 @@ def create_instance(vm, password, personality=None, public_key=None, image_param
 
 # -- power and removal -------------------------------------------------------------
 
-def startup_instance(vm):
+def startup_instance(vm: VirtualMachine) -> int:
     return client_of(vm).startup_instance(vm.backend_vm_id)
 
 
-def shutdown_instance(vm):
+def shutdown_instance(vm: VirtualMachine) -> int:
     return client_of(vm).shutdown_instance(vm.backend_vm_id,
                                            timeout=settings.GANETI_SHUTDOWN_TIMEOUT)
 
 
-def reboot_instance(vm, reboot_type):
+def reboot_instance(vm: VirtualMachine, reboot_type: str | None) -> int:
     reboot_type = (reboot_type or "").lower()
     if reboot_type not in ("soft", "hard"):
         raise ValueError("reboot type must be 'soft' or 'hard', not %r" % reboot_type)
     return client_of(vm).reboot_instance(vm.backend_vm_id, reboot_type)
 
 
-def delete_instance(vm, after_job=None):
+def delete_instance(vm: VirtualMachine, after_job: int | None = None) -> int:
     """Remove the instance; ``after_job``: a job (the create) Ganeti must finish first."""
     return client_of(vm).delete_instance(vm.backend_vm_id, after_job=after_job)
 
 
-def resize_instance(vm, flavor):
+def resize_instance(vm: VirtualMachine, flavor: Flavor) -> int:
     """Change vcpus and memory to those of ``flavor`` (takes effect on next start)."""
     return client_of(vm).modify_instance(
         vm.backend_vm_id, beparams={"vcpus": flavor.cpu, "maxmem": flavor.ram,
@@ -155,7 +169,7 @@ def resize_instance(vm, flavor):
 
 # -- firewall profiles (tags) ------------------------------------------------------
 
-def set_firewall_profile(vm, nic_index, profile):
+def set_firewall_profile(vm: VirtualMachine, nic_index: int, profile: str) -> int:
     """Replace the NIC's firewall tag; returns the job that adds the new tag.
 
     Ganeti refuses to delete a tag that is not set, so only the present ones are
@@ -177,7 +191,7 @@ def set_firewall_profile(vm, nic_index, profile):
 
 # -- reads ---------------------------------------------------------------------------
 
-def get_console_info(vm):
+def get_console_info(vm: VirtualMachine) -> dict[str, Any]:
     """Where the VM's VNC console listens: its primary node and port."""
     info = client_of(vm).get_instance(vm.backend_vm_id)
     port = info.get("network_port")
@@ -187,5 +201,5 @@ def get_console_info(vm):
     return {"host": info["pnode"], "port": int(port)}
 
 
-def get_instance_info(vm):
+def get_instance_info(vm: VirtualMachine) -> dict[str, Any]:
     return client_of(vm).get_instance(vm.backend_vm_id)

@@ -14,13 +14,19 @@ the admin tools, ``synnefo.backend.jobs.wait_for_job``). All raise
 ``synnefo.backend.rapi.RapiError``.
 """
 
+from __future__ import annotations
+
 import logging
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from django.conf import settings
 
 from synnefo.backend.client import client_for, client_of
-from synnefo.backend.rapi import RapiError
+from synnefo.backend.rapi import RapiClient, RapiError
+
+if TYPE_CHECKING:
+    from synnefo.db.models import Backend, Network, NetworkInterface, VirtualMachine
 
 log = logging.getLogger(__name__)
 
@@ -29,24 +35,24 @@ MODES = {"PUBLIC_ROUTED": "routed", "PRIVATE_BRIDGED": "bridged",
          "PRIVATE_MAC_FILTERED": "bridged"}
 
 
-def _path(network_name, action=""):
+def _path(network_name: str, action: str = "") -> str:
     return "/2/networks/%s%s" % (quote(network_name, safe=""), "/" + action if action else "")
 
 
-def _groups():
+def _groups() -> list[str]:
     return list(settings.GANETI_NETWORK_GROUPS)
 
 
-def _after(job_id):
+def _after(job_id: int | None) -> list[list[Any]] | None:
     """Job dependency: run only once ``job_id`` succeeded (Ganeti cancels otherwise)."""
     return [[int(job_id), ["success"]]] if job_id is not None else None
 
 
-def mode_of(network):
+def mode_of(network: Network) -> str:
     return MODES.get(network.type, "bridged")
 
 
-def add_network_spec(network):
+def add_network_spec(network: Network) -> dict[str, Any]:
     """The OP_NETWORK_ADD body for ``network`` (it must have an IPv4 subnet)."""
     if not network.subnet:
         raise ValueError("network %s has no IPv4 subnet: Ganeti networks need one"
@@ -64,14 +70,14 @@ def add_network_spec(network):
     return spec
 
 
-def reserved_ips(network):
+def reserved_ips(network: Network) -> list[str]:
     """Addresses Ganeti must never allocate on ``network`` (public: from settings)."""
     if network.public:
         return list(settings.PUBLIC_NETWORK_RESERVED_IPS or [])
     return []
 
 
-def create_network(network, backend):
+def create_network(network: Network, backend: Backend) -> list[int]:
     """Add ``network`` to ``backend`` and connect it to the node groups.
 
     Returns the job ids, the add first; each connect depends on the add, so a
@@ -88,14 +94,15 @@ def create_network(network, backend):
     return jobs
 
 
-def connect_network(network, backend, group, depends_on=None, client=None):
+def connect_network(network: Network, backend: Backend, group: str,
+                    depends_on: int | None = None, client: RapiClient | None = None) -> int:
     client = client or client_for(backend)
     # No conflicts_check: with it Ganeti locks every instance of the group and fails the
     # connect ("Instances in node group ... changed since locks were acquired; retry")
     # whenever an instance is created or removed meanwhile, which on a busy cluster is
     # always. It guards against instances holding addresses of the new range outside
     # Ganeti's pool; ours take addresses only from the pool.
-    body = {"group_name": group, "network_mode": mode_of(network),
+    body: dict[str, Any] = {"group_name": group, "network_mode": mode_of(network),
             "network_link": network.link, "conflicts_check": False}
     deps = _after(depends_on)
     if deps:
@@ -109,13 +116,13 @@ def connect_network(network, backend, group, depends_on=None, client=None):
 TRANSIENT_MARKERS = ("changed since locks were acquired", "retry the operation")
 
 
-def is_transient_failure(text):
+def is_transient_failure(text: object) -> bool:
     """True when Ganeti's error ``text`` asks for the same operation to be retried."""
     text = str(text or "").lower()
     return any(marker in text for marker in TRANSIENT_MARKERS)
 
 
-def connect_missing_groups(network, backend):
+def connect_missing_groups(network: Network, backend: Backend) -> list[int]:
     """Connect ``network`` to the groups of GANETI_NETWORK_GROUPS it is not connected to
     (a connect that failed transiently, resubmitted). Returns the job ids."""
     client = client_for(backend)
@@ -126,13 +133,13 @@ def connect_missing_groups(network, backend):
             for group in _groups() if group not in connected]
 
 
-def modify_network(network, backend, **params):
+def modify_network(network: Network, backend: Backend, **params: Any) -> int:
     """OP_NETWORK_SET_PARAMS: gateway, network6, gateway6, add/remove_reserved_ips."""
     return int(client_for(backend).request("PUT", _path(network.backend_id, "modify"),
                                            body=params))
 
 
-def delete_network(network, backend):
+def delete_network(network: Network, backend: Backend) -> list[int]:
     """Disconnect ``network`` from the node groups it is connected to, then remove it.
 
     Returns the job ids, the removal last (it depends on every disconnect). A network
@@ -154,7 +161,8 @@ def delete_network(network, backend):
     return jobs
 
 
-def get_network(network, backend, client=None):
+def get_network(network: Network, backend: Backend,
+                client: RapiClient | None = None) -> dict[str, Any] | None:
     """Ganeti's view of ``network`` on ``backend`` (a dict), or None when it has none."""
     client = client or client_for(backend)
     try:
@@ -165,18 +173,18 @@ def get_network(network, backend, client=None):
         raise
 
 
-def list_networks(backend):
+def list_networks(backend: Backend) -> list[dict[str, Any]]:
     return client_for(backend).request("GET", "/2/networks", {"bulk": 1})
 
 
 # -- NICs of instances ------------------------------------------------------------
 
-def nic_name(nic):
+def nic_name(nic: NetworkInterface) -> str:
     """The Ganeti name of NIC row ``nic``: stable while indexes shift on removals."""
     return "%snic-%d" % (settings.BACKEND_PREFIX_ID, nic.id)
 
 
-def nic_spec(nic):
+def nic_spec(nic: NetworkInterface) -> dict[str, Any]:
     """The Ganeti NIC parameters of NetworkInterface row ``nic``.
 
     On a network Ganeti knows (it has an IPv4 subnet) the NIC names the network and
@@ -185,7 +193,7 @@ def nic_spec(nic):
     network has none), with the row's address if it has one.
     """
     network = nic.network
-    spec = {"name": nic_name(nic)}
+    spec: dict[str, Any] = {"name": nic_name(nic)}
     if network.subnet:
         spec.update(network=network.backend_id, ip="pool")
     else:
@@ -205,7 +213,7 @@ def nic_spec(nic):
     return spec
 
 
-def add_nic(vm, nic):
+def add_nic(vm: VirtualMachine, nic: NetworkInterface) -> int:
     """Add NIC row ``nic`` to ``vm``'s instance (one instance-modify job).
 
     Hotplugged where the hypervisor can (kvm); elsewhere Ganeti records the change
@@ -215,7 +223,7 @@ def add_nic(vm, nic):
                                          hotplug_if_possible=True)
 
 
-def _ganeti_nic_id(info, nic):
+def _ganeti_nic_id(info: dict[str, Any], nic: NetworkInterface) -> str | None:
     """How Ganeti identifies ``nic`` in the instance ``info``: its UUID, found by MAC
     (what Ganeti reported) or by name (what we asked for); None if it is not there."""
     macs = info.get("nic.macs") or []
@@ -228,7 +236,7 @@ def _ganeti_nic_id(info, nic):
     return None
 
 
-def remove_nic(vm, nic):
+def remove_nic(vm: VirtualMachine, nic: NetworkInterface) -> int | None:
     """Remove NIC row ``nic`` from ``vm``'s instance; None when Ganeti has no such NIC."""
     client = client_of(vm)
     info = client.get_instance(vm.backend_vm_id)

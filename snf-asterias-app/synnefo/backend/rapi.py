@@ -13,6 +13,8 @@ import io
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import pycurl
@@ -34,14 +36,14 @@ _CONNECT_ERRORS = {pycurl.E_COULDNT_CONNECT, pycurl.E_COULDNT_RESOLVE_HOST}
 class RapiError(Exception):
     """A RAPI call failed: ``code`` is the HTTP status (None: no answer)."""
 
-    def __init__(self, cluster, call, message, code=None):
+    def __init__(self, cluster: str, call: str, message: str, code: int | None = None) -> None:
         self.cluster, self.call, self.code, self.message = cluster, call, code, message
         where = "Ganeti cluster %s: %s" % (cluster, call)
         super().__init__("%s failed%s: %s" % (where, " (HTTP %s)" % code if code else "",
                                                 message))
 
 
-def user_reason(exc):
+def user_reason(exc: BaseException) -> str:
     """The part of a RAPI error a user may read (RapiError messages carry no credentials):
     Ganeti's message, trimmed."""
     text = getattr(exc, "message", None) or str(exc)
@@ -49,8 +51,10 @@ def user_reason(exc):
 
 
 class RapiClient:
-    def __init__(self, host, port=DEFAULT_PORT, username=None, password=None,
-                 verify=False, cafile=None, timeout=TIMEOUT, curl_factory=pycurl.Curl):
+    def __init__(self, host: str, port: int | str | None = DEFAULT_PORT,
+                 username: str | None = None, password: str | None = None,
+                 verify: bool = False, cafile: str | None = None, timeout: float = TIMEOUT,
+                 curl_factory: Callable[[], Any] = pycurl.Curl) -> None:
         self.host = host
         self.port = int(port or DEFAULT_PORT)
         self.username = username
@@ -63,7 +67,7 @@ class RapiClient:
 
     # -- transport -------------------------------------------------------------------
 
-    def _curl(self, method, url, body):
+    def _curl(self, method: str, url: str, body: Any) -> tuple[int, bytes]:
         curl = self.curl_factory()
         buf = io.BytesIO()
         curl.setopt(pycurl.URL, url)
@@ -102,11 +106,13 @@ class RapiClient:
             if close is not None:
                 close()
 
-    def request(self, method, path, query=None, body=None):
+    def request(self, method: str, path: str,
+                query: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+                body: Any = None) -> Any:
         """Send one request; the decoded JSON answer or a RapiError."""
         url = self.base + path
         if query:
-            pairs = query.items() if isinstance(query, dict) else query
+            pairs = query.items() if isinstance(query, Mapping) else query
             url += "?" + urlencode([(k, v) for k, v in pairs if v is not None])
         call = "%s %s" % (method, path)
         for attempt in range(CONNECT_RETRIES):
@@ -135,31 +141,32 @@ class RapiClient:
 
     # -- calls -----------------------------------------------------------------------
 
-    def get_info(self):
+    def get_info(self) -> dict[str, Any]:
         return self.request("GET", "/2/info")
 
-    def get_features(self):
+    def get_features(self) -> list[str]:
         return self.request("GET", "/2/features")
 
-    def get_operating_systems(self):
+    def get_operating_systems(self) -> list[str]:
         return self.request("GET", "/2/os")
 
-    def get_instances(self, bulk=True):
+    def get_instances(self, bulk: bool = True) -> list[Any]:
         return self.request("GET", "/2/instances", {"bulk": int(bool(bulk))})
 
-    def get_instance(self, name):
+    def get_instance(self, name: str) -> dict[str, Any]:
         return self.request("GET", "/2/instances/%s" % quote(name, safe=""))
 
-    def get_nodes(self, bulk=True):
+    def get_nodes(self, bulk: bool = True) -> list[Any]:
         return self.request("GET", "/2/nodes", {"bulk": int(bool(bulk))})
 
-    def create_instance(self, spec, dry_run=False):
+    def create_instance(self, spec: Mapping[str, Any], dry_run: bool = False) -> int:
         """Submit a create job; ``spec`` is the request body (version 1). -> job id"""
         body = dict(spec, __version__=1)
         return int(self.request("POST", "/2/instances", {"dry-run": int(dry_run) or None},
                                 body))
 
-    def delete_instance(self, name, dry_run=False, after_job=None):
+    def delete_instance(self, name: str, dry_run: bool = False,
+                        after_job: int | None = None) -> int:
         """Submit a remove job; with ``after_job``, Ganeti starts it only once that job
         has finished (whatever its end: Ganeti's job dependencies)."""
         body = None
@@ -168,37 +175,38 @@ class RapiClient:
         return int(self.request("DELETE", "/2/instances/%s" % quote(name, safe=""),
                                 {"dry-run": int(dry_run) or None}, body))
 
-    def startup_instance(self, name):
+    def startup_instance(self, name: str) -> int:
         return int(self.request("PUT", "/2/instances/%s/startup" % quote(name, safe="")))
 
-    def shutdown_instance(self, name, timeout=None):
+    def shutdown_instance(self, name: str, timeout: int | None = None) -> int:
         body = {"timeout": timeout} if timeout is not None else None
         return int(self.request("PUT", "/2/instances/%s/shutdown" % quote(name, safe=""),
                                 body=body))
 
-    def reboot_instance(self, name, reboot_type="soft"):
+    def reboot_instance(self, name: str, reboot_type: str = "soft") -> int:
         return int(self.request("POST", "/2/instances/%s/reboot" % quote(name, safe=""),
                                 {"type": reboot_type}))
 
-    def modify_instance(self, name, **params):
+    def modify_instance(self, name: str, **params: Any) -> int:
         return int(self.request("PUT", "/2/instances/%s/modify" % quote(name, safe=""),
                                 body=params))
 
-    def get_instance_tags(self, name):
+    def get_instance_tags(self, name: str) -> list[str]:
         return self.request("GET", "/2/instances/%s/tags" % quote(name, safe=""))
 
-    def add_instance_tags(self, name, tags):
+    def add_instance_tags(self, name: str, tags: Iterable[str]) -> int:
         return int(self.request("PUT", "/2/instances/%s/tags" % quote(name, safe=""),
                                 [("tag", t) for t in tags]))
 
-    def delete_instance_tags(self, name, tags):
+    def delete_instance_tags(self, name: str, tags: Iterable[str]) -> int:
         return int(self.request("DELETE", "/2/instances/%s/tags" % quote(name, safe=""),
                                 [("tag", t) for t in tags]))
 
-    def get_job_status(self, job_id):
+    def get_job_status(self, job_id: int | str) -> dict[str, Any]:
         return self.request("GET", "/2/jobs/%d" % int(job_id))
 
-    def wait_for_job(self, job_id, timeout=120, interval=0.2):
+    def wait_for_job(self, job_id: int | str, timeout: float = 120,
+                     interval: float = 0.2) -> dict[str, Any]:
         """Poll a job until it finishes (tools and tests only: the service never polls)."""
         deadline = time.monotonic() + timeout
         while True:
