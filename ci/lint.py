@@ -24,8 +24,6 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parent.parent
 # sh, bash and dash, directly or through env; busybox sh (the kvm test guest's /init).
 SHEBANG = re.compile(rb"^#!\s*(/usr)?/bin/((env\s+)?(ba|da)?sh|busybox\s+sh)\b")
-# Not ours to lint: the workplace's CI entry point.
-SHELL_EXCLUDED = (".ci/",)
 
 
 def tracked_files():
@@ -38,7 +36,7 @@ def shell_scripts():
     scripts = []
     for name in tracked_files():
         path = TOP / name
-        if name.startswith(SHELL_EXCLUDED) or not path.is_file():
+        if not path.is_file():
             continue
         if name.endswith(".sh"):
             scripts.append(name)
