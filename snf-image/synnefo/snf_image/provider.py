@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import sys
+import time
 
 from synnefo.snf_image import config as configuration
 from synnefo.snf_image import disk, helper, params, progress, source
@@ -107,8 +108,9 @@ def create(env, config):
         log.info("deploying %s image %s onto %s (%d MiB)", p.format, shown,
                  env["DISK_0_PATH"], target.size >> 20)
         sink = disk.Copy(target, p.format, p.checksum, progress_factory)
+        started = time.monotonic()
         source.copy(p, sink, config)
-        log.info("copied %d bytes", sink.done)
+        log.info("copied %d bytes in %.1f s", sink.done, time.monotonic() - started)
         if job is not None:
             log.info("customising in a helper VM: %s", ", ".join(job.tasks))
             os.fsync(target.fd)

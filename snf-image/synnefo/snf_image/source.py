@@ -48,14 +48,22 @@ def from_file(path, sink):
 def from_url(url, sink, config):
     import pycurl
     curl = pycurl.Curl()
-    state = {"started": False, "error": None}
+    state = {"started": False, "error": None, "length": None}
+
+    def header(line):
+        # (getinfo cannot run inside perform: the size comes from the headers; a
+        # redirect's response starts a new set)
+        if line.startswith(b"HTTP/"):
+            state["length"] = None
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            state["length"] = int(value.strip())
 
     def write(data):
         try:
             if not state["started"]:
                 state["started"] = True
-                length = curl.getinfo(pycurl.CONTENT_LENGTH_DOWNLOAD)
-                sink.start(int(length) if length is not None and length >= 0 else None)
+                sink.start(state["length"])
             sink.write(data)
         except Exception as e:  # noqa: BLE001 - pycurl swallows it; raised after perform
             state["error"] = e
@@ -73,6 +81,7 @@ def from_url(url, sink, config):
     curl.setopt(pycurl.TIMEOUT, int(config.number("DOWNLOAD_TIMEOUT")))
     if config.get("DOWNLOAD_CAFILE"):
         curl.setopt(pycurl.CAINFO, config["DOWNLOAD_CAFILE"])
+    curl.setopt(pycurl.HEADERFUNCTION, header)
     curl.setopt(pycurl.WRITEFUNCTION, write)
     try:
         curl.perform()

@@ -1,0 +1,112 @@
+"""Images fetched over http with pycurl (the image service's signed links), against a
+real HTTP server on loopback."""
+
+import hashlib
+import http.server
+import threading
+
+import pytest
+
+from synnefo.snf_image import config, disk, source
+from synnefo.snf_image.errors import ImageError
+
+MiB = 1 << 20
+IMAGE = bytearray(3 * MiB)
+IMAGE[510:512] = b"\x55\xaa"
+IMAGE[2 * MiB:2 * MiB + 4] = b"data"
+IMAGE = bytes(IMAGE)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - the http.server API
+        path = self.path.split("?")[0]
+        if path == "/image/file":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(IMAGE)))
+            self.end_headers()
+            self.wfile.write(IMAGE)
+        elif path == "/moved":
+            self.send_response(302)
+            self.send_header("Location", "/image/file")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path == "/big":  # says 9 MiB; the provider stops before writing anything
+            self.send_response(200)
+            self.send_header("Content-Length", str(9 * MiB))
+            self.end_headers()
+            self.wfile.write(IMAGE)
+        elif path == "/expired":
+            self.send_error(403)
+        else:
+            self.send_error(404)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d" % httpd.server_address[1]
+    httpd.shutdown()
+
+
+@pytest.fixture
+def target(tmp_path):
+    path = tmp_path / "disk0"
+    with open(path, "wb") as f:
+        f.truncate(8 * MiB)
+    return path
+
+
+def fetch(url, target, checksum=""):
+    t = disk.Target(str(target))
+    copy = disk.Copy(t, "diskdump", checksum)
+    try:
+        source.from_url(url, copy, config.load("/nonexistent"))
+    except ImageError:
+        t.wipe()
+        raise
+    finally:
+        t.close()
+    return copy
+
+
+@pytest.mark.parametrize("path", ["/image/file?sig=abc&expires=1", "/moved"])
+def test_url_image_lands_on_the_disk(server, target, path):
+    copy = fetch(server + path, target, hashlib.sha256(IMAGE).hexdigest())
+    assert copy.total == copy.done == len(IMAGE)
+    assert target.read_bytes()[:len(IMAGE)] == IMAGE
+
+
+@pytest.mark.parametrize("path,message,code", [
+    ("/nothing?sig=secret", "image not found at http://127.0.0.1:", 404),
+    ("/expired?sig=secret", "refused the image link (HTTP 403", 500),
+])
+def test_url_errors_are_readable_and_hide_the_signature(server, target, path, message, code):
+    with pytest.raises(ImageError, match=message.replace("(", r"\(")) as e:
+        fetch(server + path, target)
+    assert e.value.code == code and "secret" not in e.value.message
+
+
+def test_url_image_larger_than_the_disk(server, target):
+    with pytest.raises(ImageError, match=r"the image \(9 MiB\) is larger than the disk"):
+        fetch(server + "/big", target)
+    assert target.read_bytes() == bytes(8 * MiB)
+
+
+def test_url_checksum_mismatch_wipes(server, target):
+    with pytest.raises(ImageError, match="checksum mismatch"):
+        fetch(server + "/image/file", target, "0" * 64)
+    assert target.read_bytes() == bytes(8 * MiB)
+
+
+def test_unreachable_server(target):
+    with pytest.raises(ImageError, match="could not fetch the image from http://127.0.0.1:9/x"):
+        fetch("http://127.0.0.1:9/x?sig=s", target)
+
+
+def test_shown_drops_query_and_credentials():
+    assert source.shown("https://u:p@api.example.org:8443/image/node/3/99/sig?x=1") == \
+        "https://api.example.org:8443/image/node/3/99/sig"
