@@ -12,7 +12,8 @@ through its init script and is shown to work:
   GANETI-MASTER  snf-ganeti-eventd: refuses before the node is a Ganeti master; after
                  gnt-cluster init it runs and publishes a real Ganeti job's events
   GANETI-NODE    snf-ganeti-eventd refuses (not the master); nfdhcpd answers a DHCP
-                 client in a VM namespace with the bound address
+                 client in a VM namespace with the bound address; the snf-image OS
+                 provider verifies parameters and writes an image
 
 and each service's init script behaves (disabled by default, no double start,
 restart, stale pid files, stop); an upgrade to the next build keeps local edits.
@@ -537,6 +538,45 @@ def test_ganeti_node_nfdhcpd_hands_out_a_lease(nodes):
     assert lease["ip"] == VM_IP and lease["router"] == "10.249.210.1", lease
     assert lease["hostname"] == "vm10.example.test"
     ok(init(node, "nfdhcpd", "stop"))
+
+
+def test_ganeti_node_has_the_snf_image_os_provider(nodes):
+    """apt-get install gave the GANETI-NODE a working snf-image: the OS definition where
+    Ganeti looks, its verify script judging parameters, and create writing a local image
+    onto a file disk, failing with the line the API shows as the fault."""
+    node = nodes["gnt2"].result()
+    os_dir = "/usr/share/ganeti/os/snf-image"
+    assert node.path(os_dir + "/ganeti_api_version").read_text().split() == ["20"]
+    assert node.path(os_dir + "/variants.list").read_text().split() == ["default"]
+    listed = [line.split()[0] for line in
+              node.path(os_dir + "/parameters.list").read_text().splitlines()]
+    assert {"img_id", "img_format", "img_passwd", "img_properties", "img_personality",
+            "img_user_data", "img_checksum"} <= set(listed)
+    api = {"OS_API_VERSION": "20", "OS_NAME": "snf-image", "OS_VARIANT": "default"}
+    ok(node.run([os_dir + "/verify"], env=dict(api, OSP_IMG_FORMAT="diskdump")))
+    res = node.run([os_dir + "/verify"], env=dict(api, OSP_IMG_FORMAT="vmdk"), check=False)
+    assert res.returncode == 1
+    assert "snf-image error: [400] unsupported image format 'vmdk'" in res.stderr, res.stderr
+
+    image = bytearray(2 << 20)
+    image[510:512] = b"\x55\xaa"
+    image[1 << 20:(1 << 20) + 5] = b"snf-i"
+    node.path("/var/lib/snf-image/images/tiny.img").write_bytes(bytes(image))
+    node.path("/srv/disk0").write_bytes(bytes(4 << 20))
+    create = dict(api, INSTANCE_NAME="snft-1", DISK_COUNT="1", DISK_0_PATH="/srv/disk0",
+                  OSP_IMG_ID="tiny.img", OSP_IMG_FORMAT="diskdump",
+                  OSP_IMG_PROPERTIES='{"EXCLUDE_ALL_TASKS": "yes"}', OSP_IMG_PASSWD="pw")
+    ok(node.run([os_dir + "/create"], env=create))
+    assert node.path("/srv/disk0").read_bytes()[:len(image)] == bytes(image)
+    res = node.run([os_dir + "/create"], env=dict(create, OSP_IMG_ID="gone.img"), check=False)
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines()[-1] == \
+        "snf-image error: [404] image 'gone.img' not found on the node", res.stderr
+    assert node.path("/srv/disk0").read_bytes() == bytes(4 << 20)  # wiped
+    # customisation needs the helper VM, which the administrator builds once
+    res = node.run([os_dir + "/create"], env=dict(create, OSP_IMG_PROPERTIES="{}"), check=False)
+    assert "run snf-image-update-helper" in res.stderr.strip().splitlines()[-1], res.stderr
+    ok(node.run(["snf-image-update-helper", "--help"]))
 
 
 def test_upgrade_keeps_local_edits_and_a_running_service(nodes, debs):
