@@ -16,9 +16,12 @@ in the wrong format fails with the provider's message and code as its API fault.
 """
 
 import base64
+import glob
 import json
 import os
+import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -121,9 +124,9 @@ def progress_watcher():
     amqp.bind_queue(queue, topo.exchange, topo.routing_keys["progress"])
     amqp.seen = []
 
-    def got(message):
-        amqp.seen.append(json.loads(message.body))
-        message.channel.basic_ack(message.delivery_tag)
+    def got(delivery):
+        amqp.seen.append(json.loads(delivery.body))
+        delivery.ack()
 
     amqp.consume(queue, got)
     return amqp
@@ -171,16 +174,40 @@ def test_images_boot_customised_and_reachable(image_cloud, tmp_path):
               for fmt in ("diskdump", "extdump")}
     wrong = make_image("wrong format", "bookworm.extdump", "diskdump")
 
-    servers = {}
+    servers, posted = {}, {}
     for fmt, image in images.items():
         password, contents = "pw-%s-%s" % (fmt, os.getpid()), ("hello %s\n" % fmt).encode()
+        posted[fmt] = time.time()
         servers[fmt] = (create(api, image, flavor, "mykey", password, contents),
                         password, contents)
     bad = create(api, wrong, flavor, "mykey", "pw-wrong", b"x")
 
+    ssh = {}
+    try:
+        check_servers(api, pipeline, watcher, servers, bad, posted, key, ssh)
+    finally:
+        for proc in ssh.values():  # still polling when a check failed
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def check_servers(api, pipeline, watcher, servers, bad, posted, key, ssh):
     def finished(vm_id):
         s = server(api, vm_id)
         return s if s["status"] in ("ACTIVE", "ERROR") else None
+
+    # each guest is polled over SSH as soon as the API says ACTIVE (both boot at once)
+    for fmt, (vm_id, password, _) in servers.items():
+        s = wait_for("the %s server to build" % fmt, lambda: finished(vm_id),
+                     BUILD_TIMEOUT, 0.5, pipeline.logs)
+        assert s["status"] == "ACTIVE", s.get("fault")
+        assert s["progress"] == 100
+        [ip] = [a["addr"] for a in s["addresses"]["public"] if a["version"] == 4]
+        ssh[fmt] = subprocess.Popen(
+            ["ip", "netns", "exec", NS, os.path.join(VENV_BIN, "python"),
+             str(Path(__file__).parent / "support" / "guest_ssh.py"), ip, str(key), password,
+             str(SSH_TIMEOUT), FILE_PATH], stdout=subprocess.PIPE, text=True)
 
     failed = wait_for("the wrong image's server to fail", lambda: finished(bad),
                       BUILD_TIMEOUT, 1, pipeline.logs)
@@ -189,22 +216,39 @@ def test_images_boot_customised_and_reachable(image_cloud, tmp_path):
     assert failed["fault"]["message"] == ("the image is a single filesystem, not a whole "
                                           "disk, so it is not in diskdump format"), failed["fault"]
 
+    report = {}
     for fmt, (vm_id, password, contents) in servers.items():
-        s = wait_for("the %s server to build" % fmt, lambda: finished(vm_id),
-                     BUILD_TIMEOUT, 1, pipeline.logs)
-        assert s["status"] == "ACTIVE", s.get("fault")
-        assert s["progress"] == 100
         vm = m.VirtualMachine.objects.get(pk=vm_id)
         # snf-progress-monitor -> RabbitMQ: every percent of the copy, in order
         assert progress_of(watcher, vm.backend_vm_id) == list(range(101)), fmt
-        [ip] = [a["addr"] for a in s["addresses"]["public"] if a["version"] == 4]
-        out = run("ip", "netns", "exec", NS, os.path.join(VENV_BIN, "python"),
-                  str(Path(__file__).parent / "support" / "guest_ssh.py"), ip, str(key), password,
-                  str(SSH_TIMEOUT), FILE_PATH)
+        out, _ = ssh[fmt].communicate(timeout=SSH_TIMEOUT + 60)
         guest = json.loads(out)
         assert "error" not in guest, (fmt, guest)
-        print("%s guest: SSH answered %.1f s after polling began" % (fmt, guest["ssh_after"]))
         assert guest["hostname"] == vm.backend_vm_id
         assert guest["stat"] == "640 root root"
         assert base64.b64decode(guest["contents"]) == contents
         assert guest["password_login"] is True and guest["wrong_password_login"] is False
+        report[fmt] = phases(client_for(vm.backend), vm, posted[fmt], guest["ssh_at"])
+        print("%s: %s" % (fmt, ", ".join("%s %.1f s" % kv for kv in report[fmt].items())))
+    if os.environ.get("SNF_BENCH_BOOT_OUT"):  # bench/boot reads the figures from here
+        Path(os.environ["SNF_BENCH_BOOT_OUT"]).write_text(json.dumps(report))
+
+
+def phases(client, vm, posted, ssh_at):
+    """Seconds per phase of one server, POST /servers -> SSH answering (figures, no checks).
+
+    Ganeti's job timestamps and the OS log's durations share this machine's clock."""
+    job = client.get_job_status(vm.backendjobid)
+
+    def ts(pair):
+        return pair[0] + pair[1] / 1e6
+
+    log = sorted(glob.glob("/var/log/ganeti/os/add-snf-image-dev+default-%s-*.log"
+                           % vm.backend_vm_id))[-1]
+    text = Path(log).read_text()
+    copy = float(re.search(r"copied \d+ bytes in ([\d.]+) s", text).group(1))
+    helper = re.search(r"helper VM: .* in ([\d.]+) s", text)
+    return {"api+queue": ts(job["start_ts"]) - posted,
+            "ganeti job": ts(job["end_ts"]) - ts(job["start_ts"]),
+            "image copy": copy, "customisation": float(helper.group(1)) if helper else 0.0,
+            "guest boot to ssh": ssh_at - ts(job["end_ts"]), "total": ssh_at - posted}

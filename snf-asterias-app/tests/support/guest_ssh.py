@@ -2,9 +2,9 @@
 
 Run inside the cluster's network namespace (the guests' addresses are routed there
 only). Waits up to TIMEOUT seconds for SSH to accept KEYFILE as root, then prints one
-JSON object: seconds until then, the hostname, PATH's mode/owner/group and contents
-(base64), and whether a login with PASSWORD (no key), and one with a wrong
-password, work.
+JSON object: when that was (epoch) and seconds of waiting, the hostname, PATH's
+mode/owner/group and contents (base64), and whether a login with PASSWORD (no key),
+and one with a wrong password, work.
 """
 
 import base64
@@ -39,7 +39,7 @@ def main(host, keyfile, password, timeout, path):
                 print(json.dumps({"error": "no SSH with the key within %s s: %s" % (timeout, e)}))
                 return 1
             time.sleep(1)
-    result = {"ssh_after": round(time.monotonic() - t0, 1),
+    result = {"ssh_at": time.time(), "ssh_after": round(time.monotonic() - t0, 1),
               "hostname": run(client, "hostname").decode().strip(),
               "stat": run(client, "stat -c '%a %U %G' " + path).decode().strip(),
               "contents": base64.b64encode(run(client, "cat " + path)).decode()}

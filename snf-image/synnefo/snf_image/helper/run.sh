@@ -1,5 +1,5 @@
-#!/bin/sh
-# The customisation job, run by the helper VM's /init with TARGET=vdX.
+# shellcheck shell=sh
+# The customisation job: the helper VM's /init runs `sh run.sh` with TARGET=vdX.
 # job.env (written by synnefo.snf_image.helper) says what to do; files/ holds
 # the personality files, shadow-hash the password hash, user-data the seed.
 set -u
