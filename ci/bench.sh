@@ -5,6 +5,7 @@
 #   bench/events       needs ci/services.sh up and ci/ganeti.sh up; root
 #   bench/dhcp         network namespaces and NFQUEUE; root
 #   bench/console      snf-vncauthproxy against websockify on loopback
+#   bench/boot         POST /servers -> SSH for real images (kvm/TCG); root, services, Ganeti
 # BENCH="dispatcher events" runs only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ for b in bench/bench_*.py; do
   echo "=== $b"
   SYNNEFO_SETTINGS_DIR=ci/test-settings PYTHONPATH=ci .venv/bin/python "$b"
 done
-for b in dispatcher events dhcp console; do
+for b in dispatcher events dhcp console boot; do
   want "$b" || continue
   echo "=== bench/$b"
   t0=$(date +%s)
