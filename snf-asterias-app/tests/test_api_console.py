@@ -94,15 +94,18 @@ def test_novnc_console_url(world, fake_backend, proxy, settings):
     assert url.query == ""  # the password never reaches a web server's log
     params = {k: v[0] for k, v in parse_qs(url.fragment).items()}
     (req,) = proxy.requests
-    assert req["type"] == "vnc-ws"
+    # an https page: browsers only open wss:// from it, so the forwarding is vnc-wss
+    assert req["type"] == "vnc-wss"
     assert params["host"] == "cloud.example.org" and params["port"] == "25123"
     assert params["password"] == req["password"] and params["autoconnect"] == "true"
-    assert params["encrypt"] == "0"
-    settings.CONSOLE_WEBSOCKET_TLS = True
-    settings.CONSOLE_NOVNC_URL = "https://console.example.org/vnc.html"
+    assert params["encrypt"] == "1"
+    settings.CONSOLE_NOVNC_URL = "http://console.example.org/vnc.html"
     settings.CONSOLE_PROXY_HOST = "vnc.example.org"
     body = world.a.post(act, {"os-getVNCConsole": {"type": "novnc"}}).json()["console"]
-    assert body["url"].startswith("https://console.example.org/vnc.html#host=vnc.example.org")
+    assert body["url"].startswith("http://console.example.org/vnc.html#host=vnc.example.org")
+    assert "encrypt=0" in body["url"] and proxy.requests[-1]["type"] == "vnc-ws"
+    settings.CONSOLE_WEBSOCKET_TLS = True  # an explicit setting wins over the page's scheme
+    body = world.a.post(act, {"os-getVNCConsole": {"type": "novnc"}}).json()["console"]
     assert "encrypt=1" in body["url"] and proxy.requests[-1]["type"] == "vnc-wss"
 
 

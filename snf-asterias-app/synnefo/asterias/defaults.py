@@ -41,8 +41,8 @@ CONSOLE_PROXY_HOST = None
 # The noVNC page of os-getVNCConsole URLs (None: API_PUBLIC_BASE_URL + "/novnc/vnc.html").
 CONSOLE_NOVNC_URL = None
 # Whether noVNC forwardings are WebSockets over TLS (the proxy's vnc-wss, certificate
-# VNCAUTHPROXY_CERT_FILE); needed when the noVNC page is served over https.
-CONSOLE_WEBSOCKET_TLS = False
+# VNCAUTHPROXY_CERT_FILE); None: when the noVNC page is https (browsers refuse ws:// there).
+CONSOLE_WEBSOCKET_TLS = None
 # Region name put in the identity catalog's endpoints.
 API_REGION_NAME = "RegionOne"
 # Seconds an API token issued through the identity endpoint stays valid.

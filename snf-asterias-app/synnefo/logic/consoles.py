@@ -88,18 +88,31 @@ def public_host():
     return settings.CONSOLE_PROXY_HOST or urlsplit(settings.API_PUBLIC_BASE_URL).hostname
 
 
+def novnc_page():
+    """The noVNC page of os-getVNCConsole URLs: CONSOLE_NOVNC_URL, else the API's."""
+    return settings.CONSOLE_NOVNC_URL or settings.API_PUBLIC_BASE_URL.rstrip("/") \
+        + "/novnc/vnc.html"
+
+
+def websocket_tls():
+    """Whether noVNC's forwardings are WebSockets over TLS: CONSOLE_WEBSOCKET_TLS, and
+    when that is None, whether the noVNC page is https -- browsers refuse a ws:// socket
+    from an https page (mixed content), so an https page needs the proxy's vnc-wss."""
+    if settings.CONSOLE_WEBSOCKET_TLS is not None:
+        return bool(settings.CONSOLE_WEBSOCKET_TLS)
+    return urlsplit(novnc_page()).scheme == "https"
+
+
 def websocket_type():
     """The proxy's forwarding type for noVNC: WebSocket, over TLS if so configured."""
-    return "vnc-wss" if settings.CONSOLE_WEBSOCKET_TLS else "vnc-ws"
+    return "vnc-wss" if websocket_tls() else "vnc-ws"
 
 
 def novnc_url(host, port, password):
-    """The noVNC page (CONSOLE_NOVNC_URL) set to connect at once to the WebSocket
-    forwarding ``host``:``port``; the password is in the fragment, which browsers never
-    send to a server, so it appears in no web server log."""
-    page = settings.CONSOLE_NOVNC_URL or settings.API_PUBLIC_BASE_URL.rstrip("/") \
-        + "/novnc/vnc.html"
+    """The noVNC page set to connect at once to the WebSocket forwarding ``host``:``port``;
+    the password is in the fragment, which browsers never send to a server, so it appears
+    in no web server log."""
     params = {"host": host, "port": port, "path": "", "autoconnect": "true",
-              "resize": "scale", "encrypt": "1" if settings.CONSOLE_WEBSOCKET_TLS else "0",
+              "resize": "scale", "encrypt": "1" if websocket_tls() else "0",
               "password": password}
-    return "%s#%s" % (page, urlencode(params))
+    return "%s#%s" % (novnc_page(), urlencode(params))
