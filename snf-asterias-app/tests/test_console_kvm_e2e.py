@@ -10,7 +10,9 @@ One guest serves every test of the module.
 Checked: a VNC client through the proxy with the password of the `console` action
 types into the guest's shell and reads the typed command's output back from the
 screen's pixels; `openstack console url show` gives a noVNC URL whose WebSocket
-forwarding shows the same, and that noVNC shows it in headless chromium; a wrong
+forwarding shows the same, and that noVNC shows it in headless chromium, over http
+with ws:// and over https with wss:// (the proxy's vnc-wss with a certificate of a test
+CA that chromium trusts through its NSS database); a wrong
 password is refused and uses up the port; a port takes one client and closes unused
 after the connect timeout; 50 forwardings open at once, each then relayed to the
 guest's qemu (25 at a time: qemu's client limit); a killed proxy leaves no port bound
@@ -107,7 +109,7 @@ class Rapi:
 class Proxy:
     """The real snf-vncauthproxy in the foreground, settings in its own directory."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, tls):
         self.dir = tmp / "proxy"
         (self.dir / "etc").mkdir(parents=True)
         self.socket = str(self.dir / "control.sock")
@@ -118,7 +120,9 @@ class Proxy:
                     "VNCAUTHPROXY_CONNECT_TIMEOUT": 30,
                     "VNCAUTHPROXY_SOURCE_RATE": (1000, 60),
                     "VNCAUTHPROXY_PID_FILE": str(self.dir / "proxy.pid"),
-                    "VNCAUTHPROXY_USER": None, "LOG_DIR": str(self.dir)}
+                    "VNCAUTHPROXY_USER": None, "LOG_DIR": str(self.dir),
+                    "VNCAUTHPROXY_CERT_FILE": str(tls.cert),
+                    "VNCAUTHPROXY_KEY_FILE": str(tls.key)}
         (self.dir / "etc" / "50-test.conf").write_text(
             "".join("%s = %r\n" % item for item in settings.items()))
         self.env = dict(os.environ, SYNNEFO_SETTINGS_DIR=str(self.dir / "etc"))
@@ -155,6 +159,50 @@ class Proxy:
         return json.loads(reply)
 
 
+class ConsoleCA:
+    """A throwaway CA and a server certificate it signed for 127.0.0.1 (what the proxy's
+    vnc-wss and the https noVNC page present), made with openssl."""
+
+    def __init__(self, tmp):
+        d = tmp / "tls"
+        d.mkdir()
+        self.ca, ca_key = d / "ca.pem", d / "ca.key"
+        self.cert, self.key = d / "server.pem", d / "server.key"
+        ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+        run("openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", self.ca, "-days", "2",
+            "-subj", "/CN=synnefo console test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        # (chromium wants the address in subjectAltName and serverAuth usage)
+        run("openssl", "req", "-x509", *ec, "-keyout", self.key, "-out", self.cert,
+            "-days", "2", "-subj", "/CN=127.0.0.1", "-CA", self.ca, "-CAkey", ca_key,
+            "-addext", "subjectAltName=IP:127.0.0.1",
+            "-addext", "basicConstraints=critical,CA:FALSE",
+            "-addext", "extendedKeyUsage=serverAuth")
+
+    def nss_home(self, home):
+        """``home`` with an NSS database (~/.pki/nssdb, where chromium on Linux keeps its
+        certificates) that trusts the CA for servers; chromium run with HOME=home."""
+        db = "sql:%s" % (home / ".pki" / "nssdb")
+        (home / ".pki" / "nssdb").mkdir(parents=True)
+        run("certutil", "-N", "-d", db, "--empty-password")
+        run("certutil", "-A", "-d", db, "-n", "synnefo-test-ca", "-t", "C,,", "-i", self.ca)
+        return home
+
+
+# A static directory over https, as nginx serves /novnc/ on an APISERVER.
+HTTPS_SERVER = """
+import functools, http.server, ssl, sys
+directory, port, cert, key = sys.argv[1:]
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(cert, key)
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), handler)
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"""
+
+
 class Env:
     """What the module's tests share: the service's URL, token, clients and guest."""
 
@@ -173,7 +221,8 @@ def live(tmp_path_factory):
     rapi.remove_ours()
     e = Env()
     e.tmp, e.rapi = tmp, rapi
-    e.proxy = Proxy(tmp)
+    e.tls = ConsoleCA(tmp)
+    e.proxy = Proxy(tmp, e.tls)
     e.proxy.start()
     # Debian's noVNC, served as the example nginx site does (a static directory).
     novnc_port = free_port()
@@ -181,6 +230,12 @@ def live(tmp_path_factory):
         [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", NOVNC,
          str(novnc_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     e.novnc_url = "http://127.0.0.1:%d/vnc.html" % novnc_port
+    novnc_https_port = free_port()
+    e.novnc_https = subprocess.Popen(
+        [sys.executable, "-c", HTTPS_SERVER, NOVNC, str(novnc_https_port), str(e.tls.cert),
+         str(e.tls.key)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    e.novnc_https_url = "https://127.0.0.1:%d/vnc.html" % novnc_https_port
+    e.wss_gunicorn = None
     environ = live_settings(tmp, BACKEND_PREFIX_ID=PREFIX, GANETI_OS="noop+default",
                             GANETI_CLUSTER_INFO=(),
                             CONSOLE_PROXY_CONTROL="unix:" + e.proxy.socket,
@@ -201,6 +256,7 @@ def live(tmp_path_factory):
            "--username", env("SNF_TEST_RAPI_USER"), "--password-file", str(pwfile),
            "--certificate", RAPI_PEM, "--hypervisor", "kvm")
     e.token = manage("token-create", "alice").strip()
+    e.gunicorn_environ = environ
     e.gunicorn = Gunicorn("synnefo.webproject.wsgi:application", environ,
                           str(tmp / "gunicorn.log"))
     e.base = e.gunicorn.base
@@ -225,8 +281,11 @@ def live(tmp_path_factory):
             rapi.remove_ours()
         finally:
             e.gunicorn.stop()
+            if e.wss_gunicorn:
+                e.wss_gunicorn.stop()
             stop_process(e.proxy.proc)
             stop_process(e.novnc)
+            stop_process(e.novnc_https)
             run(KVM_GUEST, "down")
 
 
@@ -411,24 +470,25 @@ return [c.width, c.height, bits.join('')];
 """
 
 
-def test_novnc_in_chromium_shows_the_guest_screen(live):
+def novnc_in_chromium(live, url, artifact, home):
+    """Open ``url`` (noVNC set to connect to a forwarding) in Debian's headless chromium
+    (HOME=``home``) and wait until its canvas shows MARK; keep the browser's screenshot."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    # the screen shows MARK (typed through a VNC console of our own)...
+    # the screen shows MARK (typed through a VNC console of our own)
     c = vnc_console(live)
     client = VNCClient(c["host"], c["port"], c["password"])
     client.init()
     show_mark(client)
     client.close()
-    # ...and the URL of `openstack console url show` opens it in Debian's chromium
-    url = live.cli_json("console", "url", "show", "console-vm")["url"]
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1024,600",
-                "--user-data-dir=%s" % (live.tmp / "chromium")):
+                "--user-data-dir=%s" % (home / "profile")):
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    service = Service("/usr/bin/chromedriver", env=dict(os.environ, HOME=str(home)))
+    driver = webdriver.Chrome(service=service, options=options)
     try:
         driver.get(url)
         pixels = None
@@ -446,7 +506,42 @@ def test_novnc_in_chromium_shows_the_guest_screen(live):
         wait_for("noVNC showing the guest's screen", canvas_marked, timeout=BOOT,
                  interval=1, logs=lambda: driver.execute_script(
                      "return document.getElementById('noVNC_status').textContent"))
+        status = driver.execute_script(
+            "return document.getElementById('noVNC_status').textContent")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(ARTIFACTS / "console-novnc.png"))
+        driver.save_screenshot(str(ARTIFACTS / artifact))
+        return status
     finally:
         driver.quit()
+
+
+def test_novnc_in_chromium_shows_the_guest_screen(live):
+    url = live.cli_json("console", "url", "show", "console-vm")["url"]
+    home = live.tmp / "chromium-ws"
+    home.mkdir()
+    status = novnc_in_chromium(live, url, "console-novnc.png", home)
+    assert "unencrypted" in status, status
+
+
+def test_novnc_over_https_uses_wss_with_the_proxy_certificate(live):
+    """The deployment as on an APISERVER: the noVNC page is https (CONSOLE_NOVNC_URL; no
+    CONSOLE_WEBSOCKET_TLS, so the API follows the page's scheme) and the proxy has
+    VNCAUTHPROXY_CERT_FILE; chromium trusts the test CA through its NSS database (no
+    --ignore-certificate-errors)."""
+    conf = live.tmp / "etc-wss"  # the same database; another noVNC page
+    conf.mkdir()
+    conf.joinpath("50-test.conf").write_text(
+        (live.tmp / "etc" / "50-test.conf").read_text()
+        + "CONSOLE_NOVNC_URL = %r\n" % live.novnc_https_url)
+    environ = dict(live.gunicorn_environ, SYNNEFO_SETTINGS_DIR=str(conf))
+    live.wss_gunicorn = Gunicorn("synnefo.webproject.wsgi:application", environ,
+                                 str(live.tmp / "gunicorn-wss.log"))
+    clouds = write_clouds_yaml(live.tmp / "clouds-wss.yaml", live.wss_gunicorn.base, "alice",
+                               PASSWORD)
+    url = openstack_cli_json(clouds, live.tmp, "console", "url", "show", "console-vm")["url"]
+    assert url.startswith(live.novnc_https_url + "#")
+    params = {k: v[0] for k, v in parse_qs(urlsplit(url).fragment).items()}
+    assert params["host"] == "127.0.0.1" and params["encrypt"] == "1"
+    home = live.tls.nss_home(live.tmp / "chromium-wss")
+    status = novnc_in_chromium(live, url, "console-novnc-wss.png", home)
+    assert "(encrypted)" in status, status
