@@ -3,7 +3,8 @@
     .venv/bin/python ci/lint.py [--junit FILE]
 
   ruff        every Python file of the tree (ruff.toml: pyflakes, pycodestyle, import order)
-  shellcheck  every tracked shell script (a .sh name or a shell's #! line)
+  shellcheck  every tracked shell script (a .sh name, a shell's #! line, or a first line
+              "# shellcheck shell=sh" in a script that gets its #! line when installed)
   mypy        each dist whose pyproject.toml has a [tool.mypy] section, from that dist
 
 The checks run side by side; each prints what it found. Exit status 1 when one fails (a
@@ -23,7 +24,8 @@ from pathlib import Path
 
 TOP = Path(__file__).resolve().parent.parent
 # sh, bash and dash, directly or through env; busybox sh (the kvm test guest's /init).
-SHEBANG = re.compile(rb"^#!\s*(/usr)?/bin/((env\s+)?(ba|da)?sh|busybox\s+sh)\b")
+SHEBANG = re.compile(rb"^(#!\s*(/usr)?/bin/((env\s+)?(ba|da)?sh|busybox\s+sh)\b"
+                     rb"|# shellcheck shell=)")
 
 
 def tracked_files():
