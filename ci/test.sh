@@ -91,6 +91,7 @@ run nfdhcpd nfdhcpd "${NODJANGO[@]}" "${MARK[@]}"
 run snf-ganeti-tools snf-ganeti-tools "${NODJANGO[@]}" "${MARK[@]}"
 run snf-image snf-image "${NODJANGO[@]}" "${MARK[@]}"
 run snf-vncauthproxy snf-vncauthproxy "${NODJANGO[@]}" "${MARK[@]}"
+run snf-tools snf-tools "${NODJANGO[@]}" "${MARK[@]}"
 run snf-webproject snf-webproject "${MARK[@]}"
 # The compute app: unit tests on every database; the integration tests (real Ganeti,
 # RabbitMQ, gunicorn, OpenStack clients) once, on PostgreSQL. Tests marked

@@ -1,0 +1,345 @@
+"""The burnin sequence (after the original's, synnefo-facts §6.6): unauthorised request,
+images/flavors/servers sane, then per image one server through its whole life.
+
+Each step records passed/failed/skipped in Results. Within an image, the first failure
+makes the later steps "skipped" naming it; the server is deleted in any case."""
+
+import concurrent.futures
+import re
+import shutil
+import subprocess
+import time
+
+import paramiko
+
+from synnefo.burnin import rfb
+from synnefo.burnin.client import ApiError
+from synnefo.burnin.report import FAILED, PASSED, SKIPPED
+
+PREFIX = "snf-burnin-"  # every server and keypair a run makes is named so (--show-stale)
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Skip(Exception):
+    """The step cannot run here; the message says why."""
+
+
+def check(cond, message):
+    if not cond:
+        raise StepFailed(message)
+
+
+class Group:
+    """The steps of one group; after a failure the rest are skipped, naming it."""
+
+    def __init__(self, results, name, log):
+        self.results, self.name, self.log = results, name, log
+        self.broken = None
+
+    def step(self, name, fn, *args, always=False):
+        if self.broken and not always:
+            self.results.add(self.name, name, SKIPPED, 0, "not run: %s failed" % self.broken)
+            return None
+        t0 = time.monotonic()
+        try:
+            value = fn(*args)
+        except Skip as e:
+            self.results.add(self.name, name, SKIPPED, time.monotonic() - t0, str(e))
+            self.log("%s: %s: skipped (%s)" % (self.name, name, e))
+            return None
+        except Exception as e:  # any error of a step is its failure, reported by name
+            msg = "%s: %s" % (type(e).__name__, e) if not isinstance(e, StepFailed) else str(e)
+            self.results.add(self.name, name, FAILED, time.monotonic() - t0, msg)
+            self.log("%s: %s: FAILED: %s" % (self.name, name, msg))
+            self.broken = self.broken or name
+            return None
+        self.results.add(self.name, name, PASSED, time.monotonic() - t0)
+        self.log("%s: %s: ok (%.1f s)" % (self.name, name, time.monotonic() - t0))
+        return value if value is not None else True
+
+
+def wait(what, fn, timeout, interval):
+    """fn()'s first true value within ``timeout`` s, else StepFailed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise StepFailed("%s: not within %d s" % (what, timeout))
+        time.sleep(interval)
+
+
+def ids(items):
+    return sorted(str(i["id"]) for i in items)
+
+
+# -- sanity ----------------------------------------------------------------------------
+
+def unauthorized(cloud):
+    r = cloud.request("GET", cloud.endpoint("compute") + "/servers", (401,), auth=False)
+    check(r.status_code == 401, "no token: HTTP %d" % r.status_code)
+
+
+def list_and_detail(cloud, what):
+    short = cloud.compute("GET", "/%s" % what)[what]
+    detail = cloud.compute("GET", "/%s/detail" % what)[what]
+    check(ids(short) == ids(detail), "%s: list %s and detail %s differ"
+          % (what, ids(short), ids(detail)))
+    return detail
+
+
+def images_sane(cloud):
+    images = list_and_detail(cloud, "images")
+    names = [i["name"] for i in images]
+    check(len(names) == len(set(names)), "image names are not unique: %s" % names)
+    for i in images:
+        keys = {k.upper() for k in (i.get("metadata") or {})}
+        check(keys & {"OS", "OSFAMILY"}, "image %s (%s) has no OS/OSFAMILY metadata"
+              % (i["id"], i["name"]))
+    return images
+
+
+def flavors_sane(cloud):
+    flavors = list_and_detail(cloud, "flavors")
+    check(flavors, "no flavors")
+    names = [f["name"] for f in flavors]
+    check(len(names) == len(set(names)), "flavor names are not unique: %s" % names)
+    for f in flavors:
+        check(f["vcpus"] > 0 and f["ram"] > 0 and f["disk"] > 0, "flavor %s: %s" % (f["id"], f))
+    return flavors
+
+
+def servers_sane(cloud):
+    list_and_detail(cloud, "servers")
+
+
+def networks_sane(cloud):
+    r = cloud.request("GET", cloud.endpoint("network") + "/v2.0/networks", 200)
+    check(isinstance(r.json().get("networks"), list), "no network list: %s" % r.text[:200])
+
+
+# -- one image's server ---------------------------------------------------------------
+
+class ServerRun:
+    """One server of one image through create, console, network, SSH, stop/start, delete."""
+
+    def __init__(self, cloud, opts, run_id, image, flavor, keypair, log):
+        self.cloud, self.opts, self.image, self.flavor = cloud, opts, image, flavor
+        self.key_name, self.pkey = keypair
+        self.name = "%s%s for %s" % (PREFIX, run_id, image["name"])
+        self.log = log
+        self.id = None
+        self.server = None
+        self.ipv4 = self.ipv6 = None
+
+    def poll(self):
+        self.server = self.cloud.server(self.id)
+        return self.server
+
+    def create(self):
+        s = self.cloud.compute("POST", "/servers", 202, json={"server": {
+            "name": self.name, "imageRef": str(self.image["id"]),
+            "flavorRef": str(self.flavor["id"]), "key_name": self.key_name}})["server"]
+        self.id = s["id"]
+        self.password = s.get("adminPass")
+        check(s.get("name", self.name) == self.name, "created with name %r" % s.get("name"))
+
+    def build_seen(self):
+        s = self.poll()
+        check(s["name"] == self.name, "name %r" % s["name"])
+        check(str(s["image"]["id"]) == str(self.image["id"]), "image %s" % s["image"])
+        check(str(s["flavor"]["id"]) == str(self.flavor["id"]), "flavor %s" % s["flavor"])
+        # A fast cluster may have finished already; anything else is wrong.
+        check(s["status"] in ("BUILD", "ACTIVE"), "status %s, expected BUILD" % s["status"])
+        listed = [x for x in self.cloud.compute("GET", "/servers")["servers"]
+                  if str(x["id"]) == str(self.id)]
+        check(listed, "server %s is not in the server list" % self.id)
+
+    def active(self):
+        t0 = time.monotonic()
+
+        def built():
+            s = self.poll()
+            check(s is not None, "server %s disappeared while building" % self.id)
+            if s["status"] == "ERROR":
+                raise StepFailed("server %s: ERROR, fault %s" % (self.id, s.get("fault")))
+            return s["status"] != "BUILD" and s
+        s = wait("server %s ACTIVE" % self.id, built, self.opts.build_timeout,
+                 self.opts.query_interval)
+        check(s["status"] == "ACTIVE", "status %s after BUILD" % s["status"])
+        took = time.monotonic() - t0
+        if took > self.opts.build_warning:
+            self.log("warning: server %s took %.0f s to build (over %d s)"
+                     % (self.id, took, self.opts.build_warning))
+
+    def console(self):
+        c = self.cloud.action(self.id, {"console": {"type": "vnc"}}, 200)["console"]
+        check(c.get("type") == "vnc" and c.get("password"), "console answer %s" % c)
+        rfb.handshake(c["host"], c["port"], c["password"], timeout=self.opts.action_timeout)
+
+    def addresses(self):
+        addrs = [a for net in (self.server.get("addresses") or {}).values() for a in net]
+        v4 = [a["addr"] for a in addrs if a.get("version") == 4]
+        v6 = [a["addr"] for a in addrs if a.get("version") == 6]
+        check(len(v4) == 1, "expected one IPv4 address, the server has %s" % (v4 or "none"))
+        self.ipv4 = v4[0]
+        self.ipv6 = v6[0] if v6 else None
+
+    def ping(self, version):
+        addr = self.ipv4 if version == 4 else self.ipv6
+        if addr is None:
+            raise Skip("the server has no IPv%d address" % version)
+        if self.opts.no_ping:
+            raise Skip("--no-ping")
+        if not shutil.which("ping"):
+            raise Skip("no ping command on this machine")
+
+        def answered():
+            return subprocess.run(["ping", "-%d" % version, "-c", "1", "-W", "2", addr],
+                                  capture_output=True).returncode == 0
+        wait("a ping answer from %s" % addr, answered, self.opts.action_timeout, 1)
+
+    def ssh(self):
+        if self.pkey is None:
+            raise Skip("no keypair: its upload failed")
+
+        def connect():
+            c = paramiko.SSHClient()
+            # a brand-new server: its host key cannot be known yet
+            c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+            try:
+                c.connect(self.ipv4, 22, self.opts.ssh_user, pkey=self.pkey, timeout=5,
+                          banner_timeout=10, auth_timeout=10, allow_agent=False,
+                          look_for_keys=False)
+                return c
+            except (OSError, paramiko.SSHException):
+                return None
+        client = wait("SSH with the injected key to %s" % self.ipv4, connect,
+                      self.opts.ssh_timeout, 2)
+        try:
+            _, out, _ = client.exec_command("hostname", timeout=30)
+            hostname = out.read().decode().strip()
+        finally:
+            client.close()
+        # Ganeti names the instance <prefix><id>; snf-image makes that the hostname.
+        check(re.search(r"(^|\D)%s$" % re.escape(str(self.id)), hostname),
+              "hostname %r does not end with the server id %s" % (hostname, self.id))
+
+    def _to(self, action, status):
+        self.cloud.action(self.id, {action: None}, 202)
+        wait("server %s %s" % (self.id, status),
+             lambda: (self.poll() or {}).get("status") == status, self.opts.action_timeout,
+             self.opts.query_interval)
+
+    def shutdown(self):
+        self._to("os-stop", "SHUTOFF")
+
+    def start(self):
+        self._to("os-start", "ACTIVE")
+
+    def delete(self):
+        if self.id is None:
+            raise Skip("no server was created")
+        self.cloud.compute("DELETE", "/servers/%s" % self.id, 204)
+
+    def gone(self):
+        if self.id is None:
+            raise Skip("no server was created")
+
+        def vanished():
+            s = self.cloud.server(self.id)
+            return s is None or s["status"] == "DELETED"
+        wait("server %s gone" % self.id, vanished, self.opts.action_timeout,
+             self.opts.query_interval)
+        listed = ids(self.cloud.compute("GET", "/servers")["servers"])
+        check(str(self.id) not in listed, "server %s still listed" % self.id)
+
+
+def run_image(cloud, opts, results, run_id, image, flavor, keypair, log):
+    g = Group(results, "image %s" % image["name"], log)
+    r = ServerRun(cloud, opts, run_id, image, flavor, keypair, log)
+    g.step("create", r.create)
+    g.step("BUILD seen", r.build_seen)
+    g.step("ACTIVE", r.active)
+    g.step("console (RFB 3.8, VNC auth)", r.console)
+    g.step("one public IPv4", r.addresses)
+    g.step("ping IPv4", r.ping, 4)
+    g.step("ping IPv6", r.ping, 6)
+    g.step("SSH with the key, hostname", r.ssh)
+    g.step("shutdown", r.shutdown)
+    g.step("start", r.start)
+    g.step("delete", r.delete, always=True)
+    g.step("gone", r.gone, always=True)
+
+
+def pick_flavor(flavors, image, forced):
+    if forced:
+        match = [f for f in flavors if str(f["id"]) == str(forced) or f["name"] == forced]
+        check(match, "flavor %s does not exist" % forced)
+        return match[0]
+    fit = [f for f in flavors if f["disk"] >= (image.get("minDisk") or 0)
+           and f["ram"] >= (image.get("minRam") or 0)]
+    check(fit, "no flavor fits image %s" % image["name"])
+    return min(fit, key=lambda f: (f["ram"], f["vcpus"], f["disk"]))
+
+
+def make_keypair(cloud, run_id):
+    """A new RSA key of ours; its public half uploaded as keypair snf-burnin-<run>."""
+    key = paramiko.RSAKey.generate(2048)
+    name = PREFIX + run_id
+    cloud.compute("POST", "/os-keypairs", (200, 201), json={"keypair": {
+        "name": name, "public_key": "%s %s" % (key.get_name(), key.get_base64())}})
+    return name, key
+
+
+def stale(cloud):
+    return [s for s in cloud.compute("GET", "/servers")["servers"]
+            if s["name"].startswith(PREFIX)]
+
+
+def run(cloud, opts, results, log):
+    run_id = opts.run_id or time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    sanity = Group(results, "sanity", log)
+    sanity.step("unauthorized request gets 401", unauthorized, cloud)
+    images = sanity.step("images: list, detail, names, OS", images_sane, cloud)
+    flavors = sanity.step("flavors: list, detail, names", flavors_sane, cloud)
+    sanity.step("servers: list, detail", servers_sane, cloud)
+    sanity.step("networks: list", networks_sane, cloud)
+    if not images or not flavors:
+        results.add("image servers", "per-image sequence", SKIPPED, 0,
+                    "not run: %s failed" % sanity.broken)
+        return
+    if opts.image_id != "all":
+        images = [i for i in images if str(i["id"]) in opts.image_id.split(",")
+                  or i["name"] in opts.image_id.split(",")]
+        if not images:
+            results.add("sanity", "images to test", FAILED, 0,
+                        "no image matches --image-id %s" % opts.image_id)
+            return
+    keypair = sanity.step("keypair upload", make_keypair, cloud, run_id)
+    if not keypair:
+        keypair = (None, None)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.fanout)) as pool:
+            futures = []
+            for image in images:
+                try:
+                    flavor = pick_flavor(flavors, image, opts.flavor)
+                except StepFailed as e:
+                    results.add("image %s" % image["name"], "flavor", FAILED, 0, str(e))
+                    continue
+                futures.append(pool.submit(run_image, cloud, opts, results, run_id, image,
+                                           flavor, keypair, log))
+            for f in futures:
+                f.result()
+    finally:
+        if keypair[0]:
+            try:
+                cloud.compute("DELETE", "/os-keypairs/%s" % keypair[0], (202, 204))
+            except ApiError as e:
+                log("warning: keypair %s not deleted: %s" % (keypair[0], e))
+

@@ -1,0 +1,98 @@
+"""snf-burnin's exit status and reports against a stand-in cloud (tests/fakecloud.py):
+a failing step must give a non-zero exit, name itself in the reports, and make the
+steps after it skipped with the reason."""
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from fakecloud import TOKEN, FakeCloud
+
+from synnefo.burnin import cli
+
+IMAGE = {"id": "7", "name": "bookworm", "metadata": {"OSFAMILY": "linux"}}
+
+
+@pytest.fixture
+def fake():
+    clouds = []
+
+    def make(**kw):
+        clouds.append(FakeCloud(**kw))
+        return clouds[-1]
+    yield make
+    for c in clouds:
+        c.close()
+
+
+def burnin(cloud, tmp_path, *extra):
+    junit, js = tmp_path / "burnin.xml", tmp_path / "burnin.json"
+    rc = cli.main(["--auth-url", cloud.base + "/identity/v3", "--token", TOKEN, "-q",
+                   "--junit", str(junit), "--json", str(js), "--query-interval", "0.1"]
+                  + list(extra))
+    return rc, ET.parse(junit).getroot(), json.loads(js.read_text())
+
+
+def by_step(report):
+    return {r["step"]: r for r in report["results"]}
+
+
+def test_sane_cloud_without_images_passes(fake, tmp_path):
+    rc, junit, report = burnin(fake(), tmp_path)
+    assert rc == 0, report
+    assert report["failed"] == 0 and report["passed"] >= 5
+    assert by_step(report)["unauthorized request gets 401"]["status"] == "passed"
+
+
+def test_answering_without_a_token_fails_the_run(fake, tmp_path):
+    rc, junit, report = burnin(fake(broken_auth=True), tmp_path)
+    assert rc == 1
+    step = by_step(report)["unauthorized request gets 401"]
+    assert step["status"] == "failed" and "HTTP 200" in step["message"]
+    [case] = [c for c in junit.iter("testcase") if c.get("name") == step["step"]]
+    assert case.find("failure") is not None
+    assert sum(int(s.get("failures")) for s in junit.iter("testsuite")) == 1
+
+
+def test_failed_create_skips_the_rest_by_name_and_fails(fake, tmp_path):
+    cloud = fake(images=[IMAGE])
+    rc, junit, report = burnin(cloud, tmp_path)
+    assert rc == 1
+    steps = by_step(report)
+    assert steps["create"]["status"] == "failed" and "HTTP 500" in steps["create"]["message"]
+    for name in ("ACTIVE", "console (RFB 3.8, VNC auth)", "SSH with the key, hostname",
+                 "shutdown", "start"):
+        assert steps[name] == dict(steps[name], status="skipped",
+                                   message="not run: create failed"), name
+    # nothing to delete, said so; the keypair it uploaded is deleted again
+    assert steps["delete"]["status"] == "skipped"
+    assert steps["delete"]["message"] == "no server was created"
+    assert any(m == "DELETE" and p.startswith("/compute/v2.1/os-keypairs/snf-burnin-")
+               for m, p, _ in cloud.requests)
+    skipped = [c for c in junit.iter("testcase") if c.find("skipped") is not None]
+    assert len(skipped) == report["skipped"] > 0
+
+
+def test_image_without_os_metadata_fails_the_sanity_step(fake, tmp_path):
+    rc, _, report = burnin(fake(images=[dict(IMAGE, metadata={})]), tmp_path)
+    assert rc == 1
+    assert by_step(report)["images: list, detail, names, OS"]["status"] == "failed"
+
+
+def test_login_refused_or_no_credentials_exit_2(fake, tmp_path, capsys):
+    cloud = fake()
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text("clouds:\n  c:\n    auth:\n      auth_url: %s/identity/v3\n"
+                      "      username: u\n      password: wrong\n" % cloud.base)
+    assert cli.main(["--os-cloud", "c", "--clouds-yaml", str(clouds)]) == 2
+    assert "HTTP 401" in capsys.readouterr().err
+    assert cli.main(["--os-cloud", "nosuch", "--clouds-yaml", str(clouds)]) == 2
+    assert cli.main(["--token", "x"]) == 2
+
+
+def test_clouds_yaml_password_login(fake, tmp_path):
+    cloud = fake()
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text("clouds:\n  c:\n    auth:\n      auth_url: %s/identity/v3\n"
+                      "      username: u\n      password: pw\n" % cloud.base)
+    assert cli.main(["--os-cloud", "c", "--clouds-yaml", str(clouds), "-q"]) == 0
