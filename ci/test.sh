@@ -17,6 +17,8 @@ MODE=${1:-all}
 case $MODE in all|unit|django52) ;; *) echo "usage: $0 all|unit|django52" >&2; exit 2 ;; esac
 PY=${PY:-.venv/bin/python}
 REPORTS=$(mktemp -d /tmp/snf-test-reports.XXXXXX)
+# Tests that run a tool with its own JUnit report (snf-burnin) put it here too.
+export SNF_TEST_REPORTS=$REPORTS
 trap 'rm -rf "$REPORTS"' EXIT
 status=0
 

@@ -120,15 +120,16 @@ def public_url_settings(environ, base):
 
 class Gunicorn:
     """The web project under gunicorn (Debian's python3-gunicorn) on a free loopback port,
-    its public URL (public_url_settings) that of the port."""
+    its public URL (public_url_settings) that of the port. ``host``: the address to
+    listen on instead (e.g. one a client in the cluster's namespace reaches)."""
 
     def __init__(self, app, environ, log_path, pythonpath=None, threads=8, timeout=60,
-                 workers=1):
+                 workers=1, host="127.0.0.1"):
         self.port = free_port()
-        self.base = "http://127.0.0.1:%d" % self.port
+        self.base = "http://%s:%d" % (host, self.port)
         public_url_settings(environ, self.base)
         self.log_path = log_path
-        args = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:%d" % self.port,
+        args = [sys.executable, "-m", "gunicorn", "--bind", "%s:%d" % (host, self.port),
                 "--workers", str(workers), "--threads", str(threads),
                 "--timeout", str(timeout)]
         if pythonpath:

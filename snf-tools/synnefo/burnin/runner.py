@@ -217,6 +217,7 @@ class ServerRun:
                           look_for_keys=False)
                 return c
             except (OSError, paramiko.SSHException):
+                c.close()
                 return None
         client = wait("SSH with the injected key to %s" % self.ipv4, connect,
                       self.opts.ssh_timeout, 2)
