@@ -1,6 +1,6 @@
 """A stand-in of the cloud's HTTP APIs for the unit tests (the real one is in the
 integration test, snf-asterias-app/tests/test_burnin_e2e.py): identity, compute lists,
-keypairs, networks; server creation fails with 500. ``broken_auth`` makes it answer
+keypairs, networks, server deletion; server creation fails with 500. ``broken_auth`` makes it answer
 an unauthorised request, as a misconfigured deployment would."""
 
 import json
@@ -11,9 +11,10 @@ TOKEN = "tok-123"
 
 
 class FakeCloud:
-    def __init__(self, broken_auth=False, images=()):
+    def __init__(self, broken_auth=False, images=(), servers=()):
         self.broken_auth = broken_auth
         self.images = list(images)
+        self.servers = list(servers)
         self.requests = []
         cloud = self
 
@@ -65,7 +66,7 @@ class FakeCloud:
         if not authed and not self.broken_auth:
             return h.reply(401, {"unauthorized": {"code": 401}})
         c = "/compute/v2.1"
-        lists = {"servers": [], "images": self.images,
+        lists = {"servers": self.servers, "images": self.images,
                  "flavors": [{"id": "1", "name": "C1R512D2", "vcpus": 1, "ram": 512,
                               "disk": 2}]}
         for what, items in lists.items():
@@ -73,6 +74,9 @@ class FakeCloud:
                 return h.reply(200, {what: items})
         if path == c + "/servers" and method == "POST":
             return h.reply(500, {"computeFault": {"code": 500, "message": "boom"}})
+        if path.startswith(c + "/servers/") and method == "DELETE":
+            self.servers = [x for x in self.servers if x["id"] != path.rsplit("/", 1)[1]]
+            return h.reply(204)
         if path == c + "/os-keypairs" and method == "POST":
             return h.reply(200, {"keypair": body["keypair"]})
         if path.startswith(c + "/os-keypairs/") and method == "DELETE":

@@ -96,3 +96,14 @@ def test_clouds_yaml_password_login(fake, tmp_path):
     clouds.write_text("clouds:\n  c:\n    auth:\n      auth_url: %s/identity/v3\n"
                       "      username: u\n      password: pw\n" % cloud.base)
     assert cli.main(["--os-cloud", "c", "--clouds-yaml", str(clouds), "-q"]) == 0
+
+
+def test_show_and_delete_stale_touch_only_burnin_servers(fake, capsys):
+    cloud = fake(servers=[{"id": "1", "name": "snf-burnin-20260101 for debian"},
+                          {"id": "2", "name": "web"}])
+    auth = ["--auth-url", cloud.base + "/identity/v3", "--token", TOKEN, "-q"]
+    assert cli.main(auth + ["--show-stale"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["1\tsnf-burnin-20260101 for debian\t"]
+    assert [s["id"] for s in cloud.servers] == ["1", "2"]
+    assert cli.main(auth + ["--delete-stale", "--query-interval", "0.1"]) == 0
+    assert [s["id"] for s in cloud.servers] == ["2"]
