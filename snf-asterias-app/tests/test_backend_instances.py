@@ -178,6 +178,9 @@ def test_shutdown_timeout_from_settings(fake, settings):
     settings.GANETI_SHUTDOWN_TIMEOUT = 30
     instances.shutdown_instance(make_vm())
     assert fake.last_op()["timeout"] == 30
+    # and the remove of a running server (a guest that ignores the ACPI power button)
+    instances.delete_instance(make_vm())
+    assert fake.last_op()["shutdown_timeout"] == 30
 
 
 def test_resize_sets_beparams(fake):

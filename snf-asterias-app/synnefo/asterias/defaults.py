@@ -16,7 +16,8 @@ GANETI_RAPI_VERIFY = True
 GANETI_RAPI_TIMEOUT = 60
 # NIC link used when a network names none ("" leaves it to the cluster's default).
 GANETI_DEFAULT_LINK = ""
-# Seconds Ganeti waits for a clean shutdown before it forces one (None: its default).
+# Seconds Ganeti waits for a clean shutdown (stop, and the remove of a running server)
+# before it forces one (None: its default, 120).
 GANETI_SHUTDOWN_TIMEOUT = None
 # PEM file of the default cluster's RAPI certificate, pinned on the Backend row that
 # is created from GANETI_CLUSTER_INFO when none exists ("": none pinned).

@@ -157,7 +157,8 @@ def reboot_instance(vm: VirtualMachine, reboot_type: str | None) -> int:
 
 def delete_instance(vm: VirtualMachine, after_job: int | None = None) -> int:
     """Remove the instance; ``after_job``: a job (the create) Ganeti must finish first."""
-    return client_of(vm).delete_instance(vm.backend_vm_id, after_job=after_job)
+    return client_of(vm).delete_instance(vm.backend_vm_id, after_job=after_job,
+                                         shutdown_timeout=settings.GANETI_SHUTDOWN_TIMEOUT)
 
 
 def resize_instance(vm: VirtualMachine, flavor: Flavor) -> int:

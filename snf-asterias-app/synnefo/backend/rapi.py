@@ -166,14 +166,18 @@ class RapiClient:
                                 body))
 
     def delete_instance(self, name: str, dry_run: bool = False,
-                        after_job: int | None = None) -> int:
+                        after_job: int | None = None,
+                        shutdown_timeout: int | None = None) -> int:
         """Submit a remove job; with ``after_job``, Ganeti starts it only once that job
-        has finished (whatever its end: Ganeti's job dependencies)."""
-        body = None
+        has finished (whatever its end: Ganeti's job dependencies). ``shutdown_timeout``:
+        seconds the remove waits for a clean shutdown of a running instance."""
+        body: dict[str, Any] = {}
         if after_job is not None:
-            body = {"depends": [[int(after_job), list(FINAL_JOB_STATUSES)]]}
+            body["depends"] = [[int(after_job), list(FINAL_JOB_STATUSES)]]
+        if shutdown_timeout is not None:
+            body["shutdown_timeout"] = shutdown_timeout
         return int(self.request("DELETE", "/2/instances/%s" % quote(name, safe=""),
-                                {"dry-run": int(dry_run) or None}, body))
+                                {"dry-run": int(dry_run) or None}, body or None))
 
     def startup_instance(self, name: str) -> int:
         return int(self.request("PUT", "/2/instances/%s/startup" % quote(name, safe="")))

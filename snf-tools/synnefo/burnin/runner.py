@@ -5,18 +5,25 @@ Each step records passed/failed/skipped in Results. Within an image, the first f
 makes the later steps "skipped" naming it; the server is deleted in any case."""
 
 import concurrent.futures
+import io
+import logging
 import re
 import shutil
 import subprocess
 import time
 
 import paramiko
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from synnefo.burnin import rfb
 from synnefo.burnin.client import ApiError
 from synnefo.burnin.report import FAILED, PASSED, SKIPPED
 
 PREFIX = "snf-burnin-"  # every server and keypair a run makes is named so (--show-stale)
+
+# paramiko logs every refused attempt of the SSH wait; the step reports the last one.
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 
 class StepFailed(Exception):
@@ -207,6 +214,8 @@ class ServerRun:
         if self.pkey is None:
             raise Skip("no keypair: its upload failed")
 
+        last = ["no attempt"]
+
         def connect():
             c = paramiko.SSHClient()
             # a brand-new server: its host key cannot be known yet
@@ -216,11 +225,15 @@ class ServerRun:
                           banner_timeout=10, auth_timeout=10, allow_agent=False,
                           look_for_keys=False)
                 return c
-            except (OSError, paramiko.SSHException):
+            except (OSError, paramiko.SSHException) as e:
                 c.close()
+                last[0] = "%s: %s" % (type(e).__name__, e)
                 return None
-        client = wait("SSH with the injected key to %s" % self.ipv4, connect,
-                      self.opts.ssh_timeout, 2)
+        try:
+            client = wait("SSH with the injected key to %s" % self.ipv4, connect,
+                          self.opts.ssh_timeout, 2)
+        except StepFailed as e:
+            raise StepFailed("%s (last attempt: %s)" % (e, last[0])) from None
         try:
             _, out, _ = client.exec_command("hostname", timeout=30)
             hostname = out.read().decode().strip()
@@ -289,8 +302,13 @@ def pick_flavor(flavors, image, forced):
 
 
 def make_keypair(cloud, run_id):
-    """A new RSA key of ours; its public half uploaded as keypair snf-burnin-<run>."""
-    key = paramiko.RSAKey.generate(2048)
+    """A new Ed25519 key of ours (what OpenSSH prefers); its public half uploaded as
+    keypair snf-burnin-<run>."""
+    private = ed25519.Ed25519PrivateKey.generate()
+    text = private.private_bytes(serialization.Encoding.PEM,
+                                 serialization.PrivateFormat.OpenSSH,
+                                 serialization.NoEncryption()).decode()
+    key = paramiko.Ed25519Key.from_private_key(io.StringIO(text))
     name = PREFIX + run_id
     cloud.compute("POST", "/os-keypairs", (200, 201), json={"keypair": {
         "name": name, "public_key": "%s %s" % (key.get_name(), key.get_base64())}})
