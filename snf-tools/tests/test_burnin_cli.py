@@ -3,6 +3,8 @@ a failing step must give a non-zero exit, name itself in the reports, and make t
 steps after it skipped with the reason."""
 
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -107,3 +109,13 @@ def test_show_and_delete_stale_touch_only_burnin_servers(fake, capsys):
     assert [s["id"] for s in cloud.servers] == ["1", "2"]
     assert cli.main(auth + ["--delete-stale", "--query-interval", "0.1"]) == 0
     assert [s["id"] for s in cloud.servers] == ["2"]
+
+
+def test_a_pure_api_client_imports_nothing_of_the_service():
+    """No Django, no database driver, no other synnefo package: snf-tools depends on none."""
+    code = ("import sys, synnefo.burnin.cli; print(sorted(m for m in sys.modules if "
+            "m.split('.')[0] in ('django', 'psycopg2', 'MySQLdb', 'amqp') or "
+            "(m.startswith('synnefo.') and not m.startswith('synnefo.burnin'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
