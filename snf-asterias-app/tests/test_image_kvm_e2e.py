@@ -193,8 +193,11 @@ def test_images_boot_customised_and_reachable(image_cloud, tmp_path):
 
 
 def check_servers(api, pipeline, watcher, servers, bad, posted, key, ssh):
+    seen = {}  # server -> the API's progress values, as polled
+
     def finished(vm_id):
         s = server(api, vm_id)
+        seen.setdefault(vm_id, []).append(s["progress"])
         return s if s["status"] in ("ACTIVE", "ERROR") else None
 
     # each guest is polled over SSH as soon as the API says ACTIVE (both boot at once)
@@ -219,8 +222,10 @@ def check_servers(api, pipeline, watcher, servers, bad, posted, key, ssh):
     report = {}
     for fmt, (vm_id, password, contents) in servers.items():
         vm = m.VirtualMachine.objects.get(pk=vm_id)
-        # snf-progress-monitor -> RabbitMQ: every percent of the copy, in order
+        # snf-progress-monitor -> RabbitMQ: every percent of the copy, in order; the API
+        # never showed it going back
         assert progress_of(watcher, vm.backend_vm_id) == list(range(101)), fmt
+        assert seen[vm_id] == sorted(seen[vm_id]) and seen[vm_id][-1] == 100, seen[vm_id]
         out, _ = ssh[fmt].communicate(timeout=SSH_TIMEOUT + 60)
         guest = json.loads(out)
         assert "error" not in guest, (fmt, guest)
