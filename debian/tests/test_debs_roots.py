@@ -22,6 +22,7 @@ Nothing is installed on this machine.
 
 import concurrent.futures
 import json
+import os
 import re
 import sys
 import time
@@ -547,7 +548,10 @@ def test_ganeti_node_has_the_snf_image_os_provider(nodes):
     node = nodes["gnt2"].result()
     os_dir = "/usr/share/ganeti/os/snf-image"
     assert node.path(os_dir + "/ganeti_api_version").read_text().split() == ["20"]
-    assert node.path(os_dir + "/variants.list").read_text().split() == ["default"]
+    # variants: a conffile the administrator extends (snf-image+NAME reads
+    # /etc/snf-image/variants/NAME.conf on top of /etc/default/snf-image)
+    assert os.readlink(node.path(os_dir + "/variants.list")) == "/etc/snf-image/variants.list"
+    assert node.path("/etc/snf-image/variants.list").read_text().split() == ["default"]
     listed = [line.split()[0] for line in
               node.path(os_dir + "/parameters.list").read_text().splitlines()]
     assert {"img_id", "img_format", "img_passwd", "img_properties", "img_personality",

@@ -136,3 +136,14 @@ def test_config_parse(tmp_path):
     f.write_text('# comment\nIMAGE_DIR="/srv/images"\nexport HELPER_ACCEL=\'tcg\'\nbogus\n')
     c = config.load(str(f))
     assert (c["IMAGE_DIR"], c["HELPER_ACCEL"], c["HELPER_MEMORY"]) == ("/srv/images", "tcg", "256")
+
+
+def test_variant_settings_override_the_defaults(tmp_path, monkeypatch):
+    (tmp_path / "default").write_text("IMAGE_DIR=/srv/images\nHELPER_MEMORY=512\n")
+    (tmp_path / "big.conf").write_text("IMAGE_DIR=/srv/big-images\n")
+    monkeypatch.setenv("SNF_IMAGE_VARIANTS_DIR", str(tmp_path))
+    c = config.load(str(tmp_path / "default"), "big")
+    assert (c["IMAGE_DIR"], c["HELPER_MEMORY"]) == ("/srv/big-images", "512")
+    assert config.load(str(tmp_path / "default"), "default")["IMAGE_DIR"] == "/srv/images"
+    assert config.load(str(tmp_path / "default"), "none")["IMAGE_DIR"] == "/srv/images"
+

@@ -1,12 +1,17 @@
 """/etc/default/snf-image: KEY=VALUE lines in shell syntax (no expansion).
 
 SNF_IMAGE_CONFIG names another file (the test cluster's provider uses one of its own).
+A variant other than "default" (snf-image+NAME, listed in /etc/snf-image/variants.list)
+reads /etc/snf-image/variants/NAME.conf on top, e.g. another IMAGE_DIR.
 """
 
 import os
 import shlex
 
+from synnefo.snf_image.errors import ImageError
+
 PATH = "/etc/default/snf-image"
+VARIANTS_DIR = "/etc/snf-image/variants"
 
 DEFAULTS = {
     "IMAGE_DIR": "/var/lib/snf-image/images",  # images named by a plain img_id
@@ -46,12 +51,21 @@ class Config(dict):
         return float(self[key])
 
 
-def load(path=None):
-    path = path or os.environ.get("SNF_IMAGE_CONFIG") or PATH
-    config = Config(DEFAULTS)
+def _read(path, config):
     try:
         with open(path, encoding="utf-8") as f:
             config.update(parse(f.read()))
     except FileNotFoundError:
         pass
+
+
+def load(path=None, variant=None):
+    config = Config(DEFAULTS)
+    _read(path or os.environ.get("SNF_IMAGE_CONFIG") or PATH, config)
+    variant = variant if variant is not None else os.environ.get("OS_VARIANT", "")
+    if variant and variant != "default":
+        if "/" in variant or variant.startswith("."):
+            raise ImageError("invalid OS variant %r" % variant[:40])
+        _read(os.path.join(os.environ.get("SNF_IMAGE_VARIANTS_DIR", VARIANTS_DIR),
+                           variant + ".conf"), config)
     return config
