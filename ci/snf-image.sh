@@ -1,23 +1,26 @@
 #!/bin/bash
-# ci/snf-image.sh up|down|status - this source tree's snf-image provider on the test
-# cluster, as Ganeti OS "snf-image-dev" (snf-image-dev+default) beside the stand-in
-# "snf-image" of ci/ganeti.sh, which the fake-hypervisor tests keep using.
+# ci/snf-image.sh up|down|status [NAME] - this source tree's snf-image provider on the
+# test cluster, as Ganeti OS NAME (default snf-image-dev; NAME+default) beside the
+# stand-in "snf-image" of ci/ganeti.sh, which the fake-hypervisor tests keep using.
+# A test picks a NAME of its own run, so concurrent runs never remove each other's.
 #
 #   up      (idempotent) the helper VM's kernel and initramfs and the test images
 #           (both cached under /var/cache/synnefo-ci/snf-image/, rebuilt when missing
-#           or when their recipe changed), the OS definition in /srv/ganeti/os/
-#           snf-image-dev whose scripts run this tree's provider with .venv's python,
-#           and its settings file $SNF_IMAGE_CONF (IMAGE_DIR = the test images,
+#           or when their recipe changed), the OS definition /srv/ganeti/os/NAME whose
+#           scripts run this tree's provider with .venv's python, and its settings file
+#           /run/ganeti-test/snf-image/NAME.conf (IMAGE_DIR = the test images,
 #           HELPER_ACCEL=tcg: KVM does not work on these machines).
-#   down    removes the OS definition and the settings (the caches stay).
+#   down    removes that OS definition and its settings (the caches stay).
 # Needs root, ci/venv.sh, the packages of ci/packages/snf-image.txt and, the first
 # time, the Debian mirror.
 set -euo pipefail
 CI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(dirname "$CI_DIR")
 CACHE=${SNF_TEST_IMAGE_CACHE:-/var/cache/synnefo-ci/snf-image}
-OS_DIR=/srv/ganeti/os/snf-image-dev
-CONF=${SNF_IMAGE_CONF:-/run/ganeti-test/snf-image/snf-image.conf}
+NAME=${2:-snf-image-dev}
+case $NAME in ""|*/*|.*|*+*) echo "ci/snf-image.sh: bad OS name $NAME" >&2; exit 2 ;; esac
+OS_DIR=/srv/ganeti/os/$NAME
+CONF=/run/ganeti-test/snf-image/$NAME.conf
 PY=$TOP/.venv/bin/python
 log() { printf '[snf-image %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -46,5 +49,5 @@ case ${1:-} in
   up) up ;;
   down) rm -rf "$OS_DIR" "$CONF" ;;
   status) ls -l "$OS_DIR" "$CONF" "$CACHE"/helper "$CACHE"/images ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status [NAME]" >&2; exit 2 ;;
 esac

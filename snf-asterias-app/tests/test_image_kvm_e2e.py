@@ -2,7 +2,7 @@
 
 ci/kvm-guest.sh up gives the cluster kvm beside fake, kvm-vif-bridge and nfdhcpd on the
 routed public network (see test_kvm_vm_e2e.py); ci/snf-image.sh up installs this tree's
-OS provider as snf-image-dev (its helper VM and the bookworm test images cached under
+OS provider as snf-image-<prefix> (its helper VM and the bookworm test images cached under
 /var/cache/synnefo-ci/snf-image/). The real pipeline runs: snf-ganeti-eventd, the hook,
 snf-progress-monitor (started by the provider) -> RabbitMQ -> snf-dispatcher -> PostgreSQL.
 
@@ -46,7 +46,8 @@ HOOK_NAME = "90-%shook" % PREFIX.rstrip("-")
 NS = os.environ.get("SNF_TEST_GANETI_NETNS", "gnt")
 LINK = os.environ.get("SNF_TEST_KVM_LINK", "104")
 SUBNET = os.environ.get("SNF_TEST_KVM_SUBNET", "10.251.104.0/24")
-CONF = Path(os.environ.get("SNF_IMAGE_CONF", "/run/ganeti-test/snf-image/snf-image.conf"))
+OS_NAME = "snf-image-" + PREFIX.rstrip("-")  # this run's provider (ci/snf-image.sh)
+CONF = Path("/run/ganeti-test/snf-image/%s.conf" % OS_NAME)
 RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 # Waits, not thresholds: a first boot under TCG takes ~20 s alone, longer beside another.
 BUILD_TIMEOUT = 300
@@ -64,7 +65,7 @@ def run(*cmd, timeout=600):
 @pytest.fixture
 def image_cloud(tmp_path, settings):
     settings.BACKEND_PREFIX_ID = PREFIX
-    settings.GANETI_OS = "snf-image-dev+default"
+    settings.GANETI_OS = OS_NAME + "+default"
     settings.GANETI_NETWORK_GROUPS = ["default"]
     settings.GANETI_CLUSTER_INFO = ()
     # Boot from the instance's disk (the cluster's kernel_path is the busybox guest's);
@@ -72,7 +73,7 @@ def image_cloud(tmp_path, settings):
     settings.GANETI_CREATEINSTANCE_KWARGS = {"hvparams": {
         "kernel_path": "", "initrd_path": "", "kvm_extra": "-accel tcg,tb-size=64"}}
     run(CI / "kvm-guest.sh", "up")
-    run(CI / "snf-image.sh", "up")
+    run(CI / "snf-image.sh", "up", OS_NAME)
     workdir = tmp_path / "pipeline"
     workdir.mkdir()
     p = pipeline_on_test_db(str(workdir), PREFIX, HOOK_NAME, connection.settings_dict["NAME"])
@@ -101,7 +102,7 @@ def image_cloud(tmp_path, settings):
             p.remove_hook()
             delete_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
         finally:
-            run(CI / "snf-image.sh", "down")
+            run(CI / "snf-image.sh", "down", OS_NAME)
             run(CI / "kvm-guest.sh", "down")
 
 
@@ -248,8 +249,8 @@ def phases(client, vm, posted, ssh_at):
     def ts(pair):
         return pair[0] + pair[1] / 1e6
 
-    log = sorted(glob.glob("/var/log/ganeti/os/add-snf-image-dev+default-%s-*.log"
-                           % vm.backend_vm_id))[-1]
+    log = sorted(glob.glob("/var/log/ganeti/os/add-%s+default-%s-*.log"
+                           % (OS_NAME, vm.backend_vm_id)))[-1]
     text = Path(log).read_text()
     copy = float(re.search(r"copied \d+ bytes in ([\d.]+) s", text).group(1))
     helper = re.search(r"helper VM: .* in ([\d.]+) s", text)
