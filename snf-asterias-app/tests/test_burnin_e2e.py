@@ -35,6 +35,7 @@ from test_image_kvm_e2e import (  # noqa: F401  (image_cloud is the fixture)
     BUILD_TIMEOUT,
     LINK,
     NS,
+    OS_NAME,
     PREFIX,
     SSH_TIMEOUT,
     SUBNET,
@@ -79,7 +80,7 @@ def deployment(request, tmp_path):
     kwargs = {"hvparams": {"kernel_path": "", "initrd_path": "",
                            "kvm_extra": "-accel tcg,tb-size=64"}}
     conf = copy_test_settings(tmp_path, "".join("%s = %r\n" % item for item in {
-        "BACKEND_PREFIX_ID": PREFIX, "GANETI_OS": "snf-image-dev+default",
+        "BACKEND_PREFIX_ID": PREFIX, "GANETI_OS": OS_NAME + "+default",
         "GANETI_NETWORK_GROUPS": ["default"], "GANETI_CLUSTER_INFO": (),
         "GANETI_CREATEINSTANCE_KWARGS": kwargs,
         # the test image ignores ACPI power-off: Ganeti forces it off after this
