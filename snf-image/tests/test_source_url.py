@@ -3,11 +3,12 @@ real HTTP server on loopback."""
 
 import hashlib
 import http.server
+import json
 import threading
 
 import pytest
 
-from synnefo.snf_image import config, disk, source
+from synnefo.snf_image import config, disk, progress, source
 from synnefo.snf_image.errors import ImageError
 
 MiB = 1 << 20
@@ -30,6 +31,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Location", "/image/file")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif path == "/nosize":  # no Content-Length: the body ends with the connection
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(IMAGE)
+            self.close_connection = True
         elif path == "/big":  # says 9 MiB; the provider stops before writing anything
             self.send_response(200)
             self.send_header("Content-Length", str(9 * MiB))
@@ -60,9 +66,9 @@ def target(tmp_path):
     return path
 
 
-def fetch(url, target, checksum=""):
+def fetch(url, target, checksum="", progress_factory=None):
     t = disk.Target(str(target))
-    copy = disk.Copy(t, "diskdump", checksum)
+    copy = disk.Copy(t, "diskdump", checksum, progress_factory)
     try:
         source.from_url(url, copy, config.load("/nonexistent"))
     except ImageError:
@@ -88,6 +94,16 @@ def test_url_errors_are_readable_and_hide_the_signature(server, target, path, me
     with pytest.raises(ImageError, match=message.replace("(", r"\(")) as e:
         fetch(server + path, target)
     assert e.value.code == code and "secret" not in e.value.message
+
+
+def test_url_without_a_size_still_ends_at_100(server, target, tmp_path):
+    out = tmp_path / "progress.jsonl"
+    copy = fetch(server + "/nosize", target, hashlib.sha256(IMAGE).hexdigest(),
+                 lambda total: progress.Progress("sh -c 'cat > %s'" % out, total, 0))
+    copy.progress.close()
+    assert copy.total is None and copy.done == len(IMAGE)
+    values = [json.loads(line)["progress"] for line in out.read_text().splitlines()]
+    assert values == sorted(set(values)) and values[-1] == 100
 
 
 def test_url_image_larger_than_the_disk(server, target):

@@ -169,4 +169,6 @@ class Copy:
             raise ImageError("image checksum mismatch: sha256 is %s, expected %s"
                              % (self.sha.hexdigest(), self.checksum))
         if self.progress is not None:
+            if self.total is None:  # the server gave no size: the end is 100 %
+                self.progress.total = max(self.done, 1)
             self.progress.update(self.done, force=True)
