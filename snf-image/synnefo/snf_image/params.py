@@ -26,7 +26,7 @@ PARAMETERS = {
     "config_url": "Unused; accepted for compatibility",
 }
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+@-]*$")
-_ACCOUNT = re.compile(r"^([a-z_][a-z0-9_-]*\$?|[0-9]+)$")
+ACCOUNT = re.compile(r"^([a-z_][a-z0-9_-]*\$?|[0-9]+)$")
 _CHECKSUM = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 
@@ -103,7 +103,7 @@ def _guest_path(path):
 
 def _account(name, value):
     value = str(value if value is not None else "root")
-    if not _ACCOUNT.match(value):
+    if not ACCOUNT.match(value):
         raise ImageError("invalid personality %s %r" % (name, value[:40]))
     return value
 

@@ -67,7 +67,7 @@ def plan(p, instance):
     if enabled(props, "SETHOSTNAME", "HOSTNAME"):
         job.env["GUEST_HOSTNAME"] = hostname_for(instance)
     users = props.get("USERS", "root").split()
-    if any(not params._ACCOUNT.match(u) for u in users):
+    if any(not params.ACCOUNT.match(u) for u in users):
         raise ImageError("invalid USERS property")
     if p.password and users and enabled(props, "CHANGEPASSWORD", "PASSWORD"):
         job.shadow_hash = helper.password_hash(p.password)
