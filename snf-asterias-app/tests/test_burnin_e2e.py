@@ -128,8 +128,8 @@ def test_burnin_passes_on_the_test_deployment(deployment, tmp_path):
         "skipped", "the server has no IPv6 address"), out
     not_passed = {k: v for k, v in steps.items() if v["status"] != "passed"}
     assert not not_passed, out
-    assert {"console (RFB 3.8, VNC auth)", "SSH with the key, hostname", "ping IPv4",
-            "shutdown", "start", "gone"} <= set(steps), out
+    assert {"metadata set and read", "console (RFB 3.8, VNC auth)", "ping IPv4",
+            "SSH with the key, hostname", "shutdown", "start", "gone"} <= set(steps), out
     assert res.returncode == 0, out
     print(res.stderr)
 

@@ -166,6 +166,16 @@ class ServerRun:
                   if str(x["id"]) == str(self.id)]
         check(listed, "server %s is not in the server list" % self.id)
 
+    def metadata(self):
+        """A key set through the API reads back, in the metadata view and the server."""
+        item = {"snf-burnin": self.name}
+        self.cloud.compute("POST", "/servers/%s/metadata" % self.id, 200,
+                           json={"metadata": item})
+        got = self.cloud.compute("GET", "/servers/%s/metadata" % self.id)["metadata"]
+        check(got.get("snf-burnin") == self.name, "metadata read back: %s" % got)
+        check((self.poll().get("metadata") or {}).get("snf-burnin") == self.name,
+              "the server's metadata lacks the key: %s" % self.server.get("metadata"))
+
     def active(self):
         t0 = time.monotonic()
 
@@ -278,6 +288,7 @@ def run_image(cloud, opts, results, run_id, image, flavor, keypair, log):
     r = ServerRun(cloud, opts, run_id, image, flavor, keypair, log)
     g.step("create", r.create)
     g.step("BUILD seen", r.build_seen)
+    g.step("metadata set and read", r.metadata)
     g.step("ACTIVE", r.active)
     g.step("console (RFB 3.8, VNC auth)", r.console)
     g.step("one public IPv4", r.addresses)
