@@ -11,8 +11,9 @@ TOKEN = "tok-123"
 
 
 class FakeCloud:
-    def __init__(self, broken_auth=False, images=(), servers=()):
+    def __init__(self, broken_auth=False, images=(), servers=(), builds_forever=False):
         self.broken_auth = broken_auth
+        self.builds_forever = builds_forever  # created servers stay in BUILD
         self.images = list(images)
         self.servers = list(servers)
         self.requests = []
@@ -73,7 +74,20 @@ class FakeCloud:
             if path in ("%s/%s" % (c, what), "%s/%s/detail" % (c, what)) and method == "GET":
                 return h.reply(200, {what: items})
         if path == c + "/servers" and method == "POST":
-            return h.reply(500, {"computeFault": {"code": 500, "message": "boom"}})
+            if not self.builds_forever:
+                return h.reply(500, {"computeFault": {"code": 500, "message": "boom"}})
+            server = {"id": str(42 + len(self.servers)), "name": body["server"]["name"],
+                      "status": "BUILD", "image": {"id": body["server"]["imageRef"]},
+                      "flavor": {"id": body["server"]["flavorRef"]}, "metadata": {}}
+            self.servers.append(server)
+            return h.reply(202, {"server": server})
+        for server in self.servers:
+            one = "%s/servers/%s" % (c, server["id"])
+            if path == one and method == "GET":
+                return h.reply(200, {"server": server})
+            if path == one + "/metadata":
+                server["metadata"].update((body or {}).get("metadata", {}))
+                return h.reply(200, {"metadata": server["metadata"]})
         if path.startswith(c + "/servers/") and method == "DELETE":
             self.servers = [x for x in self.servers if x["id"] != path.rsplit("/", 1)[1]]
             return h.reply(204)

@@ -3,8 +3,10 @@ a failing step must give a non-zero exit, name itself in the reports, and make t
 steps after it skipped with the reason."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -119,3 +121,28 @@ def test_a_pure_api_client_imports_nothing_of_the_service():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_sigterm_deletes_the_run_s_server_and_fails(fake, tmp_path):
+    """A run stopped while it waits for ACTIVE deletes what it made and says so."""
+    cloud = fake(images=[IMAGE], builds_forever=True)
+    report = tmp_path / "burnin.json"
+    proc = subprocess.Popen([sys.executable, "-m", "synnefo.burnin.cli", "--auth-url",
+                             cloud.base + "/identity/v3", "--token", TOKEN, "-q",
+                             "--query-interval", "0.2", "--json", str(report)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    # BUILD seen and the metadata step GET it once each; more: the ACTIVE wait polls
+    while [(m, p) for m, p, _ in cloud.requests].count(("GET", "/compute/v2.1/servers/42")) < 4:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, out + err
+    steps = by_step(json.loads(report.read_text()))
+    assert steps["ACTIVE"]["status"] == "failed" and "interrupted" in steps["ACTIVE"]["message"]
+    assert steps["SSH with the key, hostname"]["message"] == "not run: interrupted"
+    assert steps["delete"]["status"] == "passed"
+    assert steps["run completed"]["status"] == "failed"
+    assert ("DELETE", "/compute/v2.1/servers/42", None) in cloud.requests
+    assert cloud.servers == []

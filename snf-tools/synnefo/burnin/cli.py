@@ -1,16 +1,20 @@
 """snf-burnin: command line, credentials, reports, exit status.
 
+SIGINT/SIGTERM end the run early: waits stop, the servers made so far are deleted, the
+reports are written, exit status 1.
+
 Exit status: 0 when no step failed (skipped steps are named in the reports), 1 when
 one did, 2 when the run could not start (bad options, no credentials, login refused)."""
 
 import argparse
 import os
+import signal
 import sys
 import time
 
 from synnefo.burnin import runner
 from synnefo.burnin.client import ApiError, AuthError, Cloud, load_cloud
-from synnefo.burnin.report import Results
+from synnefo.burnin.report import FAILED, Results
 
 
 def parse(argv):
@@ -90,7 +94,18 @@ def main(argv=None):
     if opts.show_stale or opts.delete_stale:
         return stale(cloud, opts, log)
     results = Results()
-    runner.run(cloud, opts, results, log)
+
+    def interrupted(signum, frame):
+        log("interrupted (signal %d): deleting this run's servers" % signum)
+        runner.STOPPING.set()
+    old = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        runner.run(cloud, opts, results, log)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    if runner.STOPPING.is_set():
+        results.add("sanity", "run completed", FAILED, 0, "interrupted by a signal")
     if opts.junit:
         with open(opts.junit, "w") as f:
             f.write(results.to_junit())

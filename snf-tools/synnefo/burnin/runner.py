@@ -10,6 +10,7 @@ import logging
 import re
 import shutil
 import subprocess
+import threading
 import time
 
 import paramiko
@@ -24,6 +25,11 @@ PREFIX = "snf-burnin-"  # every server and keypair a run makes is named so (--sh
 
 # paramiko logs every refused attempt of the SSH wait; the step reports the last one.
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+
+
+# Set on SIGINT/SIGTERM (cli.py): waits end, later steps are skipped, but each server
+# made so far is still deleted, so an interrupted run leaves nothing behind.
+STOPPING = threading.Event()
 
 
 class StepFailed(Exception):
@@ -47,6 +53,9 @@ class Group:
         self.broken = None
 
     def step(self, name, fn, *args, always=False):
+        if STOPPING.is_set() and not always:
+            self.results.add(self.name, name, SKIPPED, 0, "not run: interrupted")
+            return None
         if self.broken and not always:
             self.results.add(self.name, name, SKIPPED, 0, "not run: %s failed" % self.broken)
             return None
@@ -77,7 +86,8 @@ def wait(what, fn, timeout, interval):
             return value
         if time.monotonic() > deadline:
             raise StepFailed("%s: not within %d s" % (what, timeout))
-        time.sleep(interval)
+        if STOPPING.wait(interval):
+            raise StepFailed("%s: interrupted" % what)
 
 
 def ids(items):
@@ -273,6 +283,8 @@ class ServerRun:
     def gone(self):
         if self.id is None:
             raise Skip("no server was created")
+        if STOPPING.is_set():
+            raise Skip("interrupted: the delete was sent, not waited for")
 
         def vanished():
             s = self.cloud.server(self.id)
