@@ -6,8 +6,10 @@ OS provider as snf-image-<prefix> (its helper VM and the bookworm test images ca
 /var/cache/synnefo-ci/snf-image/). The real pipeline runs: snf-ganeti-eventd, the hook,
 snf-progress-monitor (started by the provider) -> RabbitMQ -> snf-dispatcher -> PostgreSQL.
 
-Two servers are created at once through the compute API, one from the diskdump and one
-from the extdump image, each with a keypair, an admin password and a personality file.
+Two servers are created at once through the compute API, one from the diskdump image (a
+file under the node's IMAGE_DIR) and one from the extdump image (registered with
+image-register; the node fetches it from this API over http through a signed link, checked
+against its sha256), each with a keypair, an admin password and a personality file.
 Each boots from its own disk (no kernel_path), gets its address from nfdhcpd, and over
 SSH with the keypair's private key shows the hostname snf-image gave it, the file with
 its contents and mode, and accepts the admin password (and refuses a wrong one). The
@@ -16,17 +18,20 @@ in the wrong format fails with the provider's message and code as its API fault.
 """
 
 import base64
+import contextlib
 import glob
 import json
 import os
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.core.wsgi import get_wsgi_application
+from django.db import connection, connections
 from support.api import make_user
 from support.cluster import env, run_prefix
 from support.live import VENV_BIN, delete_queues, pipeline_on_test_db, wait_for
@@ -49,6 +54,9 @@ SUBNET = os.environ.get("SNF_TEST_KVM_SUBNET", "10.251.104.0/24")
 OS_NAME = "snf-image-" + PREFIX.rstrip("-")  # this run's provider (ci/snf-image.sh)
 CONF = Path("/run/ganeti-test/snf-image/%s.conf" % OS_NAME)
 RAPI_PEM = "/var/lib/ganeti/rapi.pem"
+# ci/snf-image.sh's test images; the API's image store for the image nodes fetch over http
+IMAGES = Path(os.environ.get("SNF_TEST_IMAGE_CACHE", "/var/cache/synnefo-ci/snf-image")) / "images"
+HOST_IP = "10.251.0.1"  # the host's end of the cluster's veth (ci/ganeti.sh)
 # Waits, not thresholds: a first boot under TCG takes ~20 s alone, longer beside another.
 BUILD_TIMEOUT = 300
 SSH_TIMEOUT = 240
@@ -139,6 +147,37 @@ def progress_of(watcher, instance):
     return [msg["progress"] for msg in watcher.seen if msg.get("instance") == instance]
 
 
+@contextlib.contextmanager
+def api_for_nodes():
+    """This process's API over http where the nodes reach it (the host's end of the
+    cluster's veth): they fetch the signed image links from it."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = make_server(HOST_IP, 0, get_wsgi_application(), handler_class=Quiet)
+    httpd.timeout = 0.5
+    stop = threading.Event()
+
+    def serve():
+        try:
+            while not stop.is_set():
+                httpd.handle_request()
+        finally:
+            connections.close_all()  # the test database is dropped at the end
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield "http://%s:%d" % (HOST_IP, httpd.server_port)
+    finally:
+        stop.set()
+        thread.join(10)
+        httpd.server_close()
+
+
 def make_image(name, backend_id, fmt):
     image = m.Image.objects.create(name=name, backend_id=backend_id, format=fmt, public=True)
     for key, value in (("OSFAMILY", "linux"), ("USERS", "root")):
@@ -160,8 +199,17 @@ def server(api, vm_id):
     return api.get("/compute/v2.1/servers/%d" % vm_id).json()["server"]
 
 
-def test_images_boot_customised_and_reachable(image_cloud, tmp_path):
+def test_images_boot_customised_and_reachable(image_cloud, tmp_path, settings):
     pipeline, watcher = image_cloud
+    settings.IMAGE_STORE_DIR = str(IMAGES)  # (image-register leaves files there in place)
+    settings.IMAGE_NODES_FETCH_FROM_API = True
+    settings.ALLOWED_HOSTS = list(settings.ALLOWED_HOSTS) + [HOST_IP]
+    with api_for_nodes() as base_url:
+        settings.IMAGE_LINK_BASE_URL = base_url
+        boot_and_check(pipeline, watcher, tmp_path)
+
+
+def boot_and_check(pipeline, watcher, tmp_path):
     call_command("network-create", "public", "--public", "--subnet", SUBNET, "--link", LINK,
                  stdout=open(os.devnull, "w"))
     _, api = make_user("imguser")
@@ -171,8 +219,14 @@ def test_images_boot_customised_and_reachable(image_cloud, tmp_path):
         "name": "mykey", "public_key": (tmp_path / "id_ed25519.pub").read_text()}})
     assert r.status_code in (200, 201), r.content
     flavor = m.Flavor.objects.create(cpu=1, ram=512, disk=2, disk_template="file")
-    images = {fmt: make_image("bookworm " + fmt, "bookworm." + fmt, fmt)
-              for fmt in ("diskdump", "extdump")}
+    # diskdump: a file the node has under IMAGE_DIR; extdump: data of the API's image
+    # service (registered, sha256 known) that the node fetches through a signed link
+    images = {"diskdump": make_image("bookworm diskdump", "bookworm.diskdump", "diskdump")}
+    call_command("image-register", "bookworm extdump", str(IMAGES / "bookworm.extdump"),
+                 "--format", "extdump", "--public", "--property", "OSFAMILY=linux",
+                 "--property", "USERS=root", stdout=open(os.devnull, "w"))
+    images["extdump"] = m.Image.objects.get(name="bookworm extdump")
+    assert images["extdump"].checksum
     wrong = make_image("wrong format", "bookworm.extdump", "diskdump")
 
     servers, posted = {}, {}
@@ -186,6 +240,10 @@ def test_images_boot_customised_and_reachable(image_cloud, tmp_path):
     ssh = {}
     try:
         check_servers(api, pipeline, watcher, servers, bad, posted, key, ssh)
+        # the extdump server's image came from the API, checksum verified by the node
+        log = ganeti_os_log(m.VirtualMachine.objects.get(pk=servers["extdump"][0]))
+        assert "image http://%s:" % HOST_IP in log and "/image/node/" in log, log
+        assert "/<signature> onto" in log, log  # the link's signature is not logged
     finally:
         for proc in ssh.values():  # still polling when a check failed
             if proc.poll() is None:
@@ -240,6 +298,12 @@ def check_servers(api, pipeline, watcher, servers, bad, posted, key, ssh):
         Path(os.environ["SNF_BENCH_BOOT_OUT"]).write_text(json.dumps(report))
 
 
+def ganeti_os_log(vm):
+    """The provider's output for the create of ``vm`` (Ganeti's OS log)."""
+    return Path(sorted(glob.glob("/var/log/ganeti/os/add-%s+default-%s-*.log"
+                                 % (OS_NAME, vm.backend_vm_id)))[-1]).read_text()
+
+
 def phases(client, vm, posted, ssh_at):
     """Seconds per phase of one server, POST /servers -> SSH answering (figures, no checks).
 
@@ -249,9 +313,7 @@ def phases(client, vm, posted, ssh_at):
     def ts(pair):
         return pair[0] + pair[1] / 1e6
 
-    log = sorted(glob.glob("/var/log/ganeti/os/add-%s+default-%s-*.log"
-                           % (OS_NAME, vm.backend_vm_id)))[-1]
-    text = Path(log).read_text()
+    text = ganeti_os_log(vm)
     copy = float(re.search(r"copied \d+ bytes in ([\d.]+) s", text).group(1))
     helper = re.search(r"helper VM: .* in ([\d.]+) s", text)
     return {"api+queue": ts(job["start_ts"]) - posted,

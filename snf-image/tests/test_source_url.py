@@ -123,6 +123,8 @@ def test_unreachable_server(target):
         fetch("http://127.0.0.1:9/x?sig=s", target)
 
 
-def test_shown_drops_query_and_credentials():
-    assert source.shown("https://u:p@api.example.org:8443/image/node/3/99/sig?x=1") == \
-        "https://api.example.org:8443/image/node/3/99/sig"
+def test_shown_drops_query_credentials_and_signatures():
+    assert source.shown("https://u:p@api.example.org:8443/images/x.img?sig=1") == \
+        "https://api.example.org:8443/images/x.img"
+    assert source.shown("http://10.0.0.1/image/node/3/1796048533/" + "ab12" * 16) == \
+        "http://10.0.0.1/image/node/3/1796048533/<signature>"

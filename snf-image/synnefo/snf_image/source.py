@@ -1,11 +1,12 @@
 """Where the image bytes come from: a file under IMAGE_DIR, or an http(s) URL.
 
-A URL is the API's short-lived signed link to GET /image/v2/images/{id}/file, so
-nodes need no disk shared with the API. Only its scheme, host and path are ever
-logged (the query carries the signature).
+A URL is the API's short-lived signed link to an image's data
+(/image/node/ID/EXPIRES/SIGNATURE), so nodes need no disk shared with the API. It is
+never logged whole: shown() drops credentials, query and signature.
 """
 
 import os
+import re
 import urllib.parse
 
 from synnefo.snf_image.disk import CHUNK
@@ -13,12 +14,14 @@ from synnefo.snf_image.errors import ImageError
 
 
 def shown(url):
-    """The URL without query and credentials, for messages."""
+    """The URL without query, credentials and signatures (long hex path segments, as in
+    the image service's /image/node/ID/EXPIRES/SIGNATURE), for messages and logs."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
         host += ":%d" % parts.port
-    return "%s://%s%s" % (parts.scheme, host, parts.path)
+    path = re.sub(r"/[0-9a-fA-F]{32,}(?=/|$)", "/<signature>", parts.path)
+    return "%s://%s%s" % (parts.scheme, host, path)
 
 
 def image_path(image_dir, name):
