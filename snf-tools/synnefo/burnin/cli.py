@@ -94,6 +94,7 @@ def main(argv=None):
     if opts.show_stale or opts.delete_stale:
         return stale(cloud, opts, log)
     results = Results()
+    runner.STOPPING.clear()  # (main may run more than once in a process: the tests)
 
     def interrupted(signum, frame):
         log("interrupted (signal %d): deleting this run's servers" % signum)
