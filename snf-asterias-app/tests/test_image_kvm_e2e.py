@@ -33,7 +33,7 @@ from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 from django.db import connection, connections
 from support.api import make_user
-from support.cluster import env, run_prefix
+from support.cluster import add_cluster_backend, env, run_prefix
 from support.live import VENV_BIN, delete_queues, pipeline_on_test_db, wait_for
 
 from synnefo.backend.client import client_for
@@ -53,7 +53,6 @@ LINK = os.environ.get("SNF_TEST_KVM_LINK", "104")
 SUBNET = os.environ.get("SNF_TEST_KVM_SUBNET", "10.251.104.0/24")
 OS_NAME = "snf-image-" + PREFIX.rstrip("-")  # this run's provider (ci/snf-image.sh)
 CONF = Path("/run/ganeti-test/snf-image/%s.conf" % OS_NAME)
-RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 # ci/snf-image.sh's test images; the API's image store for the image nodes fetch over http
 IMAGES = Path(os.environ.get("SNF_TEST_IMAGE_CACHE", "/var/cache/synnefo-ci/snf-image")) / "images"
 HOST_IP = "10.251.0.1"  # the host's end of the cluster's veth (ci/ganeti.sh)
@@ -88,13 +87,7 @@ def image_cloud(tmp_path, settings):
     # snf-image runs the progress monitor with this deployment's settings
     CONF.write_text(CONF.read_text() + "PROGRESS_MONITOR=env SYNNEFO_SETTINGS_DIR=%s %s\n"
                     % (p.conf_dir, os.path.join(VENV_BIN, "snf-progress-monitor")))
-    password = tmp_path / "rapi-password"
-    password.write_text(env("SNF_TEST_RAPI_PASSWORD") + "\n")
-    call_command("backend-add", env("SNF_TEST_RAPI_HOST"), "--port", env("SNF_TEST_RAPI_PORT"),
-                 "--username", env("SNF_TEST_RAPI_USER"), "--password-file", str(password),
-                 "--certificate", RAPI_PEM, "--hypervisor", "kvm", "--json",
-                 stdout=open(os.devnull, "w"))
-    client = client_for(m.Backend.objects.get())
+    client = client_for(add_cluster_backend(tmp_path, "kvm"))
     watcher = progress_watcher()
     p.install_hook()
     try:

@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from support.api import make_user
-from support.cluster import dispatch
+from support.cluster import add_cluster_backend, dispatch, env
 
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
@@ -46,7 +46,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 TOP = Path(__file__).resolve().parents[2]
 KVM_GUEST = TOP / "ci" / "kvm-guest.sh"
-RAPI_PEM = "/var/lib/ganeti/rapi.pem"
 PREFIX = "snfkvm-"
 NS = os.environ.get("SNF_TEST_GANETI_NETNS", "gnt")
 # Must match ci/kvm-guest.sh (same environment variables, same defaults).
@@ -57,12 +56,6 @@ LEASE = os.environ.get("SNF_TEST_KVM_LEASE", "86413")
 STATE_DIR = Path("/var/lib/nfdhcpd")
 NFDHCPD_LOG = Path("/run/ganeti-test/kvm/log/nfdhcpd.log")
 BOOT_TIMEOUT = 60  # a lease comes ~4 s after the start under TCG; CI machines are slower
-
-
-def env(name):
-    value = os.environ.get(name)
-    assert value, "%s is not set: run through `make test` (ci/test-env.sh)" % name
-    return value
 
 
 def run(*cmd, check=True, timeout=60):
@@ -98,14 +91,8 @@ def kvm_cluster(db, settings, tmp_path):
     t0 = time.monotonic()
     run(str(KVM_GUEST), "up", timeout=300)
     print("ci/kvm-guest.sh up: %.1f s" % (time.monotonic() - t0))
-    password = tmp_path / "rapi-password"
-    password.write_text(env("SNF_TEST_RAPI_PASSWORD") + "\n")
     # The administrator's way: this backend runs new servers under kvm.
-    call_command("backend-add", env("SNF_TEST_RAPI_HOST"), "--port", env("SNF_TEST_RAPI_PORT"),
-                 "--username", env("SNF_TEST_RAPI_USER"), "--password-file", str(password),
-                 "--certificate", RAPI_PEM, "--hypervisor", "kvm", "--json",
-                 stdout=open(os.devnull, "w"))
-    backend = m.Backend.objects.get()
+    backend = add_cluster_backend(tmp_path, "kvm")
     assert backend.hypervisor == "kvm"
     client = client_for(backend)
     try:

@@ -11,6 +11,8 @@ import contextlib
 import os
 import time
 
+from django.core.management import call_command
+
 from synnefo.backend import instances
 from synnefo.backend.client import certificates_only, client_for
 from synnefo.db import models as m
@@ -42,6 +44,19 @@ def cluster_backend(**fields):
                 certificate=certificate, hypervisor="fake")
     args.update(fields)
     return m.Backend.objects.create(**args)
+
+
+def add_cluster_backend(tmp_path, hypervisor):
+    """The administrator's way: ``snf-manage backend-add`` for the test cluster, the RAPI
+    password from a file and the self-signed certificate pinned. Returns the Backend row."""
+    password = tmp_path / "rapi-password"
+    password.write_text(env("SNF_TEST_RAPI_PASSWORD") + "\n")
+    password.chmod(0o600)
+    call_command("backend-add", env("SNF_TEST_RAPI_HOST"), "--port", env("SNF_TEST_RAPI_PORT"),
+                 "--username", env("SNF_TEST_RAPI_USER"), "--password-file", str(password),
+                 "--certificate", RAPI_PEM, "--hypervisor", hypervisor, "--json",
+                 stdout=open(os.devnull, "w"))
+    return m.Backend.objects.get()
 
 
 def remove_instances(client, prefix):
