@@ -61,9 +61,6 @@ HOOK_DIRS=(instance-add instance-modify instance-reboot instance-start instance-
 in_ns() { ip netns exec "$NS" nsenter --uts="$UTS_FILE" "$@"; }
 ns_ready() { findmnt -n "/run/netns/$NS" >/dev/null 2>&1 && findmnt -n "$UTS_FILE" >/dev/null 2>&1; }
 
-# The RAPI client (Debian's python3; ci/test-env.sh told it where and who).
-rapi() { /usr/bin/python3 "$CI_DIR/rapi.py" "$@"; }
-
 # --- setup ------------------------------------------------------------------
 install_packages() {
   # Without recommends: no qemu-kvm/xen, drbd-utils, debootstrap OS.

@@ -58,7 +58,6 @@ GUEST_VERSION=1
 KVM_HVPARAMS="kvm_path=/usr/bin/qemu-system-x86_64,kernel_path=$GUEST_DIR/vmlinuz,initrd_path=$GUEST_DIR/initrd.img,kernel_args=ro panic=-1,serial_console=true,serial_speed=115200,vnc_bind_address=0.0.0.0,kvm_flag=disabled,use_chroot=false,security_model=none"
 
 in_ns() { ip netns exec "$NS" nsenter --uts="$UTS_FILE" "$@"; }
-rapi() { /usr/bin/python3 "$CI_DIR/rapi.py" "$@"; }
 
 # --- the guest ----------------------------------------------------------------
 # The guest's scripts, ci/kvm-guest/*, into the initramfs tree ROOT.

@@ -40,3 +40,7 @@ wait_for() {
     sleep 0.2
   done
 }
+
+# rapi ARGS...: ci/rapi.py, the test cluster's RAPI client (Debian's python3; where and
+# who from ci/test-env.sh's SNF_TEST_RAPI_* variables).
+rapi() { /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/rapi.py" "$@"; }
