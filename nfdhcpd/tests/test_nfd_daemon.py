@@ -4,19 +4,10 @@ import subprocess
 import sys
 
 import pytest
-from support.netns import Topology, sh, wait_for
+from support.netns import Topology, daemon_config, sh, wait_for
 
 pytestmark = pytest.mark.integration
 
-CONFIG = """\
-[general]
-datapath = {tmp}/state
-pidfile = {tmp}/run/nfdhcpd.pid
-logdir = {tmp}/log
-user = nobody
-[ipv6]
-enable_dhcpv6 = no
-"""
 
 
 @pytest.fixture
@@ -41,7 +32,7 @@ def dead_pid():
 
 
 def test_daemon_mode_with_stale_pidfile(topo):
-    conf = topo.write("nfdhcpd.conf", CONFIG.format(tmp=topo.tmp))
+    conf = topo.write("nfdhcpd.conf", daemon_config(topo.tmp))
     pidfile = topo.path("run", "nfdhcpd.pid")
     topo.write("run/nfdhcpd.pid", "%d\n" % dead_pid())
     os.chown(topo.path("run"), 65534, 65534)  # as the package would make /run/nfdhcpd
@@ -75,7 +66,7 @@ def _live_pid(path):
 
 
 def test_foreground_creates_its_pid_dir_and_cleans_up(topo):
-    conf = topo.write("nfdhcpd.conf", CONFIG.format(tmp=topo.tmp))
+    conf = topo.write("nfdhcpd.conf", daemon_config(topo.tmp))
     pidfile = topo.path("run", "nfdhcpd.pid")
     proc = subprocess.Popen(["ip", "netns", "exec", topo.host, sys.executable, "-m",
                              "nfdhcpd.main", "-c", conf, "-f"],
@@ -100,7 +91,7 @@ def test_bad_config_is_reported(topo):
 
 
 def test_unknown_user_is_reported(topo):
-    conf = topo.write("nfdhcpd.conf", CONFIG.format(tmp=topo.tmp).replace(
+    conf = topo.write("nfdhcpd.conf", daemon_config(topo.tmp).replace(
         "user = nobody", "user = no-such-user-nfd"))
     res = nfdhcpd(topo, "-c", conf, "-f")
     assert res.returncode == 1

@@ -15,21 +15,12 @@ import threading
 import time
 
 import pytest
-from support.netns import Topology, wait_for
+from support.netns import Topology, daemon_config, wait_for
 
 import daemon_stop
 
 pytestmark = pytest.mark.integration
 
-CONFIG = """\
-[general]
-datapath = {d}/state
-pidfile = {d}/run/nfdhcpd.pid
-logdir = {d}/log
-user = nobody
-[ipv6]
-enable_dhcpv6 = no
-"""
 BINDING = "MAC=aa:00:00:fb:d3:2%d\nIP=10.251.7.%d\nSUBNET=10.251.7.0/24\n"
 
 
@@ -53,7 +44,7 @@ class Nfdhcpd:
         os.chmod(self.dir, 0o755)
         os.chmod(os.path.join(self.dir, "state"), 0o755)  # read as nobody
         self.pid_file = os.path.join(self.dir, "run", "nfdhcpd.pid")
-        conf = topo.write("nfdhcpd%d.conf" % Nfdhcpd.count, CONFIG.format(d=self.dir))
+        conf = topo.write("nfdhcpd%d.conf" % Nfdhcpd.count, daemon_config(self.dir))
         self.out = os.path.join(self.dir, "out")
         with open(self.out, "wb") as out:
             self.proc = subprocess.Popen(

@@ -15,6 +15,21 @@ import time
 
 CMD_TIMEOUT = 30
 
+DAEMON_CONFIG = """\
+[general]
+datapath = {d}/state
+pidfile = {d}/run/nfdhcpd.pid
+logdir = {d}/log
+user = nobody
+[ipv6]
+enable_dhcpv6 = no
+"""
+
+
+def daemon_config(directory):
+    """nfdhcpd.conf text for a daemon whose state, pid file and logs live under directory."""
+    return DAEMON_CONFIG.format(d=directory)
+
 
 def sh(*cmd, check=True, timeout=CMD_TIMEOUT, ns=None, **kw):
     """Run a command (optionally inside netns ns); return CompletedProcess."""
