@@ -7,6 +7,7 @@ pytester (test_database_marker.py runs that plugin on a suite of its own).
 import pytest
 from support.api import FakeBackend, make_world
 from support.fakerapi import FakeRapi
+from support.image_cloud import image_cloud as image_cloud_deployment
 
 pytest_plugins = ["pytester", "support.database_marker"]
 
@@ -33,3 +34,11 @@ def fake(settings):
     settings.GANETI_RAPI_CURL_FACTORY = fake.curl
     settings.GANETI_OS = "snf-image+default"
     return fake
+
+
+@pytest.fixture
+def image_cloud(tmp_path, settings):
+    """The real-image deployment (support.image_cloud): kvm guests, this tree's snf-image,
+    the real pipeline on the PostgreSQL test database; -> (pipeline, progress watcher)."""
+    with image_cloud_deployment(tmp_path, settings) as cloud:
+        yield cloud

@@ -1,12 +1,13 @@
 """snf-burnin passes against the test deployment, on the real bookworm image.
 
-The deployment is test_image_kvm_e2e.py's (its fixture: kvm beside fake, nfdhcpd on the
-routed public network, this tree's snf-image, eventd + hook + dispatcher on the
-PostgreSQL test database), plus what an operator's burnin talks to: the web project
-under gunicorn and the real snf-vncauthproxy, both on the host's address of the
-cluster's link (10.251.0.1), since burnin runs inside netns gnt, where the guests'
-public addresses are routed. Burnin itself is only a client: clouds.yaml with a user's
-password, one public image, one flavor, one server.
+The deployment is the image_cloud fixture's (support/image_cloud.py, as for
+test_image_kvm_e2e.py: kvm beside fake, nfdhcpd on the routed public network, this
+tree's snf-image, eventd + hook + dispatcher on the PostgreSQL test database), plus what
+an operator's burnin talks to: the web project under gunicorn and the real
+snf-vncauthproxy, both on the host's address of the cluster's link (10.251.0.1), since
+burnin runs inside netns gnt, where the guests' public addresses are routed. Burnin
+itself is only a client: clouds.yaml with a user's password, one public image, one
+flavor, one server.
 
 Every step must pass except "ping IPv6", skipped because the network has no IPv6. The
 run's JUnit report goes to $SNF_TEST_REPORTS (set by ci/test.sh) as snf-burnin.xml, so
@@ -23,15 +24,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from support.api import make_user
-from support.live import (
-    VENV_BIN,
-    Gunicorn,
-    copy_test_settings,
-    stop_process,
-    wait_for,
-    write_clouds_yaml,
-)
-from test_image_kvm_e2e import (  # noqa: F401  (image_cloud is the fixture)
+from support.image_cloud import (
     BUILD_TIMEOUT,
     LINK,
     NS,
@@ -39,8 +32,15 @@ from test_image_kvm_e2e import (  # noqa: F401  (image_cloud is the fixture)
     PREFIX,
     SSH_TIMEOUT,
     SUBNET,
-    image_cloud,
     make_image,
+)
+from support.live import (
+    VENV_BIN,
+    Gunicorn,
+    copy_test_settings,
+    stop_process,
+    wait_for,
+    write_clouds_yaml,
 )
 
 from synnefo.db import models as m

@@ -31,107 +31,31 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
-from django.db import connection, connections
+from django.db import connections
 from support.api import make_user
-from support.cluster import add_cluster_backend, env, run_prefix
-from support.live import VENV_BIN, delete_queues, pipeline_on_test_db, wait_for
+from support.image_cloud import (
+    BUILD_TIMEOUT,
+    LINK,
+    NS,
+    OS_NAME,
+    SSH_TIMEOUT,
+    SUBNET,
+    make_image,
+    run,
+)
+from support.live import VENV_BIN, wait_for
 
 from synnefo.backend.client import client_for
-from synnefo.common.amqp_client import AMQPClient, Topology
 from synnefo.db import models as m
 
 # The dispatcher is a separate process: it needs a database server.
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
               pytest.mark.database("postgresql")]
 
-TOP = Path(__file__).resolve().parents[2]
-CI = TOP / "ci"
-PREFIX = run_prefix("snfimg")
-HOOK_NAME = "90-%shook" % PREFIX.rstrip("-")
-NS = os.environ.get("SNF_TEST_GANETI_NETNS", "gnt")
-LINK = os.environ.get("SNF_TEST_KVM_LINK", "104")
-SUBNET = os.environ.get("SNF_TEST_KVM_SUBNET", "10.251.104.0/24")
-OS_NAME = "snf-image-" + PREFIX.rstrip("-")  # this run's provider (ci/snf-image.sh)
-CONF = Path("/run/ganeti-test/snf-image/%s.conf" % OS_NAME)
 # ci/snf-image.sh's test images; the API's image store for the image nodes fetch over http
 IMAGES = Path(os.environ.get("SNF_TEST_IMAGE_CACHE", "/var/cache/synnefo-ci/snf-image")) / "images"
 HOST_IP = "10.251.0.1"  # the host's end of the cluster's veth (ci/ganeti.sh)
-# Waits, not thresholds: a first boot under TCG takes ~20 s alone, longer beside another.
-BUILD_TIMEOUT = 300
-SSH_TIMEOUT = 240
 FILE_PATH = "/etc/snf-test/hello.txt"
-
-
-def run(*cmd, timeout=600):
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    assert res.returncode == 0, "%s exited %d\n%s%s" % (" ".join(map(str, cmd)),
-                                                        res.returncode, res.stdout, res.stderr)
-    return res.stdout
-
-
-@pytest.fixture
-def image_cloud(tmp_path, settings):
-    settings.BACKEND_PREFIX_ID = PREFIX
-    settings.GANETI_OS = OS_NAME + "+default"
-    settings.GANETI_NETWORK_GROUPS = ["default"]
-    settings.GANETI_CLUSTER_INFO = ()
-    # Boot from the instance's disk (the cluster's kernel_path is the busybox guest's);
-    # a smaller TCG code buffer halves qemu's memory.
-    settings.GANETI_CREATEINSTANCE_KWARGS = {"hvparams": {
-        "kernel_path": "", "initrd_path": "", "kvm_extra": "-accel tcg,tb-size=64"}}
-    run(CI / "kvm-guest.sh", "up")
-    run(CI / "snf-image.sh", "up", OS_NAME)
-    workdir = tmp_path / "pipeline"
-    workdir.mkdir()
-    p = pipeline_on_test_db(str(workdir), PREFIX, HOOK_NAME, connection.settings_dict["NAME"])
-    # snf-image runs the progress monitor with this deployment's settings
-    CONF.write_text(CONF.read_text() + "PROGRESS_MONITOR=env SYNNEFO_SETTINGS_DIR=%s %s\n"
-                    % (p.conf_dir, os.path.join(VENV_BIN, "snf-progress-monitor")))
-    client = client_for(add_cluster_backend(tmp_path, "kvm"))
-    watcher = progress_watcher()
-    p.install_hook()
-    try:
-        remove_instances(client)
-        p.start_eventd()
-        p.start_dispatcher()
-        yield p, watcher
-    finally:
-        try:
-            remove_instances(client)
-            watcher.close()
-            p.stop_all()
-            p.remove_hook()
-            delete_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
-        finally:
-            run(CI / "snf-image.sh", "down", OS_NAME)
-            run(CI / "kvm-guest.sh", "down")
-
-
-def remove_instances(client):
-    """Ours, stopped hard first (the test image has no ACPI power-button handling, so a
-    soft shutdown would wait for Ganeti's 120 s timeout)."""
-    for inst in client.get_instances(bulk=True):
-        if inst["name"].startswith(PREFIX):
-            client.wait_for_job(client.shutdown_instance(inst["name"], timeout=0))
-            client.wait_for_job(client.delete_instance(inst["name"]))
-
-
-def progress_watcher():
-    """A queue of our own bound to the progress key: every message, in publishing order."""
-    topo = Topology(PREFIX)
-    amqp = AMQPClient([env("SNF_TEST_AMQP_URL")]).connect()
-    amqp.declare_topology(topo)
-    queue = PREFIX + "test-progress-watch"
-    amqp.channel.queue_declare(queue, durable=False, exclusive=True, auto_delete=True)
-    amqp.bind_queue(queue, topo.exchange, topo.routing_keys["progress"])
-    amqp.seen = []
-
-    def got(delivery):
-        amqp.seen.append(json.loads(delivery.body))
-        delivery.ack()
-
-    amqp.consume(queue, got)
-    return amqp
 
 
 def progress_of(watcher, instance):
@@ -169,13 +93,6 @@ def api_for_nodes():
         stop.set()
         thread.join(10)
         httpd.server_close()
-
-
-def make_image(name, backend_id, fmt):
-    image = m.Image.objects.create(name=name, backend_id=backend_id, format=fmt, public=True)
-    for key, value in (("OSFAMILY", "linux"), ("USERS", "root")):
-        m.ImageMetadata.objects.create(image=image, meta_key=key, meta_value=value)
-    return image
 
 
 def create(api, image, flavor, key_name, password, contents):
