@@ -22,7 +22,9 @@ import noderoot  # noqa: E402
 
 def base_tgz():
     """piuparts unpacks its base with `tar -z`: a gzip of the cached tarball."""
-    tar = noderoot.tarball("piuparts", ["eatmydata"])
+    # e2fsprogs is "Protected" in bookworm, so not in an apt-variant root: apt will not
+    # remove it again once snf-image has pulled it in, so the base carries it.
+    tar = noderoot.tarball("piuparts", ["eatmydata", "e2fsprogs"])
     tgz = tar.with_suffix(".tgz")
     if not tgz.exists():
         tmp = tar.with_suffix(".tmp.tgz")
