@@ -28,14 +28,6 @@ def extdump(size=2 * MiB):
     return bytes(data)
 
 
-@pytest.fixture
-def target(tmp_path):
-    path = tmp_path / "disk0"
-    with open(path, "wb") as f:
-        f.truncate(8 * MiB)
-    return path
-
-
 def deploy(target, image, fmt, checksum="", tmp_path=None):
     d = tmp_path / "images"
     d.mkdir(exist_ok=True)

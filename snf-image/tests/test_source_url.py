@@ -58,14 +58,6 @@ def server():
     httpd.shutdown()
 
 
-@pytest.fixture
-def target(tmp_path):
-    path = tmp_path / "disk0"
-    with open(path, "wb") as f:
-        f.truncate(8 * MiB)
-    return path
-
-
 def fetch(url, target, checksum="", progress_factory=None):
     t = disk.Target(str(target))
     copy = disk.Copy(t, "diskdump", checksum, progress_factory)
