@@ -57,6 +57,10 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 PUBLIC_NETWORK_LINK = "gnt-br0"
 WEBPROJECT_SERVE_STATIC = True
 DEBUG = False
+# Invitations on; their mail is written as files into $DEMO/mail (no mail server needed).
+INVITATIONS_ENABLED = True
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = "$DEMO/mail"
 EOF
   [ -e "$SETTINGS/99-local.conf" ] || echo "# Local overrides of the demo." > "$SETTINGS/99-local.conf"
   umask 022

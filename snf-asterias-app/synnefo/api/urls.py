@@ -12,6 +12,7 @@ from . import (
                image_schemas,
                image_v2,
                images,
+               invitations,
                keypairs,
                limits,
                notfound,
@@ -62,6 +63,10 @@ urlpatterns = [
     re_path(r"^identity/?$", identity.versions),
     re_path(r"^identity/v3/?$", identity.v3_root),
     re_path(r"^identity/v3/auth/tokens/?$", identity.v3_tokens),
+    re_path(r"^identity/v3/invitations/?$", invitations.invitations_collection),
+    re_path(r"^identity/v3/invitations/accept/?$", invitations.invitation_accept),
+    re_path(r"^identity/v3/invitations/(?P<invitation_id>[^/]+)/resend/?$",
+            invitations.invitation_resend),
     re_path(r"^identity/v2\.0/?$", identity.v2_root),
     re_path(r"^identity/v2\.0/tokens/?$", identity.v2_tokens),
     # networks: /network/v2.0/ and /compute/v2.x/servers/<id>/os-interface

@@ -27,7 +27,7 @@ _UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 
 # URL keyword -> what it names, for the 404 message.
 PATH_IDS = {"server_id": "Server", "image_id": "Image", "flavor_id": "Flavor",
-            "network_id": "Network", "port_id": "Port"}
+            "network_id": "Network", "port_id": "Port", "invitation_id": "Invitation"}
 
 
 def _check_text(value, where):

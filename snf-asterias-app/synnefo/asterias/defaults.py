@@ -76,6 +76,17 @@ QUOTA_MAX_RAM = 8192  # MiB
 QUOTA_MAX_DISK = 200  # GiB
 QUOTA_MAX_NETWORKS = 5
 QUOTA_MAX_IMAGE_SPACE = 10240  # MiB: the data of all of a user's images together
+# Invitations (synnefo.logic.invitations): off by default (private clouds); when on, a
+# user may invite INVITATIONS_PER_USER people (User.max_invitations overrides it) by
+# e-mail, sent through Django's EMAIL_BACKEND from DEFAULT_FROM_EMAIL.
+INVITATIONS_ENABLED = False
+INVITATIONS_PER_USER = 5
+# Seconds an invitation link stays valid after it was (re)sent.
+INVITATION_LIFETIME = 7 * 86400
+# The link's URL with "{token}" in it; None: the identity API's accept endpoint.
+INVITATION_ACCEPT_URL = None
+# Shortest password an invited user may choose.
+INVITATION_MIN_PASSWORD = 8
 # Length of the generated administrator password returned once at server creation.
 SERVER_PASSWORD_LENGTH = 12
 

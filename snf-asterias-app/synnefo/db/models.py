@@ -30,6 +30,9 @@ class User(models.Model):
     max_disk = models.IntegerField(null=True, blank=True)  # GiB
     max_networks = models.IntegerField(null=True, blank=True)
     max_image_space = models.IntegerField(null=True, blank=True)  # MiB of image data
+    # Invitations the user may send in all (synnefo.logic.invitations); NULL: the
+    # INVITATIONS_PER_USER default.
+    max_invitations = models.IntegerField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -77,6 +80,24 @@ class LoginFailure(models.Model):
     class Meta:
         db_table = "db_loginfailure"
         indexes = [models.Index(fields=["key", "created"], name="db_loginfailure_key_time")]
+
+
+class Invitation(models.Model):
+    """An e-mail invitation to open an account (synnefo.logic.invitations). The link
+    sent carries a signed token naming this row; accepting sets ``accepted`` and ``user``,
+    so a link works once."""
+    inviter = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    created = models.DateTimeField(auto_now_add=True)
+    sent = models.DateTimeField()  # the last time it was (re)sent
+    send_count = models.IntegerField(default=1)
+    accepted = models.DateTimeField(null=True, blank=True)
+    # the account opened by accepting; NULL while pending (or once it is deleted)
+    user = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="accepted_invitation")
+
+    class Meta:
+        db_table = "db_invitation"
 
 
 class Flavor(models.Model):
