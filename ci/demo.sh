@@ -217,7 +217,8 @@ cmd_start() {
   cat <<EOF
 
 Synnefo asterias demo is running.
-  Web/API:      $URL/
+  Web UI:       $URL/ui/   (sign in with the user below)
+  API root:     $URL/
   Compute API:  $URL/compute/v2.1/     Identity: $URL/identity/v3
   User:         $DEMO_USER
   Password:     $DEMO_PASSWORD

@@ -25,7 +25,7 @@ OURS = ("synnefo", "nfdhcpd")
 
 DJANGO_FREE = ("synnefo.common", "synnefo.ganeti", "synnefo.vncauthproxy", "nfdhcpd")
 APP = ("synnefo.api", "synnefo.logic", "synnefo.backend", "synnefo.db", "synnefo.dispatcher",
-       "synnefo.webproject", "synnefo.asterias")
+       "synnefo.webproject", "synnefo.asterias", "synnefo.ui")
 
 # module prefix -> prefixes it must not import
 FORBIDDEN = {
@@ -39,6 +39,9 @@ FORBIDDEN = {
     # the only code that speaks RAPI; knows nothing above it
     "synnefo.backend": ("synnefo.api", "synnefo.logic", "synnefo.dispatcher", "django.http",
                         "amqp"),
+    # the web application is a client of the public API: no way around it to the data
+    "synnefo.ui": ("synnefo.api", "synnefo.logic", "synnefo.backend", "synnefo.db",
+                   "synnefo.dispatcher", "django.db"),
     "synnefo.db": ("synnefo.api", "synnefo.logic", "synnefo.backend", "synnefo.dispatcher"),
     # shared by every node: depends on no other part of ours
     "synnefo.common": ("django",) + APP + ("synnefo.ganeti", "synnefo.vncauthproxy",

@@ -3,4 +3,5 @@ WEB_APPS = [
     "synnefo.db",
     "synnefo.logic",
     "synnefo.api",
+    "synnefo.ui",
 ]
