@@ -114,10 +114,11 @@ def test_version_documents(world):
     c = Client()
     versions = c.get("/compute/").json()["versions"]
     assert {v["id"]: v["status"] for v in versions} == {"v2.0": "SUPPORTED", "v2.1": "CURRENT"}
-    assert all(v["version"] == "" and v["min_version"] == "" for v in versions)
-    for prefix in ("v2.1", "v2.0", "v2"):
+    assert {v["id"]: (v["min_version"], v["version"]) for v in versions} == {
+        "v2.0": ("", ""), "v2.1": ("2.1", "2.1")}
+    for prefix, version in (("v2.1", "2.1"), ("v2.0", ""), ("v2", "")):
         doc = c.get("/compute/%s/" % prefix).json()["version"]
-        assert doc["links"][0]["rel"] == "self" and doc["version"] == ""
+        assert doc["links"][0]["rel"] == "self" and doc["version"] == version
     assert c.get("/identity/v3").json()["version"]["id"].startswith("v3")
     assert c.get("/identity/").status_code == 300
     assert c.get("/image/").json()["versions"][0]["links"][0]["href"].endswith("/image/v2/")

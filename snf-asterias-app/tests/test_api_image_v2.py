@@ -167,7 +167,8 @@ def test_quota_on_image_space(world, store, settings):
     settings.QUOTA_MAX_IMAGE_SPACE = 4  # MiB
     first = _create(world.a).json()["id"]
     assert _upload(world.a, first, DATA).status_code == 204
-    absolute = world.a.get("/compute/v2.1/limits").json()["limits"]["absolute"]
+    absolute = world.a.get("/compute/v2.1/limits", HTTP_X_SYNNEFO_EXTENSIONS="true").json()[
+        "limits"]["absolute"]
     assert (absolute["SNF:maxTotalImageSpace"], absolute["SNF:totalImageSpaceUsed"]) == (4, 4)
     second = _create(world.a).json()["id"]
     r = _upload(world.a, second, DATA)

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from support.api import create_server, rapi_error
+from support.api import EXTENSIONS, create_server, rapi_error
 from support.schemas import servers as S
 from support.schemas import validate
 
@@ -152,8 +152,10 @@ def test_lifecycle_actions_and_states(world, fake_backend):
     assert fake_backend.calls[-1] == ("firewall", sid, 0, "PROTECTED")
     # delete: 204 at once, task "deleting" until the removal is recorded
     assert world.a.delete(url).status_code == 204
-    s = world.a.get(url).json()["server"]
-    assert s["OS-EXT-STS:task_state"] == "deleting" and s["SNF:task_state"] == "DESTROY"
+    s = validate(S.get_server, world.a.get(url))["server"]
+    assert s["OS-EXT-STS:task_state"] == "deleting" and "SNF:task_state" not in s
+    s = world.a.get(url, **EXTENSIONS).json()["server"]
+    assert s["SNF:task_state"] == "DESTROY" and s["SNF:suspended"] is False
     assert world.a.delete(url).status_code == 204  # idempotent
     r = world.a.post(act, {"reboot": {"type": "SOFT"}})
     assert r.status_code == 409 and "being deleted" in r.json()["conflictingRequest"]["message"]

@@ -442,7 +442,8 @@ def _last_job_id(service, server_id):
 
 
 def _attachments(conn, server_id):
-    body = conn.compute.get("/servers/%s" % server_id).json()["server"]
+    body = conn.compute.get("/servers/%s" % server_id,
+                            headers={"X-Synnefo-Extensions": "true"}).json()["server"]
     return [a for a in body["SNF:attachments"] if a["mac_address"]]
 
 

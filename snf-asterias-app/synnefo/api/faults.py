@@ -23,6 +23,8 @@ Unauthorized = _fault("unauthorized", 401)
 Forbidden = _fault("forbidden", 403)
 ItemNotFound = _fault("itemNotFound", 404)
 BadMethod = _fault("badMethod", 405)
+# Nova has no name of its own for 406 (an unsupported microversion): computeFault.
+NotAcceptable = type("NotAcceptable", (Fault,), {"code": 406, "name": "computeFault"})
 Conflict = _fault("conflictingRequest", 409)
 BuildInProgress = _fault("buildInProgress", 409)
 OverLimit = _fault("overLimit", 413)

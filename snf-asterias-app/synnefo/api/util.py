@@ -26,7 +26,7 @@ from synnefo.logic.ids import parse_id
 from synnefo.logic.servers import parse_changes_since
 from synnefo.webproject.requestid import new_request_id
 
-from . import faults, validation
+from . import extensions, faults, microversion, validation
 
 log = logging.getLogger("synnefo.api")
 
@@ -68,9 +68,20 @@ def fault_response(fault, style="compute"):
 def _finish(request, response):
     add_never_cache_headers(response)
     patch_vary_headers(response, ["X-Auth-Token"])
+    if is_compute(request):
+        if not extensions.requested(request):
+            extensions.apply(response)
+        patch_vary_headers(response, [extensions.HEADER])
+        if microversion.is_microversioned(request):
+            microversion.announce(response)
+            patch_vary_headers(response, [microversion.HEADER, microversion.LEGACY_HEADER])
     response["X-Openstack-Request-Id"] = request.request_id
     response["X-Compute-Request-Id"] = request.request_id
     return response
+
+
+def is_compute(request):
+    return request.path_info.startswith("/compute/")
 
 
 def authenticate(request):
@@ -103,6 +114,8 @@ def api_view(methods, auth=True, style="compute"):
                                            % (method, ", ".join(methods)),
                                            headers={"Allow": ", ".join(methods)})
                 request.snf_user = authenticate(request) if auth else None
+                if microversion.is_microversioned(request):
+                    microversion.check(request)
                 validation.check_path(kwargs)
                 validation.check_query(request)
                 response = view(request, *args, **kwargs)

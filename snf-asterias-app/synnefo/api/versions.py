@@ -1,9 +1,10 @@
 """Version documents of the compute and image APIs, shaped as keystoneauth expects.
 
-No microversions are advertised ("version" and "min_version" empty): clients then
-speak the base v2.1 API.
+v2.1 states its one microversion as both "min_version" and "version" (2.1, see
+``microversion``); v2.0, like Nova's, has none (both empty).
 """
 
+from . import microversion
 from .util import api_view, base_url, json_response
 
 COMPUTE_VERSIONS = [
@@ -13,7 +14,9 @@ COMPUTE_VERSIONS = [
 
 
 def _compute_version(request, vid, status, updated, path):
-    return {"id": vid, "status": status, "version": "", "min_version": "", "updated": updated,
+    micro = (microversion.MAX_VERSION, microversion.MIN_VERSION) if vid == "v2.1" else ("", "")
+    return {"id": vid, "status": status, "version": micro[0], "min_version": micro[1],
+            "updated": updated,
             "links": [{"rel": "self", "href": "%s/compute/%s/" % (base_url(request), path)}]}
 
 

@@ -74,6 +74,10 @@ class FakeBackend:
         return self
 
 
+# Django test client extra: ask for Synnefo's SNF: fields (docs/api.md).
+EXTENSIONS = {"HTTP_X_SYNNEFO_EXTENSIONS": "true"}
+
+
 class ApiClient:
     """Django's test client with a token and JSON bodies."""
 
