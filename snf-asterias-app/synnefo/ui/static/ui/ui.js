@@ -10,7 +10,7 @@
   const COMPUTE = "/compute/v2.1";
   const NETWORK = "/network/v2.0";
   // Synnefo's own fields (progress detail, attachments) are asked for the documented way.
-  const SNF_HEADERS = {"X-Synnefo-Fields": "SNF"};
+  const SNF_HEADERS = {"X-Synnefo-Extensions": "true"};  // SNF: fields (docs/api.md)
   const POLL_FAST = 2000, POLL_IDLE_MAX = 30000, POLL_HIDDEN = 60000, POLL_ERROR_MAX = 30000;
   const PAGE_SIZE = 50;
   // Default login user by OS when the image does not name one (the original's map).
@@ -181,7 +181,7 @@
     $("whoami").textContent = state.user;
     try {
       const [fl, im] = await Promise.all([api("GET", COMPUTE + "/flavors/detail"),
-                                          api("GET", COMPUTE + "/images/detail")]);
+                                          api("GET", COMPUTE + "/images/detail", undefined, SNF_HEADERS)]);
       state.flavors = fl.flavors || [];
       state.images = im.images || [];
     } catch (e) { notice(e.message); }
@@ -691,7 +691,7 @@
   };
 
   // -- quota -----------------------------------------------------------------------------
-  async function limits() { return (await api("GET", COMPUTE + "/limits")).limits.absolute; }
+  async function limits() { return (await api("GET", COMPUTE + "/limits", undefined, SNF_HEADERS)).limits.absolute; }
   function quotaRows(a) {
     return [[_("Machines"), a.totalInstancesUsed, a.maxTotalInstances, ""],
             [_("CPUs"), a.totalCoresUsed, a.maxTotalCores, ""],
