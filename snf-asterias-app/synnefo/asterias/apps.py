@@ -4,4 +4,5 @@ WEB_APPS = [
     "synnefo.logic",
     "synnefo.api",
     "synnefo.ui",
+    "synnefo.admin",
 ]

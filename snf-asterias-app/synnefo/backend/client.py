@@ -50,13 +50,14 @@ def certificates_only(pem: str) -> str:
     return "\n".join(blocks) + "\n" if blocks else ""
 
 
-def client_for(backend: Backend,
-               curl_factory: Callable[[], Any] | None = None) -> RapiClient:
+def client_for(backend: Backend, curl_factory: Callable[[], Any] | None = None,
+               timeout: float | None = None) -> RapiClient:
     """The RAPI client of a ``db.models.Backend`` row.
 
     A certificate stored on the row is pinned (the chain must be that certificate;
     Ganeti's self-signed one names no useful host). Without one, GANETI_RAPI_VERIFY
-    decides between the system CA store and no verification.
+    decides between the system CA store and no verification. ``timeout``: seconds per
+    call (default GANETI_RAPI_TIMEOUT).
     """
     kw: dict[str, Any] = {}
     if curl_factory is not None:
@@ -69,7 +70,7 @@ def client_for(backend: Backend,
         kw.update(verify=bool(settings.GANETI_RAPI_VERIFY))
     return RapiClient(backend.clustername, port=backend.port,
                       username=backend.username or None, password=backend.password or None,
-                      timeout=settings.GANETI_RAPI_TIMEOUT, **kw)
+                      timeout=timeout or settings.GANETI_RAPI_TIMEOUT, **kw)
 
 
 def client_of(vm: VirtualMachine) -> RapiClient:

@@ -49,6 +49,33 @@ def cluster_info(backend: Any) -> ClusterInfo:
                   for field in CAPACITY_FIELDS})
 
 
+class ClusterStatus(NamedTuple):
+    instances: int
+    nodes: int
+    nodes_offline: int
+    running_jobs: int       # queued, waiting or running
+    mfree: int              # MiB over the usable nodes
+    dfree: int              # MiB over the usable nodes
+
+
+UNFINISHED_JOB_STATUSES = ("queued", "waiting", "running", "canceling")
+
+
+def cluster_status(backend: Any, timeout: float) -> ClusterStatus:
+    """What the administrator's dashboard shows of ``backend``: three RAPI reads, each
+    given ``timeout`` seconds (a dashboard must not hang on a dead cluster)."""
+    client = client_for(backend, timeout=timeout)
+    nodes = client.get_nodes(bulk=True)
+    usable = [n for n in nodes if n.get("vm_capable", True) and not n.get("offline")]
+    jobs = client.get_jobs(bulk=True)
+    return ClusterStatus(
+        instances=len(client.get_instances(bulk=False)),
+        nodes=len(nodes), nodes_offline=sum(1 for n in nodes if n.get("offline")),
+        running_jobs=sum(1 for j in jobs if j.get("status") in UNFINISHED_JOB_STATUSES),
+        mfree=sum(int(n.get("mfree") or 0) for n in usable),
+        dfree=sum(int(n.get("dfree") or 0) for n in usable))
+
+
 def _nics(inst: dict) -> list:
     def field(key: str, i: int) -> Any:
         values = inst.get(key) or []

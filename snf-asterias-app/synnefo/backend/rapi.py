@@ -159,6 +159,9 @@ class RapiClient:
     def get_nodes(self, bulk: bool = True) -> list[Any]:
         return self.request("GET", "/2/nodes", {"bulk": int(bool(bulk))})
 
+    def get_jobs(self, bulk: bool = True) -> list[Any]:
+        return self.request("GET", "/2/jobs", {"bulk": int(bool(bulk))})
+
     def create_instance(self, spec: Mapping[str, Any], dry_run: bool = False) -> int:
         """Submit a create job; ``spec`` is the request body (version 1). -> job id"""
         body = dict(spec, __version__=1)

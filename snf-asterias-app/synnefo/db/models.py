@@ -384,3 +384,22 @@ class BackendNetwork(models.Model):
     class Meta:
         db_table = "db_backendnetwork"
         unique_together = [("network", "backend")]
+
+
+class AuditEntry(models.Model):
+    """One administrator action (web admin or admin API): who, what, on what, when, from
+    where. Kept when the acting user goes (the name is copied)."""
+
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    user_name = models.CharField(max_length=100)
+    action = models.CharField(max_length=64)        # e.g. "server.stop"
+    target = models.CharField(max_length=255, blank=True, default="")  # e.g. "server 12"
+    details = models.TextField(blank=True, default="")  # JSON of the parameters
+    address = models.CharField(max_length=45, blank=True, default="")  # client IP
+    via = models.CharField(max_length=8, default="web")  # web | api
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "db_auditentry"
+        ordering = ["-created", "-id"]

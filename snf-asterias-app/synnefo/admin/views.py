@@ -1,0 +1,158 @@
+"""The web admin's pages: server-rendered, one form per action, each posting to
+``act`` (CSRF-protected by Django's middleware), which runs the operation through
+synnefo.logic.admin.perform and returns to the page it came from."""
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from synnefo.api import faults
+from synnefo.api.client_address import client_address
+from synnefo.logic import admin, dead_letters
+from synnefo.logic.errors import LogicError
+from synnefo.logic.identity import AuthenticationFailed
+from synnefo.logic.login_throttle import Throttled
+
+from . import guard
+
+T = "synnefo_admin/"
+
+
+def _render(request, template, status=200, **context):
+    context.setdefault("admin_user", getattr(request, "admin", None))
+    return render(request, T + template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request):
+    status, error = 200, ""
+    target = guard.safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if request.method == "POST":
+        try:
+            secret = admin.sign_in(request.POST.get("name", ""),
+                                   request.POST.get("password", ""), client_address(request))
+        except AuthenticationFailed as exc:
+            status, error = 403, str(exc)
+        except Throttled as exc:
+            status, error = 429, str(exc)
+        else:
+            request.session.cycle_key()  # no session fixation
+            request.session[guard.SESSION_KEY] = secret
+            return guard.secure(HttpResponseRedirect(target))
+    request.admin = None
+    return guard.secure(_render(request, "login.html", status, error=error, next=target))
+
+
+@require_http_methods(["POST"])
+@guard.page
+def sign_out(request):
+    admin.sign_out(request.session.get(guard.SESSION_KEY))
+    request.session.flush()
+    return HttpResponseRedirect(guard.LOGIN_URL)
+
+
+@require_http_methods(["POST"])
+@guard.page
+def act(request, operation):
+    """Run one operation with the form's fields; errors come back as a 4xx page."""
+    params = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "next")}
+    back = guard.safe_next(request, request.POST.get("next"))
+    try:
+        entry = admin.perform(request.admin, operation, params,
+                              address=client_address(request), via="web")
+    except LogicError as exc:
+        # the compute API's status for the same refusal (503: cluster or broker down)
+        return _render(request, "error.html", faults.from_logic(exc).code,
+                       message=str(exc), back=back)
+    messages.success(request, "Done: %s %s." % (entry["action"], entry["target"]))
+    return HttpResponseRedirect(back)
+
+
+@require_http_methods(["GET"])
+@guard.page
+def dashboard(request):
+    return _render(request, "dashboard.html", d=admin.dashboard())
+
+
+@require_http_methods(["GET"])
+@guard.page
+def users(request):
+    search = request.GET.get("search", "")
+    return _render(request, "users.html", users=admin.list_users(search), search=search)
+
+
+@require_http_methods(["GET"])
+@guard.page
+def user(request, ident):
+    return _detail(request, "user.html", admin.user_detail, ident)
+
+
+def _detail(request, template, read, ident):
+    try:
+        item = read(ident)
+    except LogicError as exc:
+        return _render(request, "error.html", 404, message=str(exc), back="/admin/")
+    return _render(request, template, item=item)
+
+
+@require_http_methods(["GET"])
+@guard.page
+def servers(request):
+    filters = {k: request.GET.get(k, "") for k in admin.SERVER_FILTERS}
+    try:
+        rows = admin.list_servers(**filters)
+    except LogicError as exc:
+        return _render(request, "error.html", 400, message=str(exc), back="/admin/servers/")
+    return _render(request, "servers.html", servers=rows, filters=filters)
+
+
+@require_http_methods(["GET"])
+@guard.page
+def server(request, server_id):
+    return _detail(request, "server.html", admin.server_detail, server_id)
+
+
+@require_http_methods(["GET"])
+@guard.page
+def flavors(request):
+    return _render(request, "flavors.html", flavors=admin.list_flavors())
+
+
+@require_http_methods(["GET"])
+@guard.page
+def images(request):
+    return _render(request, "images.html", images=admin.list_images(),
+                   files=admin.store_files())
+
+
+@require_http_methods(["GET"])
+@guard.page
+def networks(request):
+    return _render(request, "networks.html", networks=admin.list_networks())
+
+
+@require_http_methods(["GET"])
+@guard.page
+def backends(request):
+    return _render(request, "backends.html", backends=admin.list_backends())
+
+
+@require_http_methods(["GET"])
+@guard.page
+def queues(request):
+    queue, letters, error = request.GET.get("queue", ""), [], ""
+    try:
+        rows = dead_letters.depths()
+        if queue:
+            letters = dead_letters.peek(queue)
+    except LogicError as exc:
+        rows, error = [], str(exc)
+    return _render(request, "deadletters.html", queues=rows, queue=queue, letters=letters,
+                   error=error)
+
+
+@require_http_methods(["GET"])
+@guard.page
+def audit(request):
+    return _render(request, "audit.html", entries=admin.audit_log(user=request.GET.get("user")))
