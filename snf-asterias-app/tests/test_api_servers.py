@@ -3,6 +3,7 @@ with a fake Ganeti backend; bodies validated against tempest's v2.1 schemas."""
 
 import base64
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -313,3 +314,57 @@ def test_failed_delete_job_can_be_retried(world, fake_backend):
     assert s["status"] == "ACTIVE" and s["OS-EXT-STS:task_state"] is None
     assert world.a.delete(url).status_code == 204
     assert [c[0] for c in fake_backend.calls].count("delete") == 2
+
+
+def test_multi_create_names_and_quota(world, fake_backend, settings):
+    settings.QUOTA_MAX_SERVERS = 3
+    r = create_server(world.a, world, name="web", min_count=2)
+    assert r.status_code == 202 and "reservation_id" not in r.json()
+    first = validate(S.create_server_with_admin_pass, r)["server"]
+    made = list(VirtualMachine.objects.filter(owner=world.alice).order_by("id"))
+    assert [vm.name for vm in made] == ["web-1", "web-2"] and str(made[0].id) == first["id"]
+    assert [c[:2] for c in fake_backend.calls] == [("create", vm.id) for vm in made]
+    assert len({c[2] for c in fake_backend.calls}) == 1  # one password for all
+    # max_count: as many as the quota allows (one more; as in Nova, one server is not
+    # suffixed)
+    r = create_server(world.a, world, name="db", max_count=5)
+    assert r.status_code == 202
+    assert [vm.name for vm in VirtualMachine.objects.filter(name__startswith="db")] == ["db"]
+    # all or nothing: min_count beyond the quota creates none
+    world.alice.max_servers = 6
+    world.alice.save()
+    r = create_server(world.a, world, name="big", min_count=4, max_count="9")
+    assert r.status_code == 413 and "servers" in r.json()["overLimit"]["message"]
+    assert not VirtualMachine.objects.filter(name__startswith="big").exists()
+    r = create_server(world.a, world, name="ok", min_count="3", max_count=9)
+    assert r.status_code == 202
+    assert VirtualMachine.objects.filter(name__startswith="ok-").count() == 3
+
+
+def test_multi_create_reservation_id(world, fake_backend):
+    r = create_server(world.a, world, min_count=1, max_count=2, return_reservation_id=True)
+    assert r.status_code == 202 and set(r.json()) == {"reservation_id"}
+    assert re.fullmatch(r"r-[0-9a-f]{8}", r.json()["reservation_id"])
+    assert VirtualMachine.objects.filter(owner=world.alice).count() == 2
+    r = create_server(world.a, world, return_reservation_id=False)
+    assert r.status_code == 202 and "server" in r.json()
+
+
+@pytest.mark.parametrize("counts", [{"min_count": 0}, {"max_count": 0}, {"min_count": 2.5},
+                                    {"max_count": "2.5"}, {"min_count": True},
+                                    {"min_count": 3, "max_count": 2}, {"max_count": -1},
+                                    {"min_count": 2 ** 31}, {"return_reservation_id": "yes"}])
+def test_multi_create_bad_counts_are_400(world, fake_backend, counts):
+    r = create_server(world.a, world, **counts)
+    assert r.status_code == 400 and "badRequest" in r.json()
+    assert not VirtualMachine.objects.exists()
+
+
+def test_multi_create_submission_failure_leaves_every_unsent_server_in_error(world,
+                                                                             fake_backend):
+    fake_backend.fail = rapi_error()
+    r = create_server(world.a, world, name="x", min_count=3)
+    assert r.status_code == 503
+    made = VirtualMachine.objects.filter(owner=world.alice)
+    assert made.count() == 3 and {vm.operstate for vm in made} == {"ERROR"}
+    assert all(str(vm.id) in r.json()["serviceUnavailable"]["message"] for vm in made)

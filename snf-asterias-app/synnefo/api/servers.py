@@ -1,6 +1,8 @@
 """/compute/v2.1/servers: list, detail, create, show, rename, delete, actions,
 metadata and addresses."""
 
+import secrets
+
 from synnefo.logic import servers as logic
 from synnefo.logic.errors import NotFound
 
@@ -56,7 +58,7 @@ def _ref(value, field):
 # Create fields this service acts on.
 CREATE_FIELDS = ("name", "imageRef", "flavorRef", "metadata", "personality", "key_name",
                  "networks", "adminPass", "user_data", "availability_zone", "min_count",
-                 "max_count")
+                 "max_count", "return_reservation_id")
 # Nova fields accepted only with the value that asks for nothing this service lacks.
 CREATE_DEFAULTS = {
     "availability_zone": ((None, "", AVAILABILITY_ZONE),
@@ -69,7 +71,6 @@ CREATE_DEFAULTS = {
                                                  "reaches the image's OS provider"),
     "block_device_mapping": ((None, []), "servers boot from their image's disk only"),
     "block_device_mapping_v2": ((None, []), "servers boot from their image's disk only"),
-    "return_reservation_id": ((None, False), "one server per request"),
     "accessIPv4": ((None, ""), "access addresses are not kept"),
     "accessIPv6": ((None, ""), "access addresses are not kept"),
 }
@@ -88,16 +89,35 @@ def _check_supported(spec):
                 field, spec[field], why))
 
 
+# Nova's bound on the counts ("minimum": 1; no maximum but the quota).
+MAX_COUNT = 2 ** 31 - 1
+
+
+def _count(spec, field, default):
+    """A positive whole number given as a number or a decimal string, as Nova takes it."""
+    value = spec.get(field, default)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
+        raise faults.BadRequest(("'server.%s' must be a whole number from 1, got %r."
+                                 % (field, spec.get(field)))[:300])
+    return value
+
+
 def _create(request):
     spec = parse_body(request, "server")
     _check_supported(spec)
     for field in ("name", "imageRef", "flavorRef"):
         if field not in spec:
             raise faults.BadRequest("'server.%s' is required." % field)
-    for field in ("min_count", "max_count"):
-        if field in spec and str(spec[field]) != "1":
-            raise faults.BadRequest("'server.%s': only one server per request is supported."
-                                    % field)
+    min_count = _count(spec, "min_count", 1)
+    max_count = _count(spec, "max_count", min_count)
+    if max_count < min_count:
+        raise faults.BadRequest("'server.max_count' (%d) must not be less than "
+                                "'server.min_count' (%d)." % (max_count, min_count))
+    reservation = spec.get("return_reservation_id", False)
+    if not isinstance(reservation, bool):
+        raise faults.BadRequest("'server.return_reservation_id' must be true or false.")
     metadata = spec.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise faults.BadRequest("'server.metadata' must be an object of strings.")
@@ -111,14 +131,18 @@ def _create(request):
     image_ref = _ref(spec["imageRef"], "imageRef")
     flavor_ref = _ref(spec["flavorRef"], "flavorRef")
     try:
-        vm, password = logic.create_server(
+        vms, password = logic.create_servers(
             request.snf_user, spec["name"], image_ref, flavor_ref, metadata=metadata,
             personality=spec.get("personality"), key_name=key_name,
             networks=spec.get("networks"), password=password,
-            user_data=spec.get("user_data"))
+            user_data=spec.get("user_data"), min_count=min_count, max_count=max_count)
     except NotFound as exc:
         # A reference in the body that does not resolve is a bad request, not a 404.
         raise faults.BadRequest(exc.message) from None
+    if reservation:
+        # Nova's "r-" and 8 characters; we keep no reservations, so it names none.
+        return json_response({"reservation_id": "r-" + secrets.token_hex(4)}, status=202)
+    vm = vms[0]  # as Nova: a multi-create answers its first server
     body = {"server": {"id": str(vm.id), "links": ser.links(request, "servers", vm.id),
                        "adminPass": password, "OS-DCF:diskConfig": "MANUAL"}}
     return json_response(body, status=202,

@@ -34,18 +34,33 @@ def usage(user):
     return {k: agg[k] or 0 for k in ("servers", "cores", "ram", "disk")}
 
 
-def check_server_quota(user, flavor, adding_server=True, old_flavor=None):
-    """OverLimit naming the first resource the change would exceed.
+def _server_delta(flavor, adding_server=True, old_flavor=None):
+    return {"servers": 1 if adding_server else 0,
+            "cores": flavor.cpu - (old_flavor.cpu if old_flavor else 0),
+            "ram": flavor.ram - (old_flavor.ram if old_flavor else 0),
+            "disk": flavor.disk - (old_flavor.disk if old_flavor else 0)}
+
+
+def servers_that_fit(user, flavor, at_most):
+    """How many more servers of ``flavor`` (up to ``at_most``) the user's quota allows.
+    Call it, as the check below, with the user row locked."""
+    lim, used = limits(user), usage(user)
+    fit = at_most
+    for resource, each in _server_delta(flavor).items():
+        if each > 0:
+            fit = min(fit, max(0, (lim[resource] - used[resource]) // each))
+    return fit
+
+
+def check_server_quota(user, flavor, adding_server=True, old_flavor=None, count=1):
+    """OverLimit naming the first resource the change (``count`` times) would exceed.
 
     Call inside the transaction that inserts or resizes, with the user row locked,
     so two concurrent requests cannot both pass the check.
     """
     lim = limits(user)
     used = usage(user)
-    delta = {"servers": 1 if adding_server else 0,
-             "cores": flavor.cpu - (old_flavor.cpu if old_flavor else 0),
-             "ram": flavor.ram - (old_flavor.ram if old_flavor else 0),
-             "disk": flavor.disk - (old_flavor.disk if old_flavor else 0)}
+    delta = {k: v * count for k, v in _server_delta(flavor, adding_server, old_flavor).items()}
     for resource in ("servers", "cores", "ram", "disk"):
         if delta[resource] > 0 and used[resource] + delta[resource] > lim[resource]:
             unit = RESOURCES[resource][2]

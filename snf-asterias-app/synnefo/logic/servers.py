@@ -216,16 +216,36 @@ def validate_user_data(user_data):
     return text
 
 
-def create_server(user, name, image_id, flavor_id, metadata=None, personality=None,
-                  key_name=None, networks=None, password=None, user_data=None):
-    """Insert the server (BUILD), choose a backend, submit the create job.
+def create_server(user, name, image_id, flavor_id, **kwargs):
+    """One server: (vm, password); see create_servers."""
+    vms, password = create_servers(user, name, image_id, flavor_id, **kwargs)
+    return vms[0], password
 
-    Returns (vm, password). The row is committed before Ganeti is called, because
-    the instance name needs its id and the dispatcher must find it when the job's
-    first events arrive. When submission fails the server is left in ERROR with a
-    fault the user can read (and delete), never in a phantom BUILD.
+
+def server_names(name, count):
+    """Nova's names for a multi-create: "name-1" ... "name-N"; one server keeps ``name``."""
+    name = name.strip()
+    return [name] if count == 1 else ["%s-%d" % (name, i) for i in range(1, count + 1)]
+
+
+def create_servers(user, name, image_id, flavor_id, metadata=None, personality=None,
+                   key_name=None, networks=None, password=None, user_data=None,
+                   min_count=1, max_count=1):
+    """Insert the servers (BUILD), choose a backend for each, submit their create jobs.
+
+    As many servers as the quota allows up to ``max_count``, and none unless at least
+    ``min_count`` fit (OverLimit naming the resource); several get Nova's suffixed
+    names and one password. Returns ([vm, ...], password). The rows are committed before
+    Ganeti is called, because an instance name needs its id and the dispatcher must find
+    it when the job's first events arrive. When a submission fails that server and the
+    ones not yet submitted are left in ERROR with a fault the user can read (and delete),
+    never in a phantom BUILD.
     """
     _check_server_name(name, "name")
+    if not 1 <= min_count <= max_count:
+        raise InvalidInput("'min_count' (%d) must be at least 1 and at most 'max_count' (%d)."
+                           % (min_count, max_count))
+    _check_server_name(server_names(name, max_count)[-1], "name")  # with its suffix
     metadata = metadata or {}
     validate_metadata(metadata)
     files = validate_personality(personality)
@@ -256,37 +276,50 @@ def create_server(user, name, image_id, flavor_id, metadata=None, personality=No
     with transaction.atomic():
         # The user row lock serialises this user's concurrent creates for the quota check.
         owner = User.objects.select_for_update().get(pk=user.pk)
-        quotas.check_server_quota(owner, flavor)
-        vm = VirtualMachine.objects.create(owner=user, name=name.strip(), flavor=flavor,
-                                           image=image, key_name=key_name or "",
-                                           user_data=user_data, operstate="BUILD",
-                                           action="CREATE")
-        for key, value in metadata.items():
-            VirtualMachineMetadata.objects.create(vm=vm, meta_key=key, meta_value=value)
-        for nic in nics:
-            nic.machine = vm
-            nic.save()
+        count = quotas.servers_that_fit(owner, flavor, max_count)
+        if count < min_count:
+            quotas.check_server_quota(owner, flavor, count=min_count)  # raises, naming why
+        vms = []
+        for vm_name in server_names(name, count):
+            vm = VirtualMachine.objects.create(owner=user, name=vm_name, flavor=flavor,
+                                               image=image, key_name=key_name or "",
+                                               user_data=user_data, operstate="BUILD",
+                                               action="CREATE")
+            for key, value in metadata.items():
+                VirtualMachineMetadata.objects.create(vm=vm, meta_key=key, meta_value=value)
+            for nic in nics:
+                NetworkInterface.objects.create(
+                    machine=vm, network=nic.network, index=nic.index, state=nic.state,
+                    firewall_profile=nic.firewall_profile)
+            vms.append(vm)
 
-    try:
-        backend = backend_allocator.allocate_backend(flavor)
-        VirtualMachine.objects.filter(pk=vm.pk).update(backend=backend)
-        vm.backend = backend
-        job_id = instances.create_instance(vm, password, personality=files or None,
-                                           public_key=public_key,
-                                           image_params=node_osparams(image))
-    except (RapiError, NoBackendAvailable) as exc:
-        _fail_submission(vm, exc)
-        raise BackendUnavailable(
-            "Server %d could not be submitted to the compute cluster (%s). It is now in "
-            "ERROR: delete it and try again later." % (vm.id, user_reason(exc))) from None
-    except Exception:
-        _fail_submission(vm, None)
-        raise
+    for i, vm in enumerate(vms):
+        try:
+            _submit_create(vm, password, files, public_key, image)
+        except Exception as exc:
+            known = isinstance(exc, (RapiError, NoBackendAvailable))
+            for unsent in vms[i:]:
+                _fail_submission(unsent, exc if known else None)
+            if not known:
+                raise
+            raise BackendUnavailable(
+                "Server %s could not be submitted to the compute cluster (%s). It is now in "
+                "ERROR: delete it and try again later."
+                % (", ".join(str(v.id) for v in vms[i:]), user_reason(exc))) from None
+    return vms, password
+
+
+def _submit_create(vm, password, files, public_key, image):
+    backend = backend_allocator.allocate_backend(vm.flavor)
+    VirtualMachine.objects.filter(pk=vm.pk).update(backend=backend)
+    vm.backend = backend
+    job_id = instances.create_instance(vm, password, personality=files or None,
+                                       public_key=public_key,
+                                       image_params=node_osparams(image))
     VirtualMachine.objects.filter(pk=vm.pk).update(task_job_id=job_id)
     VirtualMachine.objects.filter(pk=vm.pk, backendjobid__isnull=True).update(
         backendjobid=job_id, backendopcode="OP_INSTANCE_CREATE", backendjobstatus="queued")
     vm.refresh_from_db()
-    return vm, password
 
 
 def _fail_submission(vm, exc):
