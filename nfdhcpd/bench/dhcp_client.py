@@ -1,7 +1,8 @@
 """Benchmark DHCP client (runs inside the client netns): sequential
 DISCOVER->OFFER->REQUEST->ACK exchanges on a raw socket for SECONDS.
 
-    python dhcp_client.py IFACE MAC ADDRESS SECONDS    -> prints "N SECONDS p50 p99" (ms)
+    python dhcp_client.py IFACE MAC ADDRESS SECONDS    -> prints "N SECONDS p50 p99 FAILS" (ms)
+and a second line with every exchange's latency (ms), for the caller to pool rounds.
 
 Frames are built once with scapy; per exchange only the xid changes (UDP
 checksum 0 = none, valid for IPv4), so the client is not the bottleneck.
@@ -85,6 +86,7 @@ def main(iface, mac, address, seconds):
     elapsed = time.monotonic() - start
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [0] * 99
     print(n, "%.3f" % elapsed, "%.2f" % q[49], "%.2f" % q[98], fails)
+    print(" ".join("%.4f" % x for x in lat))
 
 
 if __name__ == "__main__":

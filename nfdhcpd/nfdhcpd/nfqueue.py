@@ -177,6 +177,7 @@ class NFQueue:
         self.queue_num = queue_num
         self._seq = 0
         self._pending = []  # packets that arrived while we waited for an ack
+        self._error = None  # a bad datagram met after others in one receive()
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
         try:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.RCVBUF)
@@ -189,7 +190,7 @@ class NFQueue:
 
     @property
     def has_pending(self):
-        return bool(self._pending)
+        return bool(self._pending) or self._error is not None
 
     def _request(self, msg_builder):
         self._seq += 1
@@ -222,21 +223,42 @@ class NFQueue:
         except OSError:
             pass
 
+    BATCH = 64  # datagrams read per receive(): a boot storm is answered in batches
+
     def receive(self):
-        """Read one datagram; return the packets in it (may be empty)."""
+        """Read what is queued (up to BATCH datagrams, without blocking); return its
+        packets (may be empty)."""
         if self._pending:
             packets, self._pending = self._pending, []
             return packets
-        try:
-            data = self.sock.recv(262144, socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            return []
-        except OSError as exc:
-            if exc.errno == errno.ENOBUFS:
-                # The kernel dropped messages because we were slow; with
-                # fail-open those packets were accepted.  Keep going.
-                return []
-            raise
+        if self._error is not None:
+            exc, self._error = self._error, None
+            raise exc
+        packets = []
+        for _ in range(self.BATCH):
+            try:
+                data = self.sock.recv(262144, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno == errno.ENOBUFS:
+                    # The kernel dropped messages because we were slow; with
+                    # fail-open those packets were accepted.  Keep going.
+                    break
+                raise
+            try:
+                packets += self._parse_datagram(data)
+            except (OSError, ValueError) as exc:
+                if not packets:
+                    raise
+                # The packets read before the bad datagram still need their verdicts:
+                # return them now, report the error on the next call.
+                self._error = exc
+                break
+        return packets
+
+    @staticmethod
+    def _parse_datagram(data):
         packets = []
         for mtype, _flags, seq, _pid, body in iter_nlmsgs(data):
             if mtype == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET:
@@ -247,6 +269,13 @@ class NFQueue:
 
     def verdict(self, packet, verdict):
         self.sock.send(verdict_msg(self.queue_num, packet.packet_id, verdict))
+
+    def verdicts(self, decided):
+        """Send the verdicts for [(packet_id, verdict), ...] as one datagram (netlink
+        takes several messages per send): one system call for a whole batch."""
+        if decided:
+            self.sock.send(b"".join(verdict_msg(self.queue_num, packet_id, verdict)
+                                    for packet_id, verdict in decided))
 
     def close(self):
         self.unbind()

@@ -9,14 +9,18 @@ import os
 import select
 import socket
 import threading
+import time
 
 from . import inotify
 from .binding import BindingError, load_binding
+from .decision import TapInfo
 from .eui64 import link_local
 from .nfqueue import NF_ACCEPT, NFQueue
-from .packets import HANDLERS, TapInfo, build_ra
+from .packets import HANDLERS, build_ra
 
 log = logging.getLogger("nfdhcpd")
+
+TAP_CACHE_SECONDS = 5.0
 
 WATCH_MASK = (inotify.IN_CLOSE_WRITE | inotify.IN_MOVED_TO | inotify.IN_DELETE |
               inotify.IN_MOVED_FROM | inotify.IN_ONLYDIR)
@@ -27,30 +31,40 @@ def is_binding_name(name):
     return bool(name) and not name.startswith(".") and not name.endswith((".tmp", "~"))
 
 
-def read_tap_info(name):
-    """The tap's MAC (sysfs) and its link-local address (procfs), or None."""
+def read_tap_mac(name):
+    """The tap's MAC (sysfs), or None if the tap is gone."""
     try:
         with open("/sys/class/net/%s/address" % name) as f:
-            mac = f.read().strip().lower()
+            return f.read().strip().lower()
     except OSError:
         return None
-    ll = None
+
+
+def read_link_local(name):
+    """The tap's link-local address (procfs), or None."""
     try:
         with open("/proc/net/if_inet6") as f:
             for line in f:
                 fields = line.split()
                 if len(fields) == 6 and fields[5] == name and fields[3] == "20":
-                    ll = ipaddress.IPv6Address(int(fields[0], 16))
-                    break
+                    return ipaddress.IPv6Address(int(fields[0], 16))
     except OSError:
         pass
-    return TapInfo(name=name, mac=mac, ll=ll)
+    return None
+
+
+def read_tap_info(name):
+    """The tap's MAC and link-local address, or None if the tap is gone."""
+    mac = read_tap_mac(name)
+    if mac is None:
+        return None
+    return TapInfo(name=name, mac=mac, ll=read_link_local(name))
 
 
 def _mac_str(raw):
     if raw is None or len(raw) < 6:
         return None
-    return ":".join("%02x" % b for b in raw[:6])
+    return raw[:6].hex(":")
 
 
 class Server:
@@ -69,6 +83,10 @@ class Server:
         # or the Event's lock: taking a lock there would deadlock, so a plain flag.
         self.stop_requested = False
         self.reload_requested = False
+        # ifindex -> (expiry, TapInfo without link-local): spares each DHCP packet an
+        # if_indextoname() and a sysfs read. Emptied whenever a binding changes (the
+        # ifup script rewrites it when a tap is recreated); the expiry bounds the rest.
+        self.tap_cache = {}
 
     # -- bindings -------------------------------------------------------
     def load_binding_file(self, name):
@@ -84,6 +102,7 @@ class Server:
             return
         with self.lock:
             self.bindings[name] = binding
+        self.tap_cache.clear()
         log.info("binding %s: MAC %s IP %s SUBNET %s GATEWAY %s SUBNET6 %s", name,
                  binding.mac, binding.ip, binding.subnet, binding.gateway, binding.subnet6)
 
@@ -91,6 +110,7 @@ class Server:
         with self.lock:
             gone = self.bindings.pop(name, None)
             sock = self.packet_socks.pop(name, None)
+        self.tap_cache.clear()
         if sock is not None:
             sock.close()
         if gone is not None:
@@ -147,43 +167,67 @@ class Server:
                     raise
 
     # -- queued packets -------------------------------------------------
+    def tap_of(self, ifindex):
+        """The TapInfo (name, MAC; no link-local) of an interface index, or None."""
+        now = time.monotonic()
+        cached = self.tap_cache.get(ifindex)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            name = socket.if_indextoname(ifindex)
+        except OSError:
+            return None
+        mac = read_tap_mac(name)
+        tap = TapInfo(name=name, mac=mac) if mac is not None else None
+        if tap is not None:
+            self.tap_cache[ifindex] = (now + TAP_CACHE_SECONDS, tap)
+        return tap
+
     def decide(self, kind, pkt):
         """Return (verdict, frame, tap name, log line) for one queued packet."""
         ifindex = pkt.ingress_ifindex
-        try:
-            name = socket.if_indextoname(ifindex) if ifindex else None
-        except OSError:
-            name = None
+        tap = self.tap_of(ifindex) if ifindex else None
+        name = tap.name if tap is not None else None
         with self.lock:
             binding = self.bindings.get(name) if name else None
         if binding is None:
             return NF_ACCEPT, None, name, None
-        tap = read_tap_info(name)
-        if tap is None:
-            return NF_ACCEPT, None, name, "tap %s vanished" % name
-        if tap.ll is None and kind != "dhcp":
-            tap.ll = link_local(tap.mac)
+        if kind != "dhcp":
+            # IPv6 replies come from the link-local address, which may appear late (DAD)
+            tap = TapInfo(name=name, mac=tap.mac, ll=read_link_local(name) or link_local(tap.mac))
         decision = HANDLERS[kind](pkt.payload, binding, self.cfg, tap, _mac_str(pkt.hwaddr))
         return decision.verdict, decision.frame, name, decision.log
 
-    def handle(self, nfq, kind, pkt):
+    def handle(self, nfq, kind, pkt, lines):
+        """Answer one packet; return its verdict (the caller sends verdicts in batches)
+        and append its log line, if any, to ``lines`` as (verdict, line)."""
         verdict = NF_ACCEPT
         try:
             verdict, frame, tap, line = self.decide(kind, pkt)
             if line:
-                # Packets we answered or dropped are worth a line; ones we
-                # pass on untouched only when debugging.
-                log.log(logging.INFO if verdict != NF_ACCEPT else logging.DEBUG, "%s", line)
+                lines.append((verdict, line))
             if frame is not None:
                 self.send(tap, frame)
         except Exception as exc:
             # One bad packet must never take the daemon down.
             log.error("error handling %s packet on queue %d: %s: %s", kind, nfq.queue_num,
                       type(exc).__name__, exc)
+        return verdict
+
+    def handle_batch(self, nfq, kind, packets):
+        """Answer the packets of one receive, give all their verdicts in one send, and
+        only then log them: a log line costs as much as a reply, and no client waits
+        for it."""
+        lines = []
+        verdicts = [(pkt.packet_id, self.handle(nfq, kind, pkt, lines)) for pkt in packets]
         try:
-            nfq.verdict(pkt, verdict)
+            nfq.verdicts(verdicts)
         except OSError as exc:
-            log.error("cannot send verdict on queue %d: %s", nfq.queue_num, exc)
+            log.error("cannot send verdicts on queue %d: %s", nfq.queue_num, exc)
+        for verdict, line in lines:
+            # Packets we answered or dropped are worth a line; ones we
+            # pass on untouched only when debugging.
+            log.log(logging.INFO if verdict != NF_ACCEPT else logging.DEBUG, "%s", line)
 
     # -- periodic RAs ---------------------------------------------------
     def send_periodic_ras(self):
@@ -246,8 +290,8 @@ class Server:
                 except (OSError, ValueError) as exc:
                     log.error("bad netlink message on queue %d: %s", nfq.queue_num, exc)
                     continue
-                for pkt in packets:
-                    self.handle(nfq, self.kinds[fd], pkt)
+                if packets:
+                    self.handle_batch(nfq, self.kinds[fd], packets)
 
     def stop(self):
         self.stopping.set()

@@ -17,6 +17,8 @@ from scapy.layers.inet6 import (
     ICMPv6NDOptRDNSS,
     IPv6,
 )
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 from support.packets import BINDING, CFG, MAC, OTHER, TAP, dhcp_request, info_request, ns, rs
 
 from nfdhcpd.binding import parse_binding
@@ -26,19 +28,34 @@ from nfdhcpd.packets import build_ra, handle_dhcp, handle_dhcpv6, handle_ns, han
 
 
 def opts(frame):
-    return {o[0]: (o[1] if len(o) == 2 else o[1:]) for o in frame[DHCP].options
+    return {o[0]: (o[1] if len(o) == 2 else o[1:]) for o in dhcp_frame(frame)[DHCP].options
             if isinstance(o, tuple)}
+
+
+def dhcp_frame(frame):
+    """A DHCPv4 reply (bytes, built without scapy) read back by scapy, its IP and UDP
+    checksums checked against the ones scapy computes for the same fields."""
+    f = Ether(frame)
+    again = Ether(frame)
+    del again[IP].chksum, again[IP].len, again[UDP].chksum, again[UDP].len
+    again = Ether(bytes(again))
+    assert (f[IP].chksum, f[UDP].chksum) == (again[IP].chksum, again[UDP].chksum)
+    assert len(f[BOOTP]) >= 300  # RFC 1542's minimum
+    return f
 
 
 def test_discover_gets_offer_with_all_options():
     d = handle_dhcp(dhcp_request("discover"), BINDING, CFG, TAP)
     assert d.verdict == NF_DROP
-    f = d.frame
+    f = dhcp_frame(d.frame)
     assert f.src == TAP.mac and f.dst == MAC
     assert f[IP].src == "10.251.3.1" and f[IP].dst == "10.251.3.10"
     assert f[UDP].sport == 67 and f[UDP].dport == 68
     assert f[BOOTP].op == 2 and f[BOOTP].xid == 0x1234 and f[BOOTP].yiaddr == "10.251.3.10"
-    o = opts(f)
+    assert f[BOOTP].htype == 1 and f[BOOTP].hlen == 6 and f[BOOTP].siaddr == "10.251.3.1"
+    assert f[BOOTP].chaddr[:6] == bytes.fromhex(MAC.replace(":", ""))
+    assert f[IP].ttl == 64 and f[IP].proto == 17
+    o = opts(d.frame)
     assert o["message-type"] == 2
     assert o["server_id"] == "10.251.3.1"
     assert o["subnet_mask"] == "255.255.255.0"
@@ -51,7 +68,7 @@ def test_discover_gets_offer_with_all_options():
 
 
 def test_broadcast_flag_gives_broadcast_reply():
-    f = handle_dhcp(dhcp_request("discover", flags=0x8000), BINDING, CFG, TAP).frame
+    f = dhcp_frame(handle_dhcp(dhcp_request("discover", flags=0x8000), BINDING, CFG, TAP).frame)
     assert f.dst == "ff:ff:ff:ff:ff:ff" and f[IP].dst == "255.255.255.255"
 
 
@@ -60,7 +77,7 @@ def test_request_for_bound_address_gets_ack():
                                                    ("server_id", "10.251.3.1")]),
                     BINDING, CFG, TAP)
     assert d.verdict == NF_DROP and opts(d.frame)["message-type"] == 5
-    assert d.frame[BOOTP].yiaddr == "10.251.3.10"
+    assert dhcp_frame(d.frame)[BOOTP].yiaddr == "10.251.3.10"
 
 
 def test_renewal_by_ciaddr_gets_ack():
@@ -73,7 +90,9 @@ def test_request_for_other_address_gets_nak():
                     BINDING, CFG, TAP)
     assert d.verdict == NF_DROP
     assert opts(d.frame)["message-type"] == 6
-    assert d.frame[BOOTP].yiaddr == "0.0.0.0" and d.frame.dst == "ff:ff:ff:ff:ff:ff"
+    f = dhcp_frame(d.frame)
+    assert f[BOOTP].yiaddr == "0.0.0.0" and f.dst == "ff:ff:ff:ff:ff:ff"
+    assert f[IP].dst == "255.255.255.255"
 
 
 def test_request_to_another_server_is_ignored():
@@ -88,7 +107,8 @@ def test_inform_gets_ack_without_lease():
     o = opts(d.frame)
     assert o["message-type"] == 5 and "lease_time" not in o and "router" not in o
     assert o["name_server"] == ("10.251.3.53", "10.251.3.54") and o["domain"] == b"example.test"
-    assert d.frame[IP].dst == "10.251.3.10" and d.frame[BOOTP].yiaddr == "0.0.0.0"
+    f = dhcp_frame(d.frame)
+    assert f[IP].dst == "10.251.3.10" and f[BOOTP].yiaddr == "0.0.0.0"
 
 
 @pytest.mark.parametrize("mtype, word", [("release", "RELEASE"), ("decline", "DECLINE")])
@@ -108,6 +128,46 @@ def test_configured_server_ip_and_domain():
     cfg = parse_config("[dhcp]\nserver_ip = 10.251.3.250\ndomain = cloud.test\n")
     o = opts(handle_dhcp(dhcp_request("discover"), BINDING, cfg, TAP).frame)
     assert o["server_id"] == "10.251.3.250" and o["domain"] == b"cloud.test"
+
+
+def raw_options(options):
+    """A BOOTREQUEST from MAC whose DHCP options are the given bytes, as they are."""
+    return bytes(IP(dst="255.255.255.255") / UDP(sport=68, dport=67) /
+                 BOOTP(op=1, chaddr=bytes.fromhex(MAC.replace(":", "")),
+                       options=b"\x63\x82\x53\x63") / Raw(options))
+
+
+def test_options_without_end_padding_and_unknown_codes_are_read():
+    # pad bytes, an unknown option, the message type twice (the first counts), no END
+    d = handle_dhcp(raw_options(b"\0\0\xfa\x02ab\x35\x01\x03\x32\x04\x0a\xfb\x03\x0a"
+                                b"\x35\x01\x01"), BINDING, CFG, TAP)
+    assert opts(d.frame)["message-type"] == 5
+
+
+def test_truncated_or_odd_options_are_never_answered_wrongly():
+    # a server_id of the wrong length is not ours
+    d = handle_dhcp(raw_options(b"\x35\x01\x03\x36\x02\x0a\xfb\xff"), BINDING, CFG, TAP)
+    assert d.verdict == NF_DROP and d.frame is None and "not us" in d.log
+    # no message type at all: ignored
+    no_type = bytes(IP(src="0.0.0.0", dst="255.255.255.255") / UDP(sport=68, dport=67) /
+                    BOOTP(op=1, chaddr=bytes.fromhex(MAC.replace(":", ""))) /
+                    DHCP(options=["end"]))
+    d = handle_dhcp(no_type, BINDING, CFG, TAP)
+    assert d.verdict == NF_DROP and d.frame is None and "ignored" in d.log
+    # BOOTP without the DHCP magic cookie, and UDP to another port
+    plain = bytes(IP() / UDP(sport=68, dport=67) / BOOTP(op=1))
+    assert "not a DHCP packet" in handle_dhcp(plain, BINDING, CFG, TAP).log
+    other = bytes(IP() / UDP(sport=68, dport=68) / BOOTP(op=1) / DHCP(options=["end"]))
+    assert "not a DHCP packet" in handle_dhcp(other, BINDING, CFG, TAP).log
+
+
+def test_ip_options_and_trailing_bytes_are_handled():
+    base = IP(dst="255.255.255.255", options=b"\x01\x01\x01\x00") / UDP(sport=68, dport=67)
+    p = base / BOOTP(op=1, xid=7, chaddr=bytes.fromhex(MAC.replace(":", ""))) / DHCP(
+        options=[("message-type", "discover"), "end"])
+    d = handle_dhcp(bytes(p) + b"trailing ethernet padding", BINDING, CFG, TAP)
+    f = dhcp_frame(d.frame)
+    assert opts(d.frame)["message-type"] == 2 and f[BOOTP].xid == 7
 
 
 def test_garbage_is_dropped_not_raised():
