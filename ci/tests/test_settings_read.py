@@ -149,10 +149,10 @@ def shell_reads():
 
 
 def tooling_files():
-    """The tests, ci/, bench/ and debian/rules: code that is not shipped."""
+    """The tests, ci/, the bench/ directories and debian/rules: code that is not shipped."""
     for p in glob.glob(path("**", "*"), recursive=True):
         parts = rel(p).split(os.sep)
-        if os.path.isfile(p) and (parts[0] in ("ci", "bench") or "tests" in parts
+        if os.path.isfile(p) and (parts[0] == "ci" or "bench" in parts or "tests" in parts
                                   or rel(p) == os.path.join("debian", "rules")):
             yield p
 
