@@ -13,7 +13,7 @@ from support.api import EXTENSIONS, create_server, rapi_error
 from support.schemas import servers as S
 from support.schemas import validate
 
-from synnefo.db.models import NetworkInterface, VirtualMachine
+from synnefo.db.models import Network, NetworkInterface, VirtualMachine
 
 pytestmark = pytest.mark.django_db
 
@@ -151,6 +151,22 @@ def test_lifecycle_actions_and_states(world, fake_backend):
     fake_backend.finish_all()
     assert world.a.post(act, {"firewallProfile": {"profile": "PROTECTED"}}).status_code == 202
     assert fake_backend.calls[-1] == ("firewall", sid, 0, "PROTECTED")
+    # one NIC named by its port id or its attachment id; a private one has no profile
+    port = NetworkInterface.objects.get(machine_id=sid, index=0).id
+    for nic in (str(port), port, "nic-%s-0" % sid):
+        r = world.a.post(act, {"firewallProfile": {"profile": "ENABLED", "nic": nic}})
+        assert r.status_code == 202, r.content
+        fake_backend.finish_all()
+        assert fake_backend.calls[-1] == ("firewall", sid, 0, "ENABLED")
+    private = Network.objects.create(name="p", public=False, state="ACTIVE",
+                                     type="PRIVATE_MAC_FILTERED", link="prv1")
+    other = NetworkInterface.objects.create(machine_id=sid, network=private, index=1,
+                                            state="ACTIVE")
+    for nic, status in (("nic-%s-1" % sid, 409), (str(other.id), 409), ("nic-%s-7" % sid, 400),
+                        ("99999", 400), ("x", 400), (True, 400), ({}, 400)):
+        r = world.a.post(act, {"firewallProfile": {"profile": "ENABLED", "nic": nic}})
+        assert r.status_code == status, (nic, r.content)
+    other.delete()
     # delete: 204 at once, task "deleting" until the removal is recorded
     assert world.a.delete(url).status_code == 204
     s = validate(S.get_server, world.a.get(url))["server"]

@@ -531,6 +531,60 @@ def test_openstack_cli(service):
     assert _in_pool(service, ip) == "free"
 
 
+def snf_cloud(service, *args, check=True):
+    """snf-cloud (snf-tools) with this deployment's clouds.yaml; the CompletedProcess."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    environ.update(OS_CLIENT_CONFIG_FILE=str(service.clouds), HOME=str(service.tmp))
+    proc = subprocess.run([os.path.join(VENV_BIN, "snf-cloud"), "--os-cloud", "asterias"]
+                          + list(args), env=environ, capture_output=True, text=True,
+                          timeout=120)
+    if check:
+        assert proc.returncode == 0, "snf-cloud %s failed:\n%s%s" % (" ".join(args),
+                                                                      proc.stdout, proc.stderr)
+    return proc
+
+
+def test_snf_cloud(service, conn, flavors, image):
+    """snf-cloud against the live deployment: Synnefo's server fields, a firewall profile
+    set per NIC (checked on the Ganeti instance's tags), errors as exit status 1."""
+    server = conn.compute.create_server(name="cloud-vm", image_id=image.id,
+                                        flavor_id=flavors[(1, 128)].id)
+    watch(service, conn, server.id, "ACTIVE")
+    name = PREFIX + server.id
+    shown = json.loads(snf_cloud(service, "--json", "server", "show", "cloud-vm").stdout)
+    assert shown["id"] == server.id and "SNF:task_state" in shown, shown
+    [nic] = [a for a in shown["SNF:attachments"] if a["mac_address"]]
+    table = snf_cloud(service, "server", "list").stdout
+    assert "cloud-vm" in table and "ACTIVE" in table, table
+    # per NIC: by its port id (the network API's)
+    [port] = list(conn.network.ports(device_id=server.id))
+    rows = json.loads(snf_cloud(service, "--json", "firewall", "set", "cloud-vm", "protected",
+                                "--nic", port.id).stdout)
+    assert [r["firewall"] for r in rows if r["nic"] == nic["id"]] == ["PROTECTED"], rows
+    wait_for("the firewall tag on the Ganeti instance",
+             lambda: "synnefo:network:0:limited" in service.rapi.get_instance(name)["tags"])
+    snf_cloud(service, "firewall", "set", server.id, "ENABLED", "--nic", nic["id"])
+    wait_for("the new firewall tag",
+             lambda: service.rapi.get_instance(name)["tags"] == ["synnefo:network:0:protected"])
+    assert "ENABLED" in snf_cloud(service, "firewall", "show", "cloud-vm").stdout
+    limits = json.loads(snf_cloud(service, "--json", "limits").stdout)
+    assert limits["totalInstancesUsed"] == 1 and "SNF:maxTotalDiskSize" in limits, limits
+    # refusals: the API's message, exit status 1
+    bad = snf_cloud(service, "firewall", "set", "cloud-vm", "ENABLED", "--nic", "nic-0-9",
+                    check=False)
+    assert bad.returncode == 1 and "no network interface" in bad.stderr, bad
+    missing = snf_cloud(service, "server", "show", "no-such-vm", check=False)
+    assert missing.returncode == 1 and "no server" in missing.stderr, missing
+    # no console proxy in this deployment (test_burnin_e2e has one): the API's 503
+    # reaches the user as one line
+    console = snf_cloud(service, "console", "cloud-vm", check=False)
+    assert console.returncode == 1, console
+    assert console.stderr.startswith("snf-cloud: console of server %s: " % server.id), console
+    assert len(console.stderr.splitlines()) == 1, console
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, interval=0.2, wait=60)
+
+
 def test_processes_survived(service):
     assert service.pipeline.eventd.poll() is None
     assert service.pipeline.dispatcher.poll() is None

@@ -231,7 +231,7 @@ def server_action(request, server_id):
         if not isinstance(args, dict) or "profile" not in args:
             raise faults.BadRequest("'firewallProfile' needs {\"profile\": ENABLED, DISABLED "
                                     "or PROTECTED}.")
-        logic.set_firewall_profile(user, server_id, args["profile"])
+        logic.set_firewall_profile(user, server_id, args["profile"], args.get("nic"))
     else:
         logic.get_server(user, server_id)
         raise faults.BadRequest("Unknown or unsupported server action %r." % (action,))

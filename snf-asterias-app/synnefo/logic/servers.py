@@ -379,15 +379,43 @@ def resize_server(user, server_id, flavor_id):
     return job_id
 
 
-def set_firewall_profile(user, server_id, profile):
+def _firewall_nic(vm, nic_id):
+    """The public NIC a firewall profile is for: ``nic_id`` names it by its port id
+    (the network API's) or its attachment id (``nic-<server>-<index>``, SNF:attachments);
+    None: the first public NIC, as the original action did."""
+    public = vm.nics.filter(network__public=True).order_by("index")
+    if nic_id is None:
+        nic = public.first()
+        if nic is None:
+            raise Conflict("Server %d has no public network interface to protect." % vm.id)
+        return nic
+    text = str(nic_id) if isinstance(nic_id, (str, int)) and not isinstance(nic_id, bool) \
+        else ""
+    prefix = "nic-%d-" % vm.id
+    if text.startswith(prefix):
+        index = text[len(prefix):]
+        nic = vm.nics.filter(index=int(index)).first() \
+            if index.isascii() and index.isdigit() and len(index) < 6 else None
+    else:
+        port = parse_id(text)
+        nic = vm.nics.filter(pk=port).first() if port is not None else None
+    if nic is None:
+        raise InvalidInput("Server %d has no network interface %r (give a port id or an "
+                           "attachment id)." % (vm.id, nic_id))
+    if not nic.network.public:
+        raise Conflict("Firewall profiles apply to public network interfaces only; %r is "
+                       "on a private network." % (nic_id,))
+    return nic
+
+
+def set_firewall_profile(user, server_id, profile, nic_id=None):
+    """Set the firewall profile of one public NIC of the server (``_firewall_nic``)."""
     if profile not in FIREWALL_PROFILES:
         raise InvalidInput("'firewallProfile.profile' must be one of %s, got %r."
                            % (", ".join(FIREWALL_PROFILES), profile))
     vm = get_server(user, server_id)
     guard(vm, "MODIFY")
-    nic = vm.nics.filter(network__public=True).order_by("index").first()
-    if nic is None:
-        raise Conflict("Server %d has no public network interface to protect." % vm.id)
+    nic = _firewall_nic(vm, nic_id)
     job_id = server_command(
         user, server_id, "MODIFY",
         lambda vm: instances.set_firewall_profile(vm, nic.index, profile), record=False)
