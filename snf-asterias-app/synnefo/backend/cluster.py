@@ -67,11 +67,12 @@ def cluster_status(backend: Any, timeout: float) -> ClusterStatus:
     client = client_for(backend, timeout=timeout)
     nodes = client.get_nodes(bulk=True)
     usable = [n for n in nodes if n.get("vm_capable", True) and not n.get("offline")]
-    jobs = client.get_jobs(bulk=True)
+    running = client.query("job", ["id"], ["|"] + [["=", "status", status]
+                                                   for status in UNFINISHED_JOB_STATUSES])
     return ClusterStatus(
         instances=len(client.get_instances(bulk=False)),
         nodes=len(nodes), nodes_offline=sum(1 for n in nodes if n.get("offline")),
-        running_jobs=sum(1 for j in jobs if j.get("status") in UNFINISHED_JOB_STATUSES),
+        running_jobs=len(running),
         mfree=sum(int(n.get("mfree") or 0) for n in usable),
         dfree=sum(int(n.get("dfree") or 0) for n in usable))
 

@@ -159,8 +159,13 @@ class RapiClient:
     def get_nodes(self, bulk: bool = True) -> list[Any]:
         return self.request("GET", "/2/nodes", {"bulk": int(bool(bulk))})
 
-    def get_jobs(self, bulk: bool = True) -> list[Any]:
-        return self.request("GET", "/2/jobs", {"bulk": int(bool(bulk))})
+    def query(self, resource: str, fields: list[str], qfilter: Any = None) -> list[Any]:
+        """Ganeti's query interface: one row of ``fields`` values per item matching
+        ``qfilter`` (cheap where the bulk lists are not: /2/jobs?bulk=1 carries every
+        job's ops)."""
+        answer = self.request("PUT", "/2/query/%s" % quote(resource, safe=""),
+                              body={"fields": fields, "qfilter": qfilter})
+        return [[value for _status, value in row] for row in answer.get("data", [])]
 
     def create_instance(self, spec: Mapping[str, Any], dry_run: bool = False) -> int:
         """Submit a create job; ``spec`` is the request body (version 1). -> job id"""

@@ -35,7 +35,7 @@ from .management.commands._servers import server_row
 from .management.commands._users import user_row
 
 # Seconds each RAPI read of the dashboard may take: a dead cluster shows "unreachable".
-STATUS_TIMEOUT = 3
+STATUS_TIMEOUT = 5
 SERVER_FILTERS = ("state", "user", "backend", "image", "flavor", "name")
 LIST_LIMIT = 500
 

@@ -1,0 +1,174 @@
+"""snf-admin (snf-tools) against a live deployment: the web project under gunicorn on a
+file SQLite database, the real Ganeti test cluster (fake hypervisor) as its backend and
+the real RabbitMQ under a prefix of this run. Server actions need the whole pipeline and
+are covered by test_admin.py; here every other kind of command goes over the wire, with
+tables, --json and the refusals an operator sees."""
+
+import json
+import os
+import subprocess
+import uuid
+
+import pytest
+from support.cluster import RAPI_PEM, env
+from support.live import VENV_BIN, Gunicorn, delete_queues, live_settings, snf_manage
+
+from synnefo.common.amqp_client import AMQPClient, Topology
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "root-pass-" + "1"
+
+
+class Live:
+    pass
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("admin-live")
+    prefix = "snfadm%s-" % uuid.uuid4().hex[:6]
+    amqp = env("SNF_TEST_AMQP_URL")
+    environ = live_settings(tmp, BACKEND_PREFIX_ID=prefix, AMQP_HOSTS=[amqp],
+                            IMAGE_STORE_DIR=str(tmp / "images"))
+    (tmp / "images").mkdir()
+    (tmp / "images" / "cirros.img").write_bytes(b"\0" * 8192)
+
+    def manage(*args, stdin=None):
+        return snf_manage(environ, *args, stdin=stdin)
+
+    manage("migrate", "-v0")
+    manage("user-create", "root", "--admin", "--password-stdin", stdin=PASSWORD + "\n")
+    manage("user-create", "alice", "--password-stdin", stdin="alice-pass\n")
+    (tmp / "rapi-password").write_text(env("SNF_TEST_RAPI_PASSWORD") + "\n")
+    manage("backend-add", env("SNF_TEST_RAPI_HOST"), "--port", env("SNF_TEST_RAPI_PORT"),
+           "--username", env("SNF_TEST_RAPI_USER"), "--password-file",
+           str(tmp / "rapi-password"), "--certificate", RAPI_PEM, "--no-check")
+    w = Live()
+    w.tmp, w.prefix, w.amqp = tmp, prefix, amqp
+    w.topology = Topology(prefix)
+    with AMQPClient([amqp]) as client:
+        client.declare_topology(w.topology, "quorum")
+    w.admin_token = manage("token-create", "root").strip()
+    w.user_token = manage("token-create", "alice").strip()
+    w.gunicorn = Gunicorn("synnefo.webproject.wsgi:application", environ,
+                          str(tmp / "gunicorn.log"))
+    w.base = w.gunicorn.base
+    yield w
+    w.gunicorn.stop()
+    delete_queues(prefix, amqp)
+
+
+def snf_admin(live, *args, token=None, stdin=None, check=True):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    proc = subprocess.run(
+        [os.path.join(VENV_BIN, "snf-admin"), "--auth-url", live.base + "/identity/v3",
+         "--token", token or live.admin_token] + list(args),
+        env=environ, input=stdin, capture_output=True, text=True, timeout=120)
+    if check:
+        assert proc.returncode == 0, "snf-admin %s: %s%s" % (args, proc.stdout, proc.stderr)
+    return proc
+
+
+def as_json(live, *args):
+    return json.loads(snf_admin(live, *args, "--json").stdout)
+
+
+def test_dashboard_reads_the_live_cluster(live):
+    dash = as_json(live, "dashboard")
+    (backend,) = dash["backends"]
+    assert backend["reachable"] is True, backend
+    assert backend["nodes"] >= 1 and backend["mfree"] > 0
+    assert dash["users"] == 2
+    assert dash["dead_letters"] == 0
+    table = snf_admin(live, "dashboard").stdout
+    assert env("SNF_TEST_RAPI_HOST") in table and "backends:" in table
+
+
+def test_a_non_admin_token_is_refused(live):
+    proc = snf_admin(live, "user-list", token=live.user_token, check=False)
+    assert proc.returncode == 1
+    assert "not an administrator" in proc.stderr
+    proc = snf_admin(live, "user-list", token="not-a-token", check=False)
+    assert proc.returncode == 1
+
+
+def test_users(live):
+    snf_admin(live, "user-create", "carol", "--email", "carol@example.org",
+              "--password-stdin", stdin="carol-pass\n")
+    users = {u["name"]: u for u in as_json(live, "user-list")["users"]}
+    assert users["carol"]["email"] == "carol@example.org"
+    out = snf_admin(live, "user-suspend", "carol").stdout
+    assert "user.suspend user carol: done" in out
+    assert as_json(live, "user-show", "carol")["user"]["state"] == "SUSPENDED"
+    snf_admin(live, "user-unsuspend", "carol")
+    snf_admin(live, "user-quotas", "carol", "--max-servers", "3")
+    user = as_json(live, "user-show", "carol")["user"]
+    assert (user["state"], user["servers"]) == ("ACTIVE", 3)
+    assert "carol" in snf_admin(live, "user-list", "--search", "car").stdout
+    proc = snf_admin(live, "user-create", "carol", check=False)
+    assert proc.returncode == 1 and "already exists" in proc.stderr
+
+
+def test_flavors_images_networks(live):
+    snf_admin(live, "flavor-create", "--cpu", "2", "--ram", "768", "--disk", "3")
+    flavor = [f for f in as_json(live, "flavor-list")["flavors"] if f["ram"] == 768][0]
+    snf_admin(live, "flavor-disable", str(flavor["id"]))
+    assert [f["deleted"] for f in as_json(live, "flavor-list")["flavors"]
+            if f["id"] == flavor["id"]] == [True]
+    assert snf_admin(live, "image-files").stdout.split() == ["cirros.img"]
+    snf_admin(live, "image-register", "cirros.img", "--name", "CirrOS")
+    image = [i for i in as_json(live, "image-list")["images"] if i["name"] == "CirrOS"][0]
+    assert image["public"] is True
+    snf_admin(live, "image-private", str(image["id"]))
+    assert [i["public"] for i in as_json(live, "image-list")["images"]
+            if i["id"] == image["id"]] == [False]
+    assert as_json(live, "network-list", "--public") == {"networks": []}
+
+
+def test_backends(live):
+    (backend,) = as_json(live, "backend-list")["backends"]
+    snf_admin(live, "backend-modify", str(backend["id"]), "--drained", "yes")
+    snf_admin(live, "backend-modify", str(backend["id"]), "--username",
+              env("SNF_TEST_RAPI_USER"), "--password-stdin",
+              stdin=env("SNF_TEST_RAPI_PASSWORD") + "\n")
+    (backend,) = as_json(live, "backend-list")["backends"]
+    assert backend["drained"] is True
+    audit = snf_admin(live, "audit", "--json").stdout
+    assert env("SNF_TEST_RAPI_PASSWORD") not in audit
+    assert as_json(live, "dashboard")["backends"][0]["reachable"] is True  # credentials kept
+    snf_admin(live, "backend-modify", str(backend["id"]), "--drained", "no")
+
+
+def test_dead_letters_inspect_retry_drop(live):
+    queue = live.topology.queue_names["op"]
+    with AMQPClient([live.amqp]) as client:
+        for job in (1, 2):
+            client.publish("", queue + "-dl", json.dumps({"type": "ganeti-op-status",
+                                                          "jobId": job}))
+    rows = {q["queue"]: q for q in as_json(live, "deadletter-list")["queues"]}
+    assert rows[queue]["dead_letters"] == 2
+    letters = as_json(live, "deadletter-show", queue)["dead_letters"]
+    assert [m["body"]["jobId"] for m in letters] == [1, 2]
+    assert "ganeti-op-status" in snf_admin(live, "deadletter-show", queue).stdout
+    out = snf_admin(live, "deadletter-retry", queue).stdout
+    assert "'messages': 2" in out or '"messages": 2' in out
+    rows = {q["queue"]: q for q in as_json(live, "deadletter-list")["queues"]}
+    assert (rows[queue]["dead_letters"], rows[queue]["messages"]) == (0, 2)
+    with AMQPClient([live.amqp]) as client:
+        client.publish("", queue + "-dl", "not json")
+    snf_admin(live, "deadletter-drop", queue)
+    rows = {q["queue"]: q for q in as_json(live, "deadletter-list")["queues"]}
+    assert rows[queue]["dead_letters"] == 0
+    proc = snf_admin(live, "deadletter-retry", "nosuch", check=False)
+    assert proc.returncode == 1 and "not an event queue" in proc.stderr
+
+
+def test_audit_lists_what_snf_admin_did(live):
+    entries = as_json(live, "audit", "--limit", "500")["audit"]
+    assert {e["via"] for e in entries} == {"api"}
+    assert {e["user"] for e in entries} == {"root"}
+    assert "user.create" in {e["action"] for e in entries}
+    table = snf_admin(live, "audit").stdout
+    assert table.splitlines()[0].split() == ["WHEN", "USER", "ADDRESS", "VIA", "ACTION",
+                                             "TARGET"]
