@@ -21,7 +21,12 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import override_settings, setup_databases, teardown_databases  # noqa: E402
+from django.test.utils import (  # noqa: E402
+    CaptureQueriesContext,
+    override_settings,
+    setup_databases,
+    teardown_databases,
+)
 from django.urls import path  # noqa: E402
 
 from synnefo.api.urls import urlpatterns as api_patterns  # noqa: E402
@@ -51,21 +56,60 @@ def _populate(user, flavor, image, network, count):
 
 
 def _time(client, url, headers, rounds):
-    samples = []
+    """(wall p50, wall p90, CPU p50) in ms: on a shared machine the wall time includes
+    waiting for a CPU; the process's CPU time is what the request itself cost."""
+    wall, cpu = [], []
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         r = client.get(url, **headers)
-        samples.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - t0)
         assert r.status_code == 200, r.content[:200]
-    return statistics.median(samples) * 1e3, sorted(samples)[int(len(samples) * 0.9) - 1] * 1e3
+    return (statistics.median(wall) * 1e3, sorted(wall)[int(len(wall) * 0.9) - 1] * 1e3,
+            statistics.median(cpu) * 1e3)
 
 
-def main(sizes=(10, 100, 1000)):
-    from synnefo.db.models import Flavor, Image, Network
+def _queries(client, url, headers):
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url, **headers)
+    return len(ctx.captured_queries)
+
+
+def _row(label, api, raw, queries, body):
+    print("%-34s %8.1f / %-8.1f %7.1f %9s %6d %8d KiB"
+          % (label, api[0], api[1], api[2],
+             "%.2f" % raw[0] if raw else "-", queries, body // 1024))
+
+
+def _measure(client, headers, label, url, rounds, bare=True):
+    """Time ``url`` and, next to it, the bare view returning the very same bytes."""
+    body = client.get(url, **headers).content
+    PREBUILT["body"] = body
+    api = _time(client, url, headers, rounds)
+    raw = _time(client, "/bare", headers, rounds) if bare else None
+    _row(label, api, raw, _queries(client, url, headers), len(body))
+    return api
+
+
+def _networks_and_ports(user, network, count):
+    """``count`` private networks of ``user`` (ports: the servers' NICs exist already)."""
+    from synnefo.db.models import Network
+    have = Network.objects.filter(owner=user).count()
+    Network.objects.bulk_create(
+        [Network(name="bench-net-%d" % i, owner=user, state="ACTIVE", type="PRIVATE_FILTERED",
+                 subnet="10.%d.%d.0/24" % (i // 250, i % 250), gateway="")
+         for i in range(have, count)])
+
+
+def main(sizes=(10, 100, 1000), since_total=10000):
+    from django.utils import timezone
+
+    from synnefo.db.models import Flavor, Image, Network, VirtualMachine
     from synnefo.logic import identity, users
-    print("machine: %s, %d CPUs, Python %s, Django %s, DB %s"
+    print("machine: %s, %d CPUs, Python %s, Django %s, DB %s; load average %s"
           % (platform.platform(), os.cpu_count(), platform.python_version(),
-             django.get_version(), connection.vendor))
+             django.get_version(), connection.vendor,
+             " ".join("%.2f" % x for x in os.getloadavg())))
     old = setup_databases(verbosity=0, interactive=False)
     try:
         with override_settings(ROOT_URLCONF=__name__, QUOTA_MAX_SERVERS=10 ** 6):
@@ -76,19 +120,29 @@ def main(sizes=(10, 100, 1000)):
             network = Network.objects.create(name="public", public=True, state="ACTIVE")
             client = Client()
             headers = {"HTTP_X_AUTH_TOKEN": token}
-            print("%8s  %22s  %22s" % ("servers", "servers/detail ms (p50/p90)",
-                                       "bare view ms (p50/p90)"))
+            print("%-34s %19s %7s %9s %6s %12s" % ("request", "wall ms p50 / p90", "CPU ms",
+                                                   "bare ms", "SQL", "body"))
             for size in sizes:
                 _populate(user, flavor, image, network, size)
                 rounds = 30 if size <= 100 else 10
-                # the bare view returns exactly the bytes the API returned
-                PREBUILT["body"] = client.get("/compute/v2.1/servers/detail?limit=%d" % size,
-                                              **headers).content
-                api = _time(client, "/compute/v2.1/servers/detail?limit=%d" % size, headers,
-                            rounds)
-                raw = _time(client, "/bare", headers, rounds)
-                print("%8d  %12.1f / %-8.1f  %12.2f / %-8.2f (%d KiB)"
-                      % (size, api[0], api[1], raw[0], raw[1], len(PREBUILT["body"]) // 1024))
+                _measure(client, headers, "servers/detail, %d servers" % size,
+                         "/compute/v2.1/servers/detail?limit=%d" % size, rounds)
+            size = max(sizes)
+            _networks_and_ports(user, network, size)
+            _measure(client, headers, "networks, %d" % (size + 1), "/network/v2.0/networks", 10)
+            _measure(client, headers, "ports, %d" % size, "/network/v2.0/ports", 10)
+            # changes-since: one server changed among since_total
+            _populate(user, flavor, image, network, since_total)
+            since = timezone.now()
+            time.sleep(1.1)  # changes-since has a resolution of a second
+            VirtualMachine.objects.filter(
+                pk=VirtualMachine.objects.filter(owner=user).order_by("id").values("pk")[:1]
+            ).update(name="changed", updated=timezone.now())
+            url = "/compute/v2.1/servers/detail?changes-since=%s" % since.strftime(
+                "%Y-%m-%dT%H:%M:%SZ")
+            assert len(client.get(url, **headers).json()["servers"]) == 1
+            _measure(client, headers, "changes-since, 1 of %d servers" % since_total, url, 30,
+                     bare=False)
     finally:
         teardown_databases(old, verbosity=0)
 

@@ -1,7 +1,8 @@
 """Database rows -> OpenStack v2.1 JSON shapes (plus Synnefo's "SNF:" fields).
 
 Serializers read only what ``logic.servers.with_details`` already fetched, so a list
-of any length costs a constant number of queries.
+of any length costs a constant number of queries. Servers come as ``ServerRow``s
+(logic/server_rows.py): plain attributes, NICs and metadata already attached.
 """
 
 import re
@@ -18,23 +19,32 @@ VM_STATE = {"BUILD": "building", "STARTED": "active", "STOPPED": "stopped", "ERR
             "DESTROYED": "deleted"}
 
 
+def _link_bases(request):
+    """(self, bookmark) URL prefixes of a request, worked out once per request: a list
+    of 1,000 servers asks for 3,000 links."""
+    bases = getattr(request, "_snf_link_bases", None)
+    if bases is None:
+        base = base_url(request)
+        bases = ("%s/compute/%s/" % (base, request_version(request)), base + "/compute/")
+        request._snf_link_bases = bases
+    return bases
+
+
 def links(request, collection, item_id):
-    version = request_version(request)
-    base = base_url(request)
-    return [{"rel": "self", "href": "%s/compute/%s/%s/%s" % (base, version, collection,
-                                                               item_id)},
-            {"rel": "bookmark", "href": "%s/compute/%s/%s" % (base, collection, item_id)}]
+    own, bookmark = _link_bases(request)
+    return [{"rel": "self", "href": "%s%s/%s" % (own, collection, item_id)},
+            {"rel": "bookmark", "href": "%s%s/%s" % (bookmark, collection, item_id)}]
 
 
-def network_key(network):
+def network_key(name, network_id):
     """The addresses key of a network: its name when clients can use it as a key."""
-    return network.name if NETWORK_KEY_RE.match(network.name or "") else "net-%d" % network.id
+    return name if NETWORK_KEY_RE.match(name or "") else "net-%d" % network_id
 
 
 def addresses(vm):
     out = {}
-    for nic in sorted(vm.nics.all(), key=lambda n: (n.index is None, n.index or 0, n.id)):
-        entries = out.setdefault(network_key(nic.network), [])
+    for nic in vm.nics:
+        entries = out.setdefault(network_key(nic.network_name, nic.network_id), [])
         if nic.ipv4:
             entries.append({"version": 4, "addr": nic.ipv4})
         if nic.ipv6:
@@ -44,7 +54,7 @@ def addresses(vm):
 
 def attachments(vm):
     out = []
-    for nic in sorted(vm.nics.all(), key=lambda n: (n.index is None, n.index or 0, n.id)):
+    for nic in vm.nics:
         item = {"id": "nic-%d-%s" % (vm.id, nic.index), "network_id": str(nic.network_id),
                 "mac_address": nic.mac, "ipv4": nic.ipv4, "ipv6": nic.ipv6,
                 "state": nic.state}
@@ -75,7 +85,7 @@ def server_detail(request, vm):
         "tenant_id": str(vm.owner_id),
         "user_id": str(vm.owner_id),
         "hostId": "",
-        "metadata": {m.meta_key: m.meta_value for m in vm.metadata.all()},
+        "metadata": dict(vm.metadata),
         "accessIPv4": "",
         "accessIPv6": "",
         "key_name": vm.key_name or None,

@@ -29,9 +29,9 @@ def _list(request, detail):
                                  image=query_id(request, "image", links=True),
                                  flavor=query_id(request, "flavor", links=True), since=since)
     if detail:
-        query = logic.with_details(query)
-    render = ser.server_detail if detail else ser.server_brief
-    return list_response(request, query, "servers", render, since)
+        return list_response(request, logic.with_details(query), "servers", ser.server_detail,
+                             since, complete=logic.complete_details)
+    return list_response(request, query, "servers", ser.server_brief, since)
 
 
 @api_view(["GET", "POST"])
@@ -269,15 +269,15 @@ def server_metadata_item(request, server_id, key):
 
 @api_view(["GET"])
 def server_ips(request, server_id):
-    vm = logic.server_with_nics(request.snf_user, server_id)
+    vm = logic.server_details(request.snf_user, server_id)
     return json_response({"addresses": ser.addresses(vm)})
 
 
 @api_view(["GET"])
 def server_ips_network(request, server_id, network):
-    vm = logic.server_with_nics(request.snf_user, server_id)
-    for nic in vm.nics.all():
-        if network in (ser.network_key(nic.network), str(nic.network_id)):
-            key = ser.network_key(nic.network)
+    vm = logic.server_details(request.snf_user, server_id)
+    for nic in vm.nics:
+        if network in (ser.network_key(nic.network_name, nic.network_id), str(nic.network_id)):
+            key = ser.network_key(nic.network_name, nic.network_id)
             return json_response({key: ser.addresses(vm).get(key, [])})
     raise faults.ItemNotFound("Server %s is not connected to network %r." % (server_id, network))

@@ -29,9 +29,18 @@ def visible_ports(user):
     return query.select_related("network", "machine")
 
 
+# What a listed port shows (api/network/serializers.port): a port list loads no other
+# column of the NIC, its server or its network. Each model instance and each timestamp
+# the database adapter parses costs microseconds; a server row has two of them and a
+# user_data text, and a list of 1,000 ports brought 1,000 of each.
+PORT_LIST_FIELDS = ("id", "name", "index", "mac", "ipv4", "ipv6", "state", "firewall_profile",
+                    "created", "updated", "machine__id", "machine__owner_id", "network__id",
+                    "network__type", "network__subnet6")
+
+
 def list_ports(user):
-    """The ports ``user`` sees, oldest first."""
-    return list(visible_ports(user).order_by("id"))
+    """The ports ``user`` sees, oldest first (only the columns a port list shows)."""
+    return list(visible_ports(user).only(*PORT_LIST_FIELDS).order_by("id"))
 
 
 def server_ports(user, vm):

@@ -30,7 +30,7 @@ from synnefo.db.models import (
     VirtualMachineMetadata,
 )
 
-from . import backend_allocator, consoles, quotas
+from . import backend_allocator, consoles, quotas, server_rows
 from .errors import (
     BackendUnavailable,
     Conflict,
@@ -62,22 +62,19 @@ log = logging.getLogger(__name__)
 # -- queries ---------------------------------------------------------------------------
 
 def with_details(query):
-    """Everything the detailed view needs, in a constant number of queries."""
-    return (query.select_related("flavor", "image", "owner")
-            .prefetch_related("metadata", "nics__network"))
+    """``query`` as rows for the detailed view (``server_rows.complete`` finishes them);
+    a constant number of queries for any number of servers."""
+    return server_rows.row_query(query)
+
+
+complete_details = server_rows.complete
 
 
 def server_details(user, server_id):
-    """The server of ``user`` (NotFound as ``get_server``) with everything the detailed
-    view needs."""
+    """The server of ``user`` (NotFound as ``get_server``) as a ServerRow with everything
+    the detailed view needs: NICs with their network names, metadata."""
     vm = get_server(user, server_id)
-    return with_details(VirtualMachine.objects.filter(pk=vm.pk)).get()
-
-
-def server_with_nics(user, server_id):
-    """The server of ``user`` with its NICs and their networks (for its addresses)."""
-    vm = get_server(user, server_id)
-    return VirtualMachine.objects.prefetch_related("nics__network").get(pk=vm.pk)
+    return server_rows.complete(with_details(VirtualMachine.objects.filter(pk=vm.pk)))[0]
 
 
 def parse_changes_since(value, now=None):
