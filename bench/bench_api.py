@@ -88,6 +88,9 @@ def _measure(client, headers, label, url, rounds, bare=True):
     api = _time(client, url, headers, rounds)
     raw = _time(client, "/bare", headers, rounds) if bare else None
     _row(label, api, raw, _queries(client, url, headers), len(body))
+    # ci/bench.sh gathers these lines into its closing table
+    print("SUMMARY|%s, p50 wall / CPU|%.1f / %.1f ms|%s|-"
+          % (label, api[0], api[2], "bare view %.2f ms" % raw[0] if raw else "-"))
     return api
 
 

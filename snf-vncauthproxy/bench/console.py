@@ -131,9 +131,14 @@ def main():
             BULK >> 20, PINGS, " ".join(open("/proc/loadavg").read().split()[:3])))
         print("| path | MB/s | ping p50 | ping p99 |")
         print("|---|---:|---:|---:|")
+        results = {}
         for name, connect in rows:
-            r = measure(connect())
+            r = results[name] = measure(connect())
             print("| %s | %.0f | %.3f ms | %.3f ms |" % (name, r["MB/s"], r["p50"], r["p99"]))
+        ours, ref = results[rows[2][0]], results[rows[3][0]]
+        print("SUMMARY|console vnc-ws, MB/s (ping p50)|%.0f (%.3f ms)|websockify %.0f (%.3f ms)|"
+              "%.0f%%" % (ours["MB/s"], ours["p50"], ref["MB/s"], ref["p50"],
+                          100 * ours["MB/s"] / ref["MB/s"]))
     finally:
         websockify.terminate()
         websockify.wait(30)
