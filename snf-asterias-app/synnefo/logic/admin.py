@@ -21,6 +21,7 @@ from . import (
     image_store,
     images,
     login_throttle,
+    network_admin,
     quotas,
     servers,
     users,
@@ -336,14 +337,22 @@ def _image_visibility(admin, params):
 
 
 def _backend_add(admin, params):
+    """As snf-manage backend-add: a checked cluster also gets the existing networks."""
+    check = _flag(params, "check", True)
     try:
         backend = backends.add_backend(
             _text(params, "clustername"), port=_int(params, "port", 5080, minimum=1),
             username=_text(params, "username", False) or "",
-            password=params.get("password") or "", check=_flag(params, "check", True))
+            password=params.get("password") or "", check=check)
     except backends.BackendError as exc:
         raise InvalidInput(str(exc)) from None
-    return "backend %s" % backend.clustername, {"id": backend.id}
+    result = {"id": backend.id}
+    if check:
+        try:
+            result["networks"] = [n.id for n in network_admin.ensure_on_backend(backend)]
+        except RapiError as exc:
+            result["networks_failed"] = user_reason(exc)  # backend-modify --refresh retries
+    return "backend %s" % backend.clustername, result
 
 
 def _backend_modify(admin, params):

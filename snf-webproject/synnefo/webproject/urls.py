@@ -11,7 +11,7 @@ handler400 = views.bad_request
 handler500 = "synnefo.webproject.requestid.server_error"
 
 if settings.WEBPROJECT_SERVE_STATIC:
-    urlpatterns.append(re_path(r"^%s(?P<path>.*)$" % settings.STATIC_URL.strip("/") + "/",
+    urlpatterns.append(re_path(r"^%s/(?P<path>.*)$" % settings.STATIC_URL.strip("/"),
                                serve, {"document_root": settings.STATIC_ROOT}))
 
 # Fallback landing page when no installed app claims the site root.
