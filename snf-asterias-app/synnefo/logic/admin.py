@@ -372,12 +372,15 @@ def _backend_modify(admin, params):
     return "backend %s" % backend.clustername, {}
 
 
-def _dead_letters(operation):
-    def run(admin, params):
-        queue = _text(params, "queue")
-        count = operation(queue)
-        return "queue %s" % queue, {"messages": count}
-    return run
+def _dead_letters_retry(admin, params):
+    queue = _text(params, "queue")
+    retried, dropped = dead_letters.retry(queue)
+    return "queue %s" % queue, {"retried": retried, "dropped_loops": dropped}
+
+
+def _dead_letters_drop(admin, params):
+    queue = _text(params, "queue")
+    return "queue %s" % queue, {"dropped": dead_letters.drop(queue)}
 
 
 # name -> function(admin, params) -> (target, details for the audit log)
@@ -397,8 +400,8 @@ OPERATIONS = {
     "image.visibility": _image_visibility,
     "backend.add": _backend_add,
     "backend.modify": _backend_modify,
-    "deadletters.retry": _dead_letters(dead_letters.retry),
-    "deadletters.drop": _dead_letters(dead_letters.drop),
+    "deadletters.retry": _dead_letters_retry,
+    "deadletters.drop": _dead_letters_drop,
 }
 # Parameters never written to the audit log.
 SECRET_PARAMS = ("password",)

@@ -70,7 +70,9 @@ def total_depth():
         return None
 
 
-def _describe(position, delivery):
+def describe_message(position, delivery):
+    """A message as the admin tools show it: its body (JSON decoded where it is), why and
+    from where it was dead-lettered, its other headers."""
     body = delivery.body
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
@@ -79,54 +81,81 @@ def _describe(position, delivery):
     except ValueError:
         pass  # shown as text
     headers = dict(delivery.headers)
-    deaths = headers.pop("x-death", None) or [{}]
-    reason = deaths[0].get("reason")
-    return {"position": position, "body": body, "retried": bool(headers.get(RETRY_HEADER)),
-            "reason": reason.decode() if isinstance(reason, bytes) else reason}
+    info = {"position": position, "redelivered": delivery.redelivered,
+            "routing_key": delivery.routing_key, "body": body,
+            "retried": bool(headers.get(RETRY_HEADER))}
+    deaths = headers.pop("x-death", None)
+    if deaths:
+        info["death"] = {k: _text(deaths[0].get(k)) for k in ("reason", "queue", "count")}
+    info["headers"] = {k: _text(v) for k, v in headers.items()}
+    return info
 
 
-def peek(queue, count=20):
-    """The first ``count`` dead letters of ``queue``: fetched, held, then all returned."""
-    _check_queue(queue)
+def _text(value):
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def peek_messages(client, queue, count):
+    """The first ``count`` messages of ``queue`` (which exists), all returned to it.
+
+    Every message is held unsettled until the end (so the same one is not fetched
+    twice) and then requeued; if anything goes wrong on the way, closing the
+    connection returns them as well.
+    """
     held, out = [], []
-    with _Broker() as client:
-        if client.queue_counts(queue + "-dl") is None:
-            return []
-        try:
-            for position in range(1, count + 1):
-                delivery = client.get(queue + "-dl")
-                if delivery is None:
-                    break
-                held.append(delivery)
-                out.append(_describe(position, delivery))
-        finally:
-            for delivery in held:
-                delivery.requeue()
+    try:
+        for position in range(1, count + 1):
+            delivery = client.get(queue)
+            if delivery is None:
+                break
+            held.append(delivery)
+            out.append(describe_message(position, delivery))
+    finally:
+        for delivery in held:
+            delivery.requeue()
     return out
 
 
-def _take_all(queue, handle):
-    """Each dead letter of ``queue`` through ``handle(client, delivery)``, then acked."""
+def peek(queue, count=20):
+    """The first ``count`` dead letters of event queue ``queue``, left in place."""
     _check_queue(queue)
-    done = 0
+    with _Broker() as client:
+        if client.queue_counts(queue + "-dl") is None:
+            return []
+        return peek_messages(client, queue + "-dl", count)
+
+
+def _take_all(queue, handle):
+    """Each dead letter of ``queue`` through ``handle(client, delivery)`` (True: sent
+    back), then acked; -> (sent back, dropped)."""
+    _check_queue(queue)
+    done = {True: 0, False: 0}
     with _Broker(confirms=True) as client:
         client.declare_topology(topology(), settings.AMQP_QUEUE_TYPE)
         while True:
             delivery = client.get(queue + "-dl")
             if delivery is None:
-                return done
-            handle(client, delivery)
+                return done[True], done[False]
+            done[bool(handle(client, delivery))] += 1
             delivery.ack()  # after the republish was confirmed
-            done += 1
 
 
-def retry(queue):
-    """Send every dead letter of ``queue`` back to it (marked, so a loop shows); count."""
+def retry(queue, keep_zombies=False, on_drop=lambda body: None):
+    """Send every dead letter of ``queue`` back to it, marked with RETRY_HEADER; one that
+    carries the mark already failed again after a retry (a loop) and is dropped, after
+    ``on_drop(body)``, unless ``keep_zombies``. -> (retried, dropped)"""
     topo = topology()
-    return _take_all(queue, lambda client, d: client.publish(
-        topo.exchange, topo.queues[queue], d.body, headers={RETRY_HEADER: True}))
+
+    def handle(client, delivery):
+        if delivery.headers.get(RETRY_HEADER) and not keep_zombies:
+            on_drop(delivery.body)
+            return False
+        client.publish(topo.exchange, topo.queues[queue], delivery.body,
+                       headers={RETRY_HEADER: True})
+        return True
+    return _take_all(queue, handle)
 
 
 def drop(queue):
     """Discard every dead letter of ``queue``; how many."""
-    return _take_all(queue, lambda client, d: None)
+    return _take_all(queue, lambda client, delivery: False)[1]

@@ -38,7 +38,7 @@ READS = {
                                               "drained", "offline", "servers"]),
     "deadletter-list": ("deadletters", "queues", ["queue", "messages", "dead_letters"]),
     "deadletter-show": ("deadletters/{queue}", "dead_letters",
-                        ["position", "reason", "retried", "body"]),
+                        ["position", "death", "retried", "body"]),
     "audit": ("audit", "audit", ["when", "user", "address", "via", "action", "target"]),
 }
 AUDIT_COLUMNS = READS["audit"][2]

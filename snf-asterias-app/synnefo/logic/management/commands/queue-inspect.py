@@ -13,6 +13,7 @@ from synnefo.common.amqp_client import (
     describe_error,
     redact,
 )
+from synnefo.logic.dead_letters import peek_messages
 from synnefo.logic.management.commands._output import AdminCommand
 
 
@@ -91,46 +92,6 @@ def queue_row(client, queue, dead_letters=True):
 
 
 def peek(client, queue, count):
-    """The first ``count`` messages of ``queue``, all returned to it afterwards.
-
-    Every message is held unsettled until the end (so the same one is not fetched
-    twice) and then requeued; if anything goes wrong on the way, closing the
-    connection returns them as well.
-    """
     if client.queue_counts(queue) is None:
         raise CommandError("queue %s does not exist (yet): nothing published to it" % queue)
-    held, out = [], []
-    try:
-        for position in range(1, count + 1):
-            delivery = client.get(queue)
-            if delivery is None:
-                break
-            held.append(delivery)
-            out.append(describe_message(position, delivery))
-    finally:
-        for delivery in held:
-            delivery.requeue()
-    return out
-
-
-def describe_message(position, delivery):
-    body = delivery.body
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    try:
-        body = json.loads(body)
-    except ValueError:
-        pass  # shown as text
-    headers = dict(delivery.headers)
-    info = {"position": position, "redelivered": delivery.redelivered,
-            "routing_key": delivery.routing_key, "body": body}
-    deaths = headers.pop("x-death", None)
-    if deaths:
-        first = deaths[0]
-        info["death"] = {k: _text(first.get(k)) for k in ("reason", "queue", "count")}
-    info["headers"] = {k: _text(v) for k, v in headers.items()}
-    return info
-
-
-def _text(value):
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return peek_messages(client, queue, count)

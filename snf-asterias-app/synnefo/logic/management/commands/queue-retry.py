@@ -1,13 +1,11 @@
-"""snf-manage queue-retry [--queue Q] [--keep-zombies]"""
+"""snf-manage queue-retry [--queue Q] [--keep-zombies] [--dry-run]"""
 
 import json
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from synnefo.common.amqp_client import AMQPClient, AMQPError, Topology
-
-HEADER = "from-dead-letter"
+from synnefo.logic import dead_letters
+from synnefo.logic.errors import LogicError
 
 
 class Command(BaseCommand):
@@ -22,44 +20,28 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="only count them")
 
     def handle(self, *args, **options):
-        topo = Topology(settings.BACKEND_PREFIX_ID,
-                        exchange=settings.EXCHANGE_GANETI)
-        queues = list(topo.queues)
+        queues = list(dead_letters.topology().queues)
         if options["queue"]:
-            if options["queue"] not in topo.queues:
+            if options["queue"] not in queues:
                 raise CommandError("%s is not one of %s" % (options["queue"],
                                                             ", ".join(sorted(queues))))
             queues = [options["queue"]]
-        client = AMQPClient(settings.AMQP_HOSTS, confirms=True)
         try:
-            client.connect()
-            client.declare_topology(topo, settings.AMQP_QUEUE_TYPE)
-        except AMQPError as exc:
-            raise CommandError(str(exc)) from None
-        try:
+            if options["dry_run"]:
+                counts = {row["queue"]: row["dead_letters"] or 0
+                          for row in dead_letters.depths()}
+                for queue in queues:
+                    self.stdout.write("%s: %d dead letter(s), 0 dropped"
+                                      % (queue, counts[queue]))
+                return
             for queue in queues:
-                retried = dropped = 0
-                while True:
-                    delivery = client.get(queue + "-dl")
-                    if delivery is None:
-                        break
-                    if options["dry_run"]:
-                        retried += 1
-                        continue  # left unsettled: back in the queue on disconnect
-                    if delivery.headers.get(HEADER) and not options["keep_zombies"]:
-                        self.stderr.write("dropping a message that failed again after a "
-                                          "retry: %s" % _preview(delivery.body))
-                        dropped += 1
-                    else:
-                        client.publish(topo.exchange, topo.queues[queue], delivery.body,
-                                       headers={HEADER: True})
-                        retried += 1
-                    delivery.ack()
-                self.stdout.write("%s: %d %s, %d dropped" % (
-                    queue, retried, "dead letter(s)" if options["dry_run"] else "retried",
-                    dropped))
-        finally:
-            client.close()
+                retried, dropped = dead_letters.retry(
+                    queue, options["keep_zombies"], on_drop=lambda body: self.stderr.write(
+                        "dropping a message that failed again after a retry: %s"
+                        % _preview(body)))
+                self.stdout.write("%s: %d retried, %d dropped" % (queue, retried, dropped))
+        except LogicError as exc:
+            raise CommandError(str(exc)) from None
 
 
 def _preview(body):
