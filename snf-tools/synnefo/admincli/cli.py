@@ -7,12 +7,11 @@ URL (https://cloud.example.org/identity/v3 -> https://cloud.example.org/admin/ap
 
 import argparse
 import getpass
-import os
 import sys
 
 import requests
 
-from synnefo.burnin.cli import connect
+from synnefo.burnin.cli import add_credential_options, connect
 from synnefo.burnin.client import TIMEOUT, ApiError, AuthError
 
 from . import output
@@ -52,7 +51,8 @@ def _commands(sub):
     out = {}
 
     def add(name, help, operation=None):
-        p = sub.add_parser(name, help=help, description=help)
+        # no abbreviations: "--password x" must not become --password-stdin
+        p = sub.add_parser(name, help=help, description=help, allow_abbrev=False)
         out[name] = (p, operation)
         # --json after the command too (the global option's default stays False)
         p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
@@ -129,14 +129,8 @@ def _commands(sub):
 def parser():
     p = argparse.ArgumentParser(prog="snf-admin", description=(
         "Administer a Synnefo asterias deployment through its admin API."))
-    a = p.add_argument
-    a("--os-cloud", default=os.environ.get("OS_CLOUD"),
-      help="cloud of clouds.yaml to use (default $OS_CLOUD); an administrator's credentials")
-    a("--clouds-yaml", help="clouds.yaml file (default: where the openstack CLI looks)")
-    a("--auth-url", default=os.environ.get("OS_AUTH_URL"),
-      help="identity v3 URL, e.g. https://cloud.example.org/identity/v3")
-    a("--token", default=os.environ.get("OS_TOKEN"), help="an administrator's token")
-    a("--json", action="store_true", help="print the API's JSON answer")
+    add_credential_options(p, "an administrator's")
+    p.add_argument("--json", action="store_true", help="print the API's JSON answer")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     return p, _commands(sub)

@@ -17,17 +17,23 @@ from synnefo.burnin.client import ApiError, AuthError, Cloud, load_cloud
 from synnefo.burnin.report import FAILED, Results
 
 
-def parse(argv):
-    p = argparse.ArgumentParser(prog="snf-burnin", description=(
-        "Self-test of a Synnefo asterias deployment through its public APIs: creates a "
-        "server per image and checks it through its whole life."))
-    a = p.add_argument
+def add_credential_options(parser, whose="a user's"):
+    """The options ``connect`` reads (snf-admin takes the same)."""
+    a = parser.add_argument
     a("--os-cloud", default=os.environ.get("OS_CLOUD"),
       help="cloud of clouds.yaml to use (as the openstack CLI; default $OS_CLOUD)")
     a("--clouds-yaml", help="clouds.yaml file (default: where the openstack CLI looks)")
     a("--auth-url", default=os.environ.get("OS_AUTH_URL"),
       help="identity v3 URL, e.g. https://cloud.example.org/identity/v3")
-    a("--token", default=os.environ.get("OS_TOKEN"), help="a user's token (default $OS_TOKEN)")
+    a("--token", default=os.environ.get("OS_TOKEN"), help="%s token (default $OS_TOKEN)" % whose)
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(prog="snf-burnin", description=(
+        "Self-test of a Synnefo asterias deployment through its public APIs: creates a "
+        "server per image and checks it through its whole life."))
+    add_credential_options(p)
+    a = p.add_argument
     a("--image-id", default="all", help="image ids or names, comma-separated, or 'all'")
     a("--flavor", help="flavor id or name (default: the smallest that fits each image)")
     a("--fanout", type=int, default=1, help="images tested in parallel (default 1)")
