@@ -100,6 +100,12 @@ def reconcile_backend(backend, warnings):
         in_ganeti[vm_id] = inst
     # The DB after Ganeti: see the module docstring.
     vms = {vm.id: vm for vm in VirtualMachine.objects.filter(backend=backend, deleted=False)}
+    # Every NIC of those servers in one query (one per server made 10,000 queries of a
+    # 10,000-server backend; bench/bench_scale.py)
+    nics = {}
+    for row in (NetworkInterface.objects.filter(machine__backend=backend, machine__deleted=False)
+                .select_related("network").order_by("id")):
+        nics.setdefault(row.machine_id, []).append(row)
     findings = []
     now = timezone.now()
     for vm_id, vm in sorted(vms.items()):
@@ -115,7 +121,7 @@ def reconcile_backend(backend, warnings):
             # fault and deletes the server.
             continue
         findings += _state_findings(backend, vm, inst, now)
-        findings += _nic_findings(backend, vm, inst, read_at, now)
+        findings += _nic_findings(backend, vm, inst, read_at, now, nics.get(vm_id, []))
     deleted_or_unknown = set(in_ganeti) - set(vms)
     for vm_id in sorted(deleted_or_unknown):
         name = in_ganeti[vm_id].name
@@ -204,11 +210,12 @@ def _network_of(gnic):
     return candidates[0] if len(candidates) == 1 else None
 
 
-def _nic_findings(backend, vm, inst, read_at, now):
+def _nic_findings(backend, vm, inst, read_at, now, rows):
+    """Findings about the NICs of ``vm``: ``rows`` are its NetworkInterface rows (with
+    their networks), Ganeti's are ``inst.nics``."""
     if vm.action or vm.task_job_id is not None:
         return []  # a NIC change may be under way: its op-status will settle it
     gnics = inst.nics
-    rows = list(NetworkInterface.objects.filter(machine=vm).select_related("network"))
     by_id = {row.id: row for row in rows}
     pairs, used = [], set()
     # By name first (indexes shift when a NIC before it is removed), then by index.
