@@ -14,6 +14,9 @@ through its init script and is shown to work:
   GANETI-NODE    snf-ganeti-eventd refuses (not the master); nfdhcpd answers a DHCP
                  client in a VM namespace with the bound address; the snf-image OS
                  provider verifies parameters and writes an image
+  CLIENT         snf-tools alone (no Django, no other package of ours): snf-burnin and
+                 snf-cloud start and load every module they need; a login they cannot
+                 make is exit status 2 with one line; man pages and completions
 
 and each service's init script behaves (disabled by default, no double start,
 restart, stale pid files, stop); an upgrade to the next build keeps local edits.
@@ -49,7 +52,7 @@ def cloud():
 
 # node name: node types whose packages it gets
 NODES = {"api": ["APISERVER"], "logic": ["LOGIC"], "gnt1": ["GANETI-MASTER"],
-         "gnt2": ["GANETI-NODE"]}
+         "gnt2": ["GANETI-NODE"], "client": ["CLIENT"]}
 
 
 @pytest.fixture(scope="module")
@@ -581,6 +584,36 @@ def test_ganeti_node_has_the_snf_image_os_provider(nodes):
     res = node.run([os_dir + "/create"], env=dict(create, OSP_IMG_PROPERTIES="{}"), check=False)
     assert "run snf-image-update-helper" in res.stderr.strip().splitlines()[-1], res.stderr
     ok(node.run(["snf-image-update-helper", "--help"]))
+
+
+def test_client_machine_runs_snf_burnin_and_snf_cloud(nodes):
+    node = nodes["client"].result()
+    # a pure API client: nothing of the service comes with it
+    assert node.run(["python3", "-c", "import django"], check=False).returncode != 0
+    for tool in ("snf-burnin", "snf-cloud"):
+        usage = node.run([tool, "--help"]).stdout
+        assert usage.startswith("usage: %s" % tool), usage
+        assert node.path("/usr/share/man/man1/%s.1.gz" % tool).is_file()
+        completion = "/usr/share/bash-completion/completions/" + tool
+        assert node.run(["bash", "-c", "source %s && complete -p %s" % (completion, tool)]
+                        ).stdout.strip().endswith(" " + tool)
+    # one real call each, which loads the rest of their modules (paramiko, cryptography,
+    # openstacksdk, keystoneauth): the login fails cleanly
+    burnin = node.run(["snf-burnin", "--auth-url", "http://127.0.0.1:9/identity/v3",
+                       "--token", "not-a-token"], check=False)
+    assert burnin.returncode == 2 and burnin.stderr.startswith("snf-burnin: "), burnin
+    assert "Traceback" not in burnin.stderr
+    node.path("/root/clouds.yaml").write_text(
+        "clouds:\n  test:\n    auth:\n      auth_url: http://127.0.0.1:9/identity/v3\n"
+        "      username: u\n      password: p\n      project_name: u\n"
+        "      user_domain_name: Default\n      project_domain_name: Default\n")
+    for cloud, message in (("test", "Unable to establish connection"),
+                           ("absent", "Cloud absent was not found")):
+        res = node.run(["env", "OS_CLIENT_CONFIG_FILE=/root/clouds.yaml", "snf-cloud",
+                        "--os-cloud", cloud, "server", "list"], check=False)
+        assert res.returncode == 2 and message in res.stderr, res
+        assert res.stderr.startswith("snf-cloud: cannot log in to %s: " % cloud), res
+        assert "Traceback" not in res.stderr
 
 
 def test_upgrade_keeps_local_edits_and_a_running_service(nodes, debs):

@@ -9,8 +9,12 @@ burnin runs inside netns gnt, where the guests' public addresses are routed. Bur
 itself is only a client: clouds.yaml with a user's password, one public image, one
 flavor, one server.
 
-Every step must pass except "ping IPv6", skipped because the network has no IPv6. The
-run's JUnit report goes to $SNF_TEST_REPORTS (set by ci/test.sh) as snf-burnin.xml, so
+The private-network case runs too: two servers on the public network and a private one
+(PRIVATE_MAC_FILTERED, on a bridge this test makes in netns gnt), their private NICs
+brought up over SSH, one reaching the other over it.
+
+Every step must pass except "ping IPv6" and "SSH over IPv6", skipped by name because the
+network has no IPv6 subnet. The run's JUnit report goes to $SNF_TEST_REPORTS (set by ci/test.sh) as snf-burnin.xml, so
 burnin's steps count in make test's TOTAL line.
 """
 
@@ -49,6 +53,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
               pytest.mark.database("postgresql")]
 
 HOST = "10.251.0.1"  # the host's end of the link to netns gnt (ci/ganeti.sh)
+PRIVATE_BRIDGE = "burninprv0"  # the private networks' bridge on the node (netns gnt)
 PASSWORD = "burnin-pass-1"
 
 
@@ -76,6 +81,13 @@ def deployment(request, tmp_path):
     """image_cloud, plus gunicorn on its test database with its settings and the console
     proxy."""
     request.getfixturevalue("image_cloud")
+    settings = request.getfixturevalue("settings")
+    settings.PRIVATE_MAC_FILTERED_BRIDGE = PRIVATE_BRIDGE
+    subprocess.run(["ip", "-n", NS, "link", "del", PRIVATE_BRIDGE], capture_output=True)
+    subprocess.run(["ip", "-n", NS, "link", "add", PRIVATE_BRIDGE, "type", "bridge"], check=True)
+    subprocess.run(["ip", "-n", NS, "link", "set", PRIVATE_BRIDGE, "up"], check=True)
+    request.addfinalizer(lambda: subprocess.run(["ip", "-n", NS, "link", "del", PRIVATE_BRIDGE],
+                                                check=True))
     proxy, sock = start_proxy(tmp_path)
     kwargs = {"hvparams": {"kernel_path": "", "initrd_path": "",
                            "kvm_extra": "-accel tcg,tb-size=64"}}
@@ -85,7 +97,8 @@ def deployment(request, tmp_path):
         "GANETI_CREATEINSTANCE_KWARGS": kwargs,
         # the test image ignores ACPI power-off: Ganeti forces it off after this
         "GANETI_SHUTDOWN_TIMEOUT": 5,
-        "CONSOLE_PROXY_CONTROL": "unix:" + sock, "CONSOLE_PROXY_HOST": HOST}.items()))
+        "CONSOLE_PROXY_CONTROL": "unix:" + sock, "CONSOLE_PROXY_HOST": HOST,
+        "PRIVATE_MAC_FILTERED_BRIDGE": PRIVATE_BRIDGE}.items()))
     environ = dict(os.environ, SYNNEFO_SETTINGS_DIR=conf, SNF_TEST_DB="postgresql",
                    SNF_TEST_PG_NAME=connection.settings_dict["NAME"],
                    DJANGO_SETTINGS_MODULE="synnefo.webproject.settings")
@@ -123,13 +136,20 @@ def test_burnin_passes_on_the_test_deployment(deployment, tmp_path):
                                              Path(deployment.log_path).read_text()[-3000:])
     assert report.exists(), out
     steps = {r["step"]: r for r in json.loads(report.read_text())["results"]}
-    v6 = steps.pop("ping IPv6", {})
-    assert (v6.get("status"), v6.get("message")) == (
-        "skipped", "the server has no IPv6 address"), out
+    public = m.Network.objects.get(name="public").id
+    for step in ("ping IPv6", "SSH over IPv6"):
+        v6 = steps.pop(step, {})
+        assert (v6.get("status"), v6.get("message")) == (
+            "skipped", "no IPv6: the server's network %s has no IPv6 subnet" % public), out
     not_passed = {k: v for k, v in steps.items() if v["status"] != "passed"}
     assert not not_passed, out
     assert {"metadata set and read", "console (RFB 3.8, VNC auth)", "ping IPv4",
-            "SSH with the key, hostname", "shutdown", "start", "gone"} <= set(steps), out
+            "SSH with the key, hostname", "shutdown", "start", "gone",
+            "two servers on it ACTIVE", "private NICs up (over SSH)",
+            "A reaches B over the private network",
+            "servers and network deleted"} <= set(steps), out
+    # the private network's servers were on the bridge, with their Ganeti addresses
+    assert not m.Network.objects.filter(public=False, deleted=False).exists(), out
     assert res.returncode == 0, out
     print(res.stderr)
 

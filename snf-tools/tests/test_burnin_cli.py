@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from fakecloud import TOKEN, FakeCloud
 
-from synnefo.burnin import cli
+from synnefo.burnin import cli, runner
 
 IMAGE = {"id": "7", "name": "bookworm", "metadata": {"OSFAMILY": "linux"}}
 
@@ -146,3 +146,46 @@ def test_sigterm_deletes_the_run_s_server_and_fails(fake, tmp_path):
     assert steps["run completed"]["status"] == "failed"
     assert ("DELETE", "/compute/v2.1/servers/42", None) in cloud.requests
     assert cloud.servers == []
+
+
+def test_private_network_case_reports_by_name(fake, tmp_path):
+    """A cloud without a public network fails the case at its first step, the rest
+    skipped naming it; --no-private-network skips every step naming the option."""
+    rc, _, report = burnin(fake(images=[IMAGE]), tmp_path)
+    private = [r for r in report["results"] if r["group"] == "private network"]
+    first, rest = private[0], private[1:-1]
+    assert (first["step"], first["status"]) == ("network and subnet", "failed")
+    assert "no public network" in first["message"]
+    assert rest and all(r["message"] == "not run: network and subnet failed" for r in rest)
+    assert private[-1]["step"] == "servers and network deleted"
+    assert private[-1]["message"] == "nothing was created"
+    rc, _, report = burnin(fake(images=[IMAGE]), tmp_path, "--no-private-network")
+    private = [r for r in report["results"] if r["group"] == "private network"]
+    assert [r["status"] for r in private] == ["skipped"] * 6
+    assert {r["message"] for r in private[:-1]} == {"not run: --no-private-network"}
+
+
+class StubCloud:
+    """The two calls ServerRun's IPv6 reasoning makes."""
+
+    def __init__(self, v6_networks):
+        self.v6 = v6_networks
+
+    def ports_of(self, server_id):
+        return [{"network_id": "3"}, {"network_id": "8"}]
+
+    def has_ipv6(self, network_id):
+        return network_id in self.v6
+
+
+def test_ipv6_steps_skip_without_an_ipv6_subnet_and_fail_with_one():
+    r = runner.ServerRun(StubCloud(()), None, "run", IMAGE, {"id": "1"}, (None, None), print)
+    r.id, r.ipv4 = "42", "192.0.2.7"
+    with pytest.raises(runner.Skip, match="networks 3, 8 have no IPv6 subnet"):
+        r.ping(6)
+    r.cloud = StubCloud(("8",))
+    with pytest.raises(runner.StepFailed, match="network 8 has an IPv6 subnet, but the "
+                                                "server has no IPv6 address"):
+        r.ssh(6)
+    r.ipv6 = "2001:db8::7"
+    assert r._address(6) == "2001:db8::7" and r._address(4) == "192.0.2.7"

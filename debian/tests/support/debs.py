@@ -20,6 +20,8 @@ NODE_TYPES = {
     "LOGIC": ["snf-asterias-app"],
     "GANETI-MASTER": ["snf-ganeti-tools"],
     "GANETI-NODE": ["snf-ganeti-tools", "nfdhcpd", "snf-image"],
+    # not a node of the service: an operator's or a user's machine (snf-burnin, snf-cloud)
+    "CLIENT": ["snf-tools"],
 }
 
 def run(cmd, check=True, timeout=300, env=None, input=None):

@@ -45,6 +45,10 @@ def parse(argv):
     a("--ssh-user", default="root", help="user the keypair is injected for (root)")
     a("--query-interval", type=float, default=3, help="seconds between polls (3)")
     a("--no-ping", action="store_true", help="skip the ping steps (ICMP filtered)")
+    a("--no-private-network", action="store_true",
+      help="skip the two-server private-network case")
+    a("--private-cidr", default="192.168.222.0/24",
+      help="IPv4 subnet of the run's private network (192.168.222.0/24)")
     a("--run-id", help="name part of this run's servers (default: the UTC time)")
     a("--show-stale", action="store_true", help="list servers of earlier runs, then exit")
     a("--delete-stale", action="store_true", help="delete servers of earlier runs, then exit")

@@ -101,3 +101,17 @@ class Cloud:
 
     def action(self, server_id, body, expect=(200, 202)):
         return self.compute("POST", "/servers/%s/action" % server_id, expect, json=body)
+
+    # -- network -------------------------------------------------------------------
+    def network(self, method, path, expect=200, **kw):
+        """The Neutron-shaped API: ``path`` below /v2.0."""
+        return self._json(method, self.endpoint("network") + "/v2.0" + path, expect, **kw)
+
+    def ports_of(self, server_id):
+        return self.network("GET", "/ports", params={"device_id": str(server_id)})["ports"]
+
+    def has_ipv6(self, network_id):
+        """Whether the network has an IPv6 subnet."""
+        subnets = self.network("GET", "/subnets", params={"network_id": str(network_id)})
+        return any(s.get("ip_version") == 6 and str(s.get("network_id")) == str(network_id)
+                   for s in subnets["subnets"])

@@ -57,7 +57,8 @@ class Group:
             self.results.add(self.name, name, SKIPPED, 0, "not run: interrupted")
             return None
         if self.broken and not always:
-            self.results.add(self.name, name, SKIPPED, 0, "not run: %s failed" % self.broken)
+            reason = self.broken if self.broken.startswith("--") else "%s failed" % self.broken
+            self.results.add(self.name, name, SKIPPED, 0, "not run: %s" % reason)
             return None
         t0 = time.monotonic()
         try:
@@ -144,10 +145,12 @@ def networks_sane(cloud):
 class ServerRun:
     """One server of one image through create, console, network, SSH, stop/start, delete."""
 
-    def __init__(self, cloud, opts, run_id, image, flavor, keypair, log):
+    def __init__(self, cloud, opts, run_id, image, flavor, keypair, log, name=None,
+                 networks=None):
         self.cloud, self.opts, self.image, self.flavor = cloud, opts, image, flavor
         self.key_name, self.pkey = keypair
-        self.name = "%s%s for %s" % (PREFIX, run_id, image["name"])
+        self.name = name or "%s%s for %s" % (PREFIX, run_id, image["name"])
+        self.networks = networks  # None: the API's default (every public network)
         self.log = log
         self.id = None
         self.server = None
@@ -158,9 +161,11 @@ class ServerRun:
         return self.server
 
     def create(self):
-        s = self.cloud.compute("POST", "/servers", 202, json={"server": {
-            "name": self.name, "imageRef": str(self.image["id"]),
-            "flavorRef": str(self.flavor["id"]), "key_name": self.key_name}})["server"]
+        body = {"name": self.name, "imageRef": str(self.image["id"]),
+                "flavorRef": str(self.flavor["id"]), "key_name": self.key_name}
+        if self.networks is not None:
+            body["networks"] = [{"uuid": str(n)} for n in self.networks]
+        s = self.cloud.compute("POST", "/servers", 202, json={"server": body})["server"]
         self.id = s["id"]
         self.password = s.get("adminPass")
         check(s.get("name", self.name) == self.name, "created with name %r" % s.get("name"))
@@ -216,10 +221,23 @@ class ServerRun:
         self.ipv4 = v4[0]
         self.ipv6 = v6[0] if v6 else None
 
+    def _address(self, version):
+        """The server's public address of that IP version. Without an IPv6 address:
+        a failure if one of its networks has an IPv6 subnet (it should have one),
+        else a skip naming the networks."""
+        if version == 4 or self.ipv6:
+            check(self.ipv4, "no IPv4 address (an earlier step failed)")
+            return self.ipv4 if version == 4 else self.ipv6
+        networks = sorted({str(p["network_id"]) for p in self.cloud.ports_of(self.id)})
+        with_v6 = [n for n in networks if self.cloud.has_ipv6(n)]
+        check(not with_v6, "network %s has an IPv6 subnet, but the server has no IPv6 "
+              "address" % ", ".join(with_v6))
+        raise Skip("no IPv6: the server's network%s %s ha%s no IPv6 subnet"
+                   % ("s" if len(networks) > 1 else "", ", ".join(networks) or "(none)",
+                      "ve" if len(networks) > 1 else "s"))
+
     def ping(self, version):
-        addr = self.ipv4 if version == 4 else self.ipv6
-        if addr is None:
-            raise Skip("the server has no IPv%d address" % version)
+        addr = self._address(version)
         if self.opts.no_ping:
             raise Skip("--no-ping")
         if not shutil.which("ping"):
@@ -230,18 +248,18 @@ class ServerRun:
                                   capture_output=True).returncode == 0
         wait("a ping answer from %s" % addr, answered, self.opts.action_timeout, 1)
 
-    def ssh(self):
+    def connect(self, address):
+        """An SSH client logged in with the run's key (waits for sshd to answer)."""
         if self.pkey is None:
             raise Skip("no keypair: its upload failed")
-
         last = ["no attempt"]
 
-        def connect():
+        def attempt():
             c = paramiko.SSHClient()
             # a brand-new server: its host key cannot be known yet
             c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
             try:
-                c.connect(self.ipv4, 22, self.opts.ssh_user, pkey=self.pkey, timeout=5,
+                c.connect(address, 22, self.opts.ssh_user, pkey=self.pkey, timeout=5,
                           banner_timeout=10, auth_timeout=10, allow_agent=False,
                           look_for_keys=False)
                 return c
@@ -250,15 +268,25 @@ class ServerRun:
                 last[0] = "%s: %s" % (type(e).__name__, e)
                 return None
         try:
-            client = wait("SSH with the injected key to %s" % self.ipv4, connect,
-                          self.opts.ssh_timeout, 2)
+            return wait("SSH with the injected key to %s" % address, attempt,
+                        self.opts.ssh_timeout, 2)
         except StepFailed as e:
             raise StepFailed("%s (last attempt: %s)" % (e, last[0])) from None
+
+    def run_command(self, command, address=None):
+        """(exit status, output) of ``command`` on the server over SSH."""
+        client = self.connect(address or self.ipv4)
         try:
-            _, out, _ = client.exec_command("hostname", timeout=30)
-            hostname = out.read().decode().strip()
+            _, out, _ = client.exec_command(command, timeout=self.opts.action_timeout)
+            text = out.read().decode(errors="replace")
+            return out.channel.recv_exit_status(), text
         finally:
             client.close()
+
+    def ssh(self, version=4):
+        address = self._address(version)
+        _status, hostname = self.run_command("hostname", address)
+        hostname = hostname.strip()
         # Ganeti names the instance <prefix><id>; snf-image makes that the hostname.
         check(re.search(r"(^|\D)%s$" % re.escape(str(self.id)), hostname),
               "hostname %r does not end with the server id %s" % (hostname, self.id))
@@ -307,10 +335,128 @@ def run_image(cloud, opts, results, run_id, image, flavor, keypair, log):
     g.step("ping IPv4", r.ping, 4)
     g.step("ping IPv6", r.ping, 6)
     g.step("SSH with the key, hostname", r.ssh)
+    g.step("SSH over IPv6", r.ssh, 6)
     g.step("shutdown", r.shutdown)
     g.step("start", r.start)
     g.step("delete", r.delete, always=True)
     g.step("gone", r.gone, always=True)
+
+
+# -- two servers on a private network --------------------------------------------------
+
+# Run on server A: is B's private address reachable? ping where the image has it, else
+# B's SSH banner through bash's /dev/tcp (a Debian image has bash, not always ping).
+REACH = ("for i in $(seq %(tries)d); do "
+         "if command -v ping >/dev/null; then ping -c 1 -W 2 %(ip)s >/dev/null && exit 0; "
+         "else timeout 3 bash -c 'exec 3<>/dev/tcp/%(ip)s/22 && head -c 4 <&3' 2>/dev/null "
+         "| grep -q SSH- && exit 0; fi; sleep 1; done; exit 1")
+# Run on each server: bring up the NIC with the port's MAC with the port's address
+# (the private network has no DHCP server; its addresses come from the API).
+CONFIGURE = ("for d in /sys/class/net/*; do [ \"$(cat $d/address)\" = %(mac)s ] && "
+             "dev=${d##*/}; done; [ -n \"$dev\" ] || { echo no NIC with MAC %(mac)s; exit 1; }; "
+             "ip link set \"$dev\" up && ip addr replace %(ip)s/%(plen)s dev \"$dev\"")
+
+
+class PrivateRun:
+    """Two servers of one image on a public network and a private network of this run:
+    the private addresses come from the API, each server's private NIC is brought up
+    with its address over SSH, and A must reach B over the private network."""
+
+    def __init__(self, cloud, opts, run_id, image, flavor, keypair, log):
+        self.cloud, self.opts, self.log = cloud, opts, log
+        self.name = "%s%s private" % (PREFIX, run_id)
+        self.net_id = None
+        self.args = (cloud, opts, run_id, image, flavor, keypair, log)
+        self.servers = []
+        self.private = {}  # server id -> (ip, mac)
+
+    def network(self):
+        public = [n["id"] for n in self.cloud.network("GET", "/networks")["networks"]
+                  if n.get("router:external")]
+        check(public, "no public network to reach the servers through")
+        net = self.cloud.network("POST", "/networks", 201,
+                                 json={"network": {"name": self.name}})["network"]
+        self.net_id = net["id"]
+        self.cloud.network("POST", "/subnets", 201, json={"subnet": {
+            "network_id": self.net_id, "ip_version": 4, "cidr": self.opts.private_cidr,
+            "name": self.name}})
+        wait("network %s ACTIVE" % self.net_id,
+             lambda: self.cloud.network("GET", "/networks/%s" % self.net_id)["network"]
+             ["status"] == "ACTIVE", self.opts.action_timeout, self.opts.query_interval)
+        for label in ("A", "B"):
+            self.servers.append(ServerRun(*self.args, name="%s %s" % (self.name, label),
+                                          networks=public[:1] + [self.net_id]))
+
+    def create(self):
+        for server in self.servers:
+            server.create()
+        for server in self.servers:
+            server.active()
+
+    def addresses(self):
+        for server in self.servers:
+            ports = self.cloud.ports_of(server.id)
+            mine = [p for p in ports if str(p["network_id"]) == str(self.net_id)]
+            check(len(mine) == 1, "server %s: %d ports on the private network"
+                  % (server.id, len(mine)))
+            v4 = [f["ip_address"] for f in mine[0]["fixed_ips"] if ":" not in f["ip_address"]]
+            check(v4 and mine[0].get("mac_address"), "server %s: private port without an "
+                  "IPv4 address or MAC: %s" % (server.id, mine[0]))
+            self.private[server.id] = (v4[0], mine[0]["mac_address"].lower())
+            public = [f["ip_address"] for p in ports if p not in mine
+                      for f in p["fixed_ips"] if ":" not in f["ip_address"]]
+            check(len(public) == 1, "server %s: public IPv4 %s" % (server.id, public))
+            server.ipv4 = public[0]
+
+    def configure(self):
+        plen = self.opts.private_cidr.rsplit("/", 1)[1]
+        for server in self.servers:
+            ip, mac = self.private[server.id]
+            status, out = server.run_command(CONFIGURE % {"mac": mac, "ip": ip, "plen": plen})
+            check(status == 0, "server %s: private NIC not configured: %s"
+                  % (server.id, out.strip()[-300:]))
+
+    def reach(self):
+        a, b = self.servers
+        ip = self.private[b.id][0]
+        tries = max(1, int(self.opts.action_timeout))
+        status, out = a.run_command(REACH % {"ip": ip, "tries": tries})
+        check(status == 0, "server %s did not reach %s (server %s) over the private network"
+              % (a.id, ip, b.id))
+
+    def delete(self):
+        made = [s for s in self.servers if s.id is not None]
+        if not made and self.net_id is None:
+            raise Skip("nothing was created")
+        if STOPPING.is_set():   # an interrupted run still deletes what it made
+            for server in made:
+                server.delete()
+            raise Skip("interrupted: the deletes were sent, not waited for")
+        for server in made:
+            server.delete()
+        for server in made:
+            server.gone()
+        if self.net_id is not None:
+            # ports go with their servers' removal; until then the network is in use (409)
+            wait("network %s deleted" % self.net_id,
+                 lambda: self.cloud.request(
+                     "DELETE", "%s/v2.0/networks/%s" % (self.cloud.endpoint("network"),
+                                                         self.net_id),
+                     (204, 404, 409)).status_code in (204, 404),
+                 self.opts.action_timeout, self.opts.query_interval)
+
+
+def run_private(cloud, opts, results, run_id, image, flavor, keypair, log):
+    g = Group(results, "private network", log)
+    r = PrivateRun(cloud, opts, run_id, image, flavor, keypair, log)
+    if opts.no_private_network:
+        g.broken = "--no-private-network"   # every step skipped, naming the option
+    g.step("network and subnet", r.network)
+    g.step("two servers on it ACTIVE", r.create)
+    g.step("private addresses", r.addresses)
+    g.step("private NICs up (over SSH)", r.configure)
+    g.step("A reaches B over the private network", r.reach)
+    g.step("servers and network deleted", r.delete, always=True)
 
 
 def pick_flavor(flavors, image, forced):
@@ -378,6 +524,14 @@ def run(cloud, opts, results, log):
                                            flavor, keypair, log))
             for f in futures:
                 f.result()
+        # after the images' servers, so that at most --fanout servers (or two) run at once
+        first = images[0]
+        try:
+            flavor = pick_flavor(flavors, first, opts.flavor)
+        except StepFailed as e:
+            results.add("private network", "flavor", FAILED, 0, str(e))
+        else:
+            run_private(cloud, opts, results, run_id, first, flavor, keypair, log)
     finally:
         if keypair[0]:
             try:
