@@ -419,7 +419,7 @@ class PrivateRun:
     def reach(self):
         a, b = self.servers
         ip = self.private[b.id][0]
-        tries = max(1, int(self.opts.action_timeout))
+        tries = max(1, int(self.opts.action_timeout) // 4)  # an attempt takes 1-4 s
         status, out = a.run_command(REACH % {"ip": ip, "tries": tries})
         check(status == 0, "server %s did not reach %s (server %s) over the private network"
               % (a.id, ip, b.id))
