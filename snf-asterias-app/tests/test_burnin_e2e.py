@@ -14,8 +14,8 @@ The private-network case runs too: two servers on the public network and a priva
 brought up over SSH, one reaching the other over it.
 
 Every step must pass except "ping IPv6" and "SSH over IPv6", skipped by name because the
-network has no IPv6 subnet. The run's JUnit report goes to $SNF_TEST_REPORTS (set by ci/test.sh) as snf-burnin.xml, so
-burnin's steps count in make test's TOTAL line.
+network has no IPv6 subnet. The run's JUnit report goes to $SNF_TEST_REPORTS (set by
+ci/test.sh) as snf-burnin.xml, so burnin's steps count in make test's TOTAL line.
 """
 
 import json
