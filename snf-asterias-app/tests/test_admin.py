@@ -209,6 +209,12 @@ def test_server_filters(world, fake_backend):
                                   % world.small.id).content)["servers"]
     assert len(rows) == 2
     assert json.loads(world.r.get("/admin/api/servers?state=ACTIVE").content)["servers"] == []
+    assert json.loads(world.r.get("/admin/api/servers?state=nonsense").content)["servers"] == []
+    fake_backend.finish_all()
+    rows = json.loads(world.r.get("/admin/api/servers?state=active").content)["servers"]
+    assert len(rows) == 2
+    assert len(json.loads(world.r.get("/admin/api/servers?state=STARTED&user=bob")
+                          .content)["servers"]) == 1
     page = signed_in().get("/admin/servers/?user=bob").content.decode()
     assert "db-1" in page and "web-1" not in page
 
@@ -238,6 +244,13 @@ def test_image_register_from_the_store_and_visibility(world, settings, tmp_path)
     assert act(client, "image.visibility", image=image.id, public="no").status_code == 302
     assert not Image.objects.get(pk=image.pk).public
     assert act(client, "image.register", file="../etc/passwd").status_code == 400
+    # the form's unticked "public" box: only its hidden "no" is sent; ticked, "yes" last
+    (tmp_path / "a.img").write_bytes(b"a")
+    (tmp_path / "b.img").write_bytes(b"b")
+    assert act(client, "image.register", file="a.img", public=["no"]).status_code == 302
+    assert act(client, "image.register", file="b.img", public=["no", "yes"]).status_code == 302
+    assert [Image.objects.get(backend_id=f).public for f in ("a.img", "b.img")] == \
+        [False, True]
 
 
 def test_backend_add_drain_offline_and_credentials_never_shown(world):

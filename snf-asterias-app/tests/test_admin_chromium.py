@@ -19,58 +19,27 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+from support.admin_site import ALICE_PASSWORD, ROOT_PASSWORD, admin_site
 from support.cluster import env
-from support.live import Gunicorn, delete_queues, live_settings, snf_manage, wait_for
+from support.live import wait_for
 
-from synnefo.common.amqp_client import AMQPClient, Topology
+from synnefo.common.amqp_client import AMQPClient
 
 pytestmark = pytest.mark.integration
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT_PASSWORD = "root-pass-" + "1"
-ALICE_PASSWORD = "alice-pass-" + "1"
-
-
-class Site:
-    pass
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("admin-chromium")
-    prefix = "snfadc%s-" % uuid.uuid4().hex[:6]
-    amqp = env("SNF_TEST_AMQP_URL")
-    environ = live_settings(tmp, BACKEND_PREFIX_ID=prefix, AMQP_HOSTS=[amqp],
-                            GANETI_CLUSTER_INFO=("fake.ganeti.test", 5080, "u", "p"),
-                            GANETI_RAPI_VERIFY=False, WEBPROJECT_SERVE_STATIC=True,
-                            IMAGE_STORE_DIR=str(tmp / "images"))
-    (tmp / "images").mkdir()
-    (tmp / "images" / "alpine.img").write_bytes(b"\0" * 4096)
-
-    def manage(*args, stdin=None):
-        return snf_manage(environ, *args, stdin=stdin)
-
-    manage("migrate", "-v0")
-    manage("collectstatic", "--noinput", "-v0")
-    manage("user-create", "root", "--admin", "--password-stdin", stdin=ROOT_PASSWORD + "\n")
-    manage("user-create", "alice", "--password-stdin", stdin=ALICE_PASSWORD + "\n")
-    manage("flavor-create", "1", "512", "5")
-    manage("image-register", "debian-12", "debian-12-diskdump", "--public")
-    s = Site()
-    s.topology = Topology(prefix)
-    with AMQPClient([amqp]) as client:
-        client.declare_topology(s.topology, "quorum")
-    s.amqp = amqp
-    s.gunicorn = Gunicorn("support.fake_ganeti_wsgi:application", environ,
-                          str(tmp / "gunicorn.log"), pythonpath=HERE)
-    s.base = s.gunicorn.base
-    s.manage = manage
-    s.alice_token = manage("token-create", "alice").strip()
-    s.home = tmp / "chromium"
-    s.home.mkdir()
-    yield s
-    s.gunicorn.stop()
-    delete_queues(prefix, amqp)
+    setup = [("collectstatic", "--noinput", "-v0"), ("flavor-create", "1", "512", "5"),
+             ("image-register", "debian-12", "debian-12-diskdump", "--public")]
+    with admin_site(tmp, "alpine.img", app="support.fake_ganeti_wsgi:application",
+                    pythonpath=HERE, setup=setup,
+                    GANETI_CLUSTER_INFO=("fake.ganeti.test", 5080, "u", "p"),
+                    GANETI_RAPI_VERIFY=False, WEBPROJECT_SERVE_STATIC=True) as s:
+        s.home = tmp / "chromium"
+        s.home.mkdir()
+        yield s
 
 
 @pytest.fixture

@@ -7,64 +7,33 @@ tables, --json and the refusals an operator sees."""
 import json
 import os
 import subprocess
-import uuid
 
 import pytest
+from support.admin_site import admin_site
 from support.cluster import RAPI_PEM, env
-from support.live import VENV_BIN, Gunicorn, delete_queues, live_settings, snf_manage
+from support.live import VENV_BIN
 
-from synnefo.common.amqp_client import AMQPClient, Topology
+from synnefo.common.amqp_client import AMQPClient
 from synnefo.logic.dead_letters import RETRY_HEADER
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "root-pass-" + "1"
-
-
-class Live:
-    pass
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("admin-live")
-    prefix = "snfadm%s-" % uuid.uuid4().hex[:6]
-    amqp = env("SNF_TEST_AMQP_URL")
-    environ = live_settings(tmp, BACKEND_PREFIX_ID=prefix, AMQP_HOSTS=[amqp],
-                            IMAGE_STORE_DIR=str(tmp / "images"))
-    (tmp / "images").mkdir()
-    (tmp / "images" / "cirros.img").write_bytes(b"\0" * 8192)
-
-    def manage(*args, stdin=None):
-        return snf_manage(environ, *args, stdin=stdin)
-
-    manage("migrate", "-v0")
-    manage("user-create", "root", "--admin", "--password-stdin", stdin=PASSWORD + "\n")
-    manage("user-create", "alice", "--password-stdin", stdin="alice-pass\n")
     (tmp / "rapi-password").write_text(env("SNF_TEST_RAPI_PASSWORD") + "\n")
-    manage("backend-add", env("SNF_TEST_RAPI_HOST"), "--port", env("SNF_TEST_RAPI_PORT"),
-           "--username", env("SNF_TEST_RAPI_USER"), "--password-file",
-           str(tmp / "rapi-password"), "--certificate", RAPI_PEM, "--no-check")
-    w = Live()
-    w.tmp, w.prefix, w.amqp = tmp, prefix, amqp
-    w.topology = Topology(prefix)
-    with AMQPClient([amqp]) as client:
-        client.declare_topology(w.topology, "quorum")
-    w.admin_token = manage("token-create", "root").strip()
-    w.user_token = manage("token-create", "alice").strip()
-    w.gunicorn = Gunicorn("synnefo.webproject.wsgi:application", environ,
-                          str(tmp / "gunicorn.log"))
-    w.base = w.gunicorn.base
-    yield w
-    w.gunicorn.stop()
-    delete_queues(prefix, amqp)
+    backend = ("backend-add", env("SNF_TEST_RAPI_HOST"), "--port", env("SNF_TEST_RAPI_PORT"),
+               "--username", env("SNF_TEST_RAPI_USER"), "--password-file",
+               str(tmp / "rapi-password"), "--certificate", RAPI_PEM, "--no-check")
+    with admin_site(tmp, "cirros.img", setup=[backend]) as site:
+        yield site
 
 
 def snf_admin(live, *args, token=None, stdin=None, check=True):
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     proc = subprocess.run(
         [os.path.join(VENV_BIN, "snf-admin"), "--auth-url", live.base + "/identity/v3",
-         "--token", token or live.admin_token] + list(args),
+         "--token", token or live.root_token] + list(args),
         env=environ, input=stdin, capture_output=True, text=True, timeout=120)
     if check:
         assert proc.returncode == 0, "snf-admin %s: %s%s" % (args, proc.stdout, proc.stderr)
@@ -87,7 +56,7 @@ def test_dashboard_reads_the_live_cluster(live):
 
 
 def test_a_non_admin_token_is_refused(live):
-    proc = snf_admin(live, "user-list", token=live.user_token, check=False)
+    proc = snf_admin(live, "user-list", token=live.alice_token, check=False)
     assert proc.returncode == 1
     assert "not an administrator" in proc.stderr
     proc = snf_admin(live, "user-list", token="not-a-token", check=False)

@@ -54,10 +54,11 @@ def test_admin_root_is_beside_the_identity_api():
         "http://127.0.0.1:8080/admin/api/"
 
 
-def test_tables_align_and_keep_one_line_per_row():
-    text = output.table([{"id": 1, "name": "a\nb", "ok": True}, {"id": 22, "ok": None}],
-                        ["id", "name", "ok"])
-    assert text.splitlines() == ["ID  NAME  OK", "1   a b   yes", "22  -     -"]
+def test_tables_align_and_escape_what_could_act_on_the_terminal():
+    text = output.table([{"id": 1, "name": "a\nb\x1b[2J", "ok": True},
+                         {"id": 22, "ok": None}], ["id", "name", "ok"])
+    assert text.splitlines() == ["ID  NAME         OK", "1   a\\nb\\x1b[2J  yes",
+                                 "22  -            -"]
 
 
 def test_json_is_accepted_before_and_after_the_command():

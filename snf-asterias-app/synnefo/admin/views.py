@@ -56,6 +56,7 @@ def sign_out(request):
 @guard.page
 def act(request, operation):
     """Run one operation with the form's fields; errors come back as a 4xx page."""
+    # the last value of a name: a checkbox after its hidden "no" overrides it when ticked
     params = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "next")}
     back = guard.safe_next(request, request.POST.get("next"))
     try:

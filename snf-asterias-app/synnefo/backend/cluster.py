@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional
 
 from synnefo.backend.client import client_for
+from synnefo.backend.rapi import RapiError
 
 # Node capacity fields summed over the usable nodes (Backend has a field of each name).
 CAPACITY_FIELDS = ("mfree", "mtotal", "dfree", "dtotal", "pinst_cnt", "ctotal")
@@ -53,7 +54,7 @@ class ClusterStatus(NamedTuple):
     instances: int
     nodes: int
     nodes_offline: int
-    running_jobs: int       # queued, waiting or running
+    running_jobs: Optional[int]  # queued, waiting or running; None: not known in time
     mfree: int              # MiB over the usable nodes
     dfree: int              # MiB over the usable nodes
 
@@ -63,16 +64,22 @@ UNFINISHED_JOB_STATUSES = ("queued", "waiting", "running", "canceling")
 
 def cluster_status(backend: Any, timeout: float) -> ClusterStatus:
     """What the administrator's dashboard shows of ``backend``: three RAPI reads, each
-    given ``timeout`` seconds (a dashboard must not hang on a dead cluster)."""
+    given ``timeout`` seconds (a dashboard must not hang on a dead cluster). The job
+    count is best effort: Ganeti reads every job file not yet archived to answer it,
+    which a busy cluster may not do in time; nodes and instances say it is up."""
     client = client_for(backend, timeout=timeout)
     nodes = client.get_nodes(bulk=True)
     usable = [n for n in nodes if n.get("vm_capable", True) and not n.get("offline")]
-    running = client.query("job", ["id"], ["|"] + [["=", "status", status]
-                                                   for status in UNFINISHED_JOB_STATUSES])
+    instances = client.get_instances(bulk=False)
+    try:
+        running: Optional[int] = len(client.query("job", ["id"], ["|"] + [
+            ["=", "status", status] for status in UNFINISHED_JOB_STATUSES]))
+    except RapiError:
+        running = None
     return ClusterStatus(
-        instances=len(client.get_instances(bulk=False)),
+        instances=len(instances),
         nodes=len(nodes), nodes_offline=sum(1 for n in nodes if n.get("offline")),
-        running_jobs=len(running),
+        running_jobs=running,
         mfree=sum(int(n.get("mfree") or 0) for n in usable),
         dfree=sum(int(n.get("dfree") or 0) for n in usable))
 

@@ -5,7 +5,6 @@ logic function snf-manage uses where there is one, and writes the audit record."
 
 import os
 
-from django.db import transaction
 from django.db.models import Count, Q
 
 from synnefo.backend import cluster
@@ -23,6 +22,7 @@ from . import (
     login_throttle,
     network_admin,
     quotas,
+    server_state,
     servers,
     users,
 )
@@ -115,11 +115,16 @@ def list_servers(**filters):
             query = query.filter(**{field + "_id": _number(f[field], field)})
     if "name" in f:
         query = query.filter(name__icontains=f["name"])
+    state = f.get("state", "").upper()
+    if state:
+        # in the database first (so the limit counts matches only): the Ganeti states
+        # the status can come from; REBOOT and RESIZE are ACTIVE/SHUTOFF servers busy
+        query = query.filter(operstate__in=[
+            op for op, status in server_state.OPERSTATE_TO_STATUS.items()
+            if state in (op, status) or (state in server_state.ACTION_TO_STATUS.values()
+                                         and status in ("ACTIVE", "SHUTOFF"))])
     rows = [server_row(vm) for vm in query[:LIST_LIMIT]]
-    if "state" in f:
-        state = f["state"].upper()
-        rows = [r for r in rows if state in (r["status"], r["operstate"])]
-    return rows
+    return [r for r in rows if not state or state in (r["status"], r["operstate"])]
 
 
 def _number(text, what):
@@ -253,16 +258,22 @@ def _user_suspend(admin, params, suspended):
     user = users.get_user(_text(params, "user"))
     if user.id == admin.id:
         raise Conflict("Administrators cannot suspend themselves.")
-    with transaction.atomic():
-        users.modify_user(user, state=User.STATE_SUSPENDED if suspended else
-                          User.STATE_ACTIVE)
+    users.modify_user(user, state=User.STATE_SUSPENDED if suspended else User.STATE_ACTIVE)
     problems = _suspend_servers(admin, user.servers.filter(deleted=False), suspended)
     return "user %s" % user.name, {"not_stopped": problems}
 
 
+def _secret(params, key):
+    """A password as given (spaces are part of it); None when empty or absent."""
+    value = params.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput("%s must be text." % key)
+    return value or None
+
+
 def _user_create(admin, params):
     user = users.create_user(_text(params, "name"), email=_text(params, "email", False) or "",
-                             password=_text(params, "password", False),
+                             password=_secret(params, "password"),
                              is_admin=_flag(params, "admin", False))
     return "user %s" % user.name, {"id": user.id}
 
@@ -343,7 +354,7 @@ def _backend_add(admin, params):
         backend = backends.add_backend(
             _text(params, "clustername"), port=_int(params, "port", 5080, minimum=1),
             username=_text(params, "username", False) or "",
-            password=params.get("password") or "", check=check)
+            password=_secret(params, "password") or "", check=check)
     except backends.BackendError as exc:
         raise InvalidInput(str(exc)) from None
     result = {"id": backend.id}
@@ -366,8 +377,9 @@ def _backend_modify(admin, params):
         backend.port = port
     if params.get("username") is not None:
         backend.username = _text(params, "username", False) or ""
-    if params.get("password"):
-        backend.password = str(params["password"])
+    password = _secret(params, "password")
+    if password:
+        backend.password = password
     backend.save()
     return "backend %s" % backend.clustername, {}
 

@@ -1,17 +1,10 @@
-"""Printing answers: plain-text tables for people, JSON for scripts."""
+"""Printing answers: plain-text tables for people, JSON for scripts. Cells are
+snf-cloud's (every unprintable character escaped: what the API returns cannot act on
+the terminal)."""
 
 import json
 
-
-def cell(value):
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    # one line per row, whatever a name holds
-    return str(value).replace("\n", " ").replace("\r", " ")
+from synnefo.cloud.output import printable as cell
 
 
 def table(rows, columns):
