@@ -6,16 +6,18 @@ import json
 import re
 
 import pytest
+from django.core import mail
 from django.test import Client
 from support.api import create_server
 
 from synnefo.db.models import AuditEntry, Backend, Flavor, Image, User, VirtualMachine
+from synnefo.logic import invitations
 
 PAGES = ["/admin/", "/admin/users/", "/admin/servers/", "/admin/flavors/", "/admin/images/",
-         "/admin/networks/", "/admin/backends/", "/admin/audit/"]
+         "/admin/networks/", "/admin/backends/", "/admin/invitations/", "/admin/audit/"]
 API_READS = ["/admin/api/dashboard", "/admin/api/users", "/admin/api/servers",
              "/admin/api/flavors", "/admin/api/images", "/admin/api/networks",
-             "/admin/api/backends", "/admin/api/audit"]
+             "/admin/api/backends", "/admin/api/invitations", "/admin/api/audit"]
 PASSWORD = "secret-" + "pw"  # support.api.make_user's
 
 
@@ -286,6 +288,24 @@ def test_dashboard_shows_an_unreachable_cluster_not_a_500(world, settings):
     dash = response.context["d"]
     assert dash["dead_letters"] is None  # no broker either
     assert dash["users"] == 3 and dash["flavors"] == 3
+
+
+def test_invitations_listed_resent_and_their_quota(world, settings):
+    settings.INVITATIONS_ENABLED = True
+    invitation, _token = invitations.invite(world.alice, "dora@example.org")
+    client = signed_in()
+    assert "dora@example.org" in client.get("/admin/invitations/").content.decode()
+    sent = len(mail.outbox)
+    assert act(client, "invitation.resend", invitation=invitation.id).status_code == 302
+    assert len(mail.outbox) == sent + 1 and mail.outbox[-1].to == ["dora@example.org"]
+    assert last_audit().target == "invitation %d" % invitation.id
+    rows = json.loads(world.r.get("/admin/api/invitations").content)["invitations"]
+    assert [(r["inviter"], r["email"], r["send_count"]) for r in rows] == \
+        [("alice", "dora@example.org", 2)]
+    assert act(client, "user.quotas", user="alice", max_invitations="9").status_code == 302
+    user = json.loads(world.r.get("/admin/api/users/alice").content)["user"]
+    assert (user["invitations"], user["usage"]["invitations"]) == (9, 1)
+    assert act(client, "invitation.resend", invitation="999").status_code == 404
 
 
 def test_audit_log_page_and_api_list_every_action(world):

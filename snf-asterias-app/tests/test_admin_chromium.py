@@ -32,11 +32,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("admin-chromium")
     setup = [("collectstatic", "--noinput", "-v0"), ("flavor-create", "1", "512", "5"),
-             ("image-register", "debian-12", "debian-12-diskdump", "--public")]
+             ("image-register", "debian-12", "debian-12-diskdump", "--public"),
+             ("shell", "-c", "from synnefo.db.models import User; "
+              "from synnefo.logic.invitations import invite; "
+              "invite(User.objects.get(name='alice'), 'dora@example.org')")]
     with admin_site(tmp, "alpine.img", app="support.fake_ganeti_wsgi:application",
                     pythonpath=HERE, setup=setup,
                     GANETI_CLUSTER_INFO=("fake.ganeti.test", 5080, "u", "p"),
-                    GANETI_RAPI_VERIFY=False, WEBPROJECT_SERVE_STATIC=True) as s:
+                    GANETI_RAPI_VERIFY=False, WEBPROJECT_SERVE_STATIC=True,
+                    INVITATIONS_ENABLED=True, EMAIL_FILE_PATH=str(tmp / "mail"),
+                    EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend") as s:
         s.home = tmp / "chromium"
         s.home.mkdir()
         yield s
@@ -230,6 +235,12 @@ def test_every_page_and_action(site, browser):
     go(browser, "Networks")
     assert heading(browser) == "Networks"
 
+    # invitations: resend one (a second mail in the file backend's directory)
+    go(browser, "Invitations")
+    assert "dora@example.org" in browser.find_element(By.ID, "invitations").text
+    press(browser, "invitation.resend", row_text="dora@example.org")
+    assert len(list((site.tmp / "mail").iterdir())) == 2
+
     # dead letters: inspect, retry, drop
     queue = site.topology.queue_names["op"]
     with AMQPClient([site.amqp]) as client:
@@ -251,6 +262,7 @@ def test_every_page_and_action(site, browser):
     for op in ("backend.add", "backend.modify", "user.create", "user.suspend",
                "user.unsuspend", "user.quotas", "server.stop", "server.delete",
                "flavor.create", "flavor.disable", "image.register", "image.visibility",
+               "invitation.resend",
                "deadletters.retry", "deadletters.drop"):
         assert op in log, op
     assert "127.0.0.1" in log

@@ -94,6 +94,9 @@ def test_flavors_images_networks(live):
     assert [i["public"] for i in as_json(live, "image-list")["images"]
             if i["id"] == image["id"]] == [False]
     assert as_json(live, "network-list", "--public") == {"networks": []}
+    assert as_json(live, "invitation-list") == {"invitations": []}
+    snf_admin(live, "user-quotas", "alice", "--max-invitations", "2")
+    assert as_json(live, "user-show", "alice")["user"]["invitations"] == 2
 
 
 def test_backends(live):

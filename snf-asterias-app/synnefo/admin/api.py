@@ -95,6 +95,11 @@ def networks(request):
 
 
 @endpoint("GET")
+def invitations(request):
+    return {"invitations": admin.list_invitations()}
+
+
+@endpoint("GET")
 def backends(request):
     return {"backends": admin.list_backends()}
 

@@ -135,6 +135,12 @@ def networks(request):
 
 @require_http_methods(["GET"])
 @guard.page
+def invitations(request):
+    return _render(request, "invitations.html", invitations=admin.list_invitations())
+
+
+@require_http_methods(["GET"])
+@guard.page
 def backends(request):
     return _render(request, "backends.html", backends=admin.list_backends())
 

@@ -19,6 +19,7 @@ from . import (
     identity,
     image_store,
     images,
+    invitations,
     login_throttle,
     network_admin,
     quotas,
@@ -87,6 +88,8 @@ def user_detail(name_or_id):
     row["usage"] = quotas.usage(user)
     row["usage"]["networks"] = user.networks.filter(deleted=False).count()
     row["usage"]["image_space"] = images.space_used(user)
+    row["invitations"] = invitations.invitation_quota(user)
+    row["usage"]["invitations"] = row["invitations"] - invitations.invitations_left(user)
     row["server_list"] = [server_row(vm) for vm in _servers().filter(owner=user)]
     row["network_list"] = [network_row(n) for n in user.networks.filter(deleted=False)]
     return row
@@ -180,6 +183,15 @@ def list_networks(public_only=False):
     if public_only:
         query = query.filter(public=True)
     return [network_row(n) for n in query]
+
+
+def list_invitations():
+    return [{"id": i.id, "inviter": i.inviter.name, "email": i.email,
+             "created": i.created.strftime("%Y-%m-%d %H:%M:%S"),
+             "sent": i.sent.strftime("%Y-%m-%d %H:%M:%S"), "send_count": i.send_count,
+             "accepted": i.accepted.strftime("%Y-%m-%d %H:%M:%S") if i.accepted else None,
+             "user": i.user.name if i.user_id else None}
+            for i in invitations.list_invitations()[:LIST_LIMIT]]
 
 
 def get_backend(ident):
@@ -279,10 +291,20 @@ def _user_create(admin, params):
 
 
 def _user_quotas(admin, params):
+    """Quotas (-1: back to the default), the invitation quota among them."""
     user = users.get_user(_text(params, "user"))
     values = {field: _int(params, field, minimum=-1) for field in users.QUOTA_FIELDS}
     users.modify_user(user, **values)
+    count = _int(params, "max_invitations", minimum=-1)
+    if count is not None:
+        invitations.set_invitation_quota(user, None if count == -1 else count)
     return "user %s" % user.name, {}
+
+
+def _invitation_resend(admin, params):
+    invitation = invitations.get_invitation(_text(params, "invitation"))
+    invitations.resend(invitation)
+    return "invitation %d" % invitation.id, {"email": invitation.email}
 
 
 def _server_action(action):
@@ -412,6 +434,7 @@ OPERATIONS = {
     "image.visibility": _image_visibility,
     "backend.add": _backend_add,
     "backend.modify": _backend_modify,
+    "invitation.resend": _invitation_resend,
     "deadletters.retry": _dead_letters_retry,
     "deadletters.drop": _dead_letters_drop,
 }

@@ -33,6 +33,8 @@ READS = {
     "image-files": ("images", "unregistered_files", None),
     "network-list": ("networks", "networks", ["id", "name", "type", "public", "owner",
                                               "state", "subnet", "ports"]),
+    "invitation-list": ("invitations", "invitations", ["id", "inviter", "email", "sent",
+                                                        "send_count", "accepted", "user"]),
     "backend-list": ("backends", "backends", ["id", "clustername", "port", "username",
                                               "drained", "offline", "servers"]),
     "deadletter-list": ("deadletters", "queues", ["queue", "messages", "dead_letters"]),
@@ -42,7 +44,7 @@ READS = {
 }
 AUDIT_COLUMNS = READS["audit"][2]
 QUOTAS = ("max_servers", "max_cores", "max_ram", "max_disk", "max_networks",
-          "max_image_space")
+          "max_image_space", "max_invitations")
 YES_NO = ("yes", "no")
 
 
@@ -102,6 +104,9 @@ def _commands(sub):
     add("image-private", "make an image private", "image.visibility")("image")
     a = add("network-list", "networks")
     a("--public", action="store_true", help="public networks only")
+    add("invitation-list", "invitations of every user")
+    add("invitation-resend", "send a pending invitation again (a new link)",
+        "invitation.resend")("invitation")
     add("backend-list", "Ganeti backends")
     a = add("backend-add", "add a Ganeti cluster", "backend.add")
     a("clustername")
@@ -168,7 +173,7 @@ def params_of(opts):
         if c == "backend-add":
             out["check"] = not opts.no_check
         return {k: v for k, v in out.items() if v is not None}
-    for key in ("user", "server", "flavor", "queue"):
+    for key in ("user", "server", "flavor", "queue", "invitation"):
         if hasattr(opts, key):
             return {key: getattr(opts, key)}
     return {}
