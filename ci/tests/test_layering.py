@@ -250,6 +250,8 @@ def test_no_import_cycle_between_our_modules():
     ("synnefo.api.probe", "from synnefo.db.models import Network\n", "imports synnefo.db.models"),
     ("synnefo.api.probe", "def f(vm):\n    return type(vm).objects.get(pk=vm.pk)\n",
      "uses .objects"),
+    ("synnefo.admin.probe", "from synnefo.db.models import User\n", "forbidden: synnefo.db"),
+    ("synnefo.admin.probe", "def f(q):\n    return q.filter(a=1)\n", "uses .filter"),
     ("synnefo.logic.probe", "import pycurl\n", "only synnefo.backend.rapi may"),
     ("synnefo.logic.probe", "from synnefo.backend.client import client_for\n",
      "takes client_for from synnefo.backend.client"),
