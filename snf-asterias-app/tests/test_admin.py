@@ -128,6 +128,15 @@ def test_api_is_403_without_an_admin_token(world, path):
     assert response["Content-Type"] == "application/json"
 
 
+def test_api_ignores_the_web_session(world):
+    # a signed-in browser cannot be made to use the API: only the token header counts
+    client = signed_in()
+    assert client.get("/admin/api/users").status_code == 403
+    assert client.post("/admin/api/actions/user.suspend", {"user": "alice"},
+                       content_type="application/json").status_code == 403
+    assert User.objects.get(name="alice").state == "ACTIVE"
+
+
 def test_api_action_is_403_for_a_non_admin(world):
     assert api_act(world.a, "user.suspend", user="bob").status_code == 403
     assert User.objects.get(name="bob").state == "ACTIVE"
