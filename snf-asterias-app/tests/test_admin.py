@@ -87,6 +87,12 @@ def test_session_of_demoted_admin_gets_403(world):
     assert act(client, "user.suspend", user="alice").status_code == 403
 
 
+def test_wrong_methods_tell_a_stranger_nothing(world):
+    assert Client().get("/admin/do/user.suspend/").status_code == 302  # to sign in
+    assert Client().put("/admin/users/").status_code == 403
+    assert signed_in().get("/admin/do/user.suspend/").status_code == 405
+
+
 def test_anonymous_post_is_403_and_changes_nothing(world):
     response = Client().post("/admin/do/user.suspend/", {"user": "alice"})
     assert response.status_code == 403

@@ -1,6 +1,7 @@
 """The web admin's pages: server-rendered, one form per action, each posting to
 ``act`` (CSRF-protected by Django's middleware), which runs the operation through
-synnefo.logic.admin.perform and returns to the page it came from."""
+synnefo.logic.admin.perform and returns to the page it came from. ``guard.page`` is
+every page's outermost decorator: a stranger learns nothing, not even a 405."""
 
 from django.contrib import messages
 from django.http import HttpResponseRedirect
@@ -44,16 +45,16 @@ def sign_in(request):
     return guard.secure(_render(request, "login.html", status, error=error, next=target))
 
 
-@require_http_methods(["POST"])
 @guard.page
+@require_http_methods(["POST"])
 def sign_out(request):
     admin.sign_out(request.session.get(guard.SESSION_KEY))
     request.session.flush()
     return HttpResponseRedirect(guard.LOGIN_URL)
 
 
-@require_http_methods(["POST"])
 @guard.page
+@require_http_methods(["POST"])
 def act(request, operation):
     """Run one operation with the form's fields; errors come back as a 4xx page."""
     # the last value of a name: a checkbox after its hidden "no" overrides it when ticked
@@ -70,21 +71,21 @@ def act(request, operation):
     return HttpResponseRedirect(back)
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def dashboard(request):
     return _render(request, "dashboard.html", d=admin.dashboard())
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def users(request):
     search = request.GET.get("search", "")
     return _render(request, "users.html", users=admin.list_users(search), search=search)
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def user(request, ident):
     return _detail(request, "user.html", admin.user_detail, ident)
 
@@ -97,8 +98,8 @@ def _detail(request, template, read, ident):
     return _render(request, template, item=item)
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def servers(request):
     filters = {k: request.GET.get(k, "") for k in admin.SERVER_FILTERS}
     try:
@@ -108,45 +109,45 @@ def servers(request):
     return _render(request, "servers.html", servers=rows, filters=filters)
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def server(request, server_id):
     return _detail(request, "server.html", admin.server_detail, server_id)
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def flavors(request):
     return _render(request, "flavors.html", flavors=admin.list_flavors())
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def images(request):
     return _render(request, "images.html", images=admin.list_images(),
                    files=admin.store_files())
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def networks(request):
     return _render(request, "networks.html", networks=admin.list_networks())
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def invitations(request):
     return _render(request, "invitations.html", invitations=admin.list_invitations())
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def backends(request):
     return _render(request, "backends.html", backends=admin.list_backends())
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def queues(request):
     queue, letters, error = request.GET.get("queue", ""), [], ""
     try:
@@ -159,7 +160,7 @@ def queues(request):
                    error=error)
 
 
-@require_http_methods(["GET"])
 @guard.page
+@require_http_methods(["GET"])
 def audit(request):
     return _render(request, "audit.html", entries=admin.audit_log(user=request.GET.get("user")))
