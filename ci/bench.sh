@@ -5,6 +5,7 @@
 #   bench/events       needs ci/services.sh up and ci/ganeti.sh up; root
 #   bench/dhcp         network namespaces and NFQUEUE; root
 #   bench/console      snf-vncauthproxy against websockify on loopback
+#   bench/ui           the web application in headless chromium (servers seeded in SQLite)
 #   bench/boot         POST /servers -> SSH for real images (kvm/TCG); root, services, Ganeti
 # BENCH="dispatcher events" runs only those. Like make test, it starts what the chosen
 # benchmarks need (ci/services.sh up, ci/ganeti.sh up: idempotent, nothing is stopped
@@ -29,7 +30,7 @@ for b in bench/bench_*.py; do
   echo "=== $b"
   SYNNEFO_SETTINGS_DIR=ci/test-settings PYTHONPATH=ci .venv/bin/python "$b" | tee -a "$out"
 done
-for b in dispatcher events dhcp console boot; do
+for b in dispatcher events dhcp console ui boot; do
   want "$b" || continue
   echo "=== bench/$b"
   t0=$(date +%s)

@@ -216,9 +216,11 @@
     } catch (e) {
       state.failures += 1;
     }
-    if (changed) refresh();
-    if (once === true) return schedule();
-    schedule(changed);
+    try {
+      if (changed) refresh();
+    } finally {  // a view's error must never stop the updates
+      schedule(changed || once === true);
+    }
   }
   function busy() {
     for (const s of state.servers.values()) {
@@ -422,8 +424,8 @@
   };
   function updateMachine() {
     const s = state.servers.get(current.arg);
-    if (!s) { render(false); return; }
-    if (!$("machine")) return;
+    // gone, or it just appeared (the view opened before the first poll saw it)
+    if (!s || !$("machine")) { render(false); return; }
     if (!$("rename-input")) $("m-name").textContent = s.name;
     const f = flavorOf(s), img = imageOf(s);
     $("m-status").replaceChildren(statusBadge(s), " ", progressBar(s) || "",
@@ -529,8 +531,9 @@
       {subnetList: subnets.filter((x) => x.network_id === net.id)}));
   }
   async function portsOf(serverId) {
-    const r = await api("GET", COMPUTE + "/servers/" + serverId + "/os-interface");
-    return r.interfaceAttachments || [];
+    // the network API's ports carry the firewall profile (os-interface's do not)
+    const r = await api("GET", NETWORK + "/ports?device_id=" + encodeURIComponent(serverId));
+    return r.ports || [];
   }
   let machineNetsFor = null;
   async function networksOfMachine(s) {
@@ -543,21 +546,22 @@
     const box = $("m-networks");
     if (!box) return;
     const byId = new Map(nets.map((n) => [n.id, n]));
-    const attached = new Set(ports.map((p) => p.net_id));
+    const attached = new Set(ports.map((p) => p.network_id));
     const choices = nets.filter((n) => !attached.has(n.id));
     const sel = h("select", {id: "attach-network", "aria-label": _("Network to attach")},
       choices.map((n) => h("option", {value: n.id}, n.name || n.id)));
     box.replaceChildren(
-      h("ul", {class: "nics"}, ports.map((p) => {
-        const n = byId.get(p.net_id);
-        return h("li", {"data-net": p.net_id}, (n && n.name) || p.net_id, " ",
+      ...[h("ul", {class: "nics"}, ports.map((p) => {
+        const n = byId.get(p.network_id);
+        return h("li", {"data-net": p.network_id}, (n && n.name) || p.network_id, " ",
           h("span", {class: "meta"}, (p.fixed_ips || []).map((x) => x.ip_address).join(", ")),
-          " ", n && n["router:external"] ? firewallControl(s) : null, " ",
+          " ", n && n["router:external"] ? firewallControl(s, p["SNF:firewall_profile"]) : null,
+          " ",
           h("button", {type: "button", class: "detach", onclick: async () => {
             if (!(await confirmDialog(fmt(_("Detach %(name)s from %(net)s?"),
-              {name: s.name, net: (n && n.name) || p.net_id})))) return;
+              {name: s.name, net: (n && n.name) || p.network_id})))) return;
             try {
-              await api("DELETE", COMPUTE + "/servers/" + s.id + "/os-interface/" + p.port_id);
+              await api("DELETE", COMPUTE + "/servers/" + s.id + "/os-interface/" + p.id);
               notice(_("Detaching…"));
             } catch (e) { notice(e.message); }
             machineNetsFor = null;
@@ -573,12 +577,14 @@
         } catch (e) { notice(e.message); }
         machineNetsFor = null;
         poke();
-      }}, sel, h("button", {type: "submit", id: "attach"}, _("Attach"))) : null);
+      }}, sel, h("button", {type: "submit", id: "attach"}, _("Attach"))) : null]
+        .filter(Boolean));
   }
-  function firewallControl(s) {
+  function firewallControl(s, profile) {
     const sel = h("select", {"aria-label": _("Firewall profile"), class: "firewall"},
       [["DISABLED", _("Unprotected (firewall off)")], ["PROTECTED", _("Basically protected")],
-       ["ENABLED", _("Fully protected")]].map(([v, t]) => h("option", {value: v}, t)));
+       ["ENABLED", _("Fully protected")]].map(([v, t]) =>
+        h("option", {value: v, selected: v === profile}, t)));
     sel.addEventListener("change", async () => {
       try {
         await api("POST", COMPUTE + "/servers/" + s.id + "/action",
@@ -817,6 +823,10 @@
         }
         const r = await api("POST", COMPUTE + "/servers", {server});
         state.lastActivity = Date.now();
+        // shown at once as queued; the next poll brings the server's own fields
+        state.servers.set(r.server.id, {id: r.server.id, name: server.name, status: "BUILD",
+          progress: 0, addresses: {}, metadata: server.metadata || {},
+          image: {id: server.imageRef}, flavor: {id: server.flavorRef}});
         result.replaceChildren(h("div", {class: "card once"},
           h("p", {}, fmt(_("%(name)s is being built."), {name: name.value}), " ",
             h("a", {href: "#/machine/" + r.server.id, id: "w-goto"}, _("Watch it"))),

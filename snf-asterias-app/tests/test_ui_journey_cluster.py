@@ -1,0 +1,236 @@
+"""The web application in a browser against the whole service on the Ganeti test cluster.
+
+Debian's headless chromium (selenium) uses /ui/ of the deployment of support.e2e_service
+(gunicorn, eventd, hook, dispatcher, PostgreSQL, RabbitMQ, the fake-hypervisor cluster,
+a test OS that reports build progress); the static files are served by the web project
+(WEBPROJECT_SERVE_STATIC, `snf-manage link_static`). What the browser did is checked
+through the API with openstacksdk. Screenshots of each step: $SNF_TEST_ARTIFACTS/ui/
+(default /var/tmp/synnefo-ci/artifacts/ui/).
+
+The journey: sign in, create a server in the wizard with a generated key (the private
+key offered once, the root password shown once), watch the build's progress bar until
+ACTIVE, shut down, start, rename, edit metadata, create a private network and attach
+the server, delete everything, sign out (the token is revoked). Error paths: a wrong
+password, a user whose quota allows no more servers, a build that Ganeti refuses (the
+machine view shows the fault).
+"""
+
+
+import urllib.error
+import urllib.request
+
+import pytest
+from support.browser import Browser
+from support.e2e_service import HUGE_RAM, PASSWORD, e2e_service
+from support.live import sdk_password, wait_for
+
+pytestmark = pytest.mark.integration
+
+BUILD = 240  # seconds for a server to become ACTIVE on a busy machine
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ui")
+    with e2e_service(tmp, "WEBPROJECT_SERVE_STATIC = True\n") as s:
+        s.manage("link_static", "-v", "0")
+        s.manage("user-create", "carol", "--password-stdin", "--max-servers", "0",
+                 stdin="carol-pass\n")
+        yield s
+
+
+@pytest.fixture
+def browser(service, tmp_path):
+    b = Browser(tmp_path)
+    b.base = service.base
+    yield b
+    b.quit()
+
+
+@pytest.fixture(scope="module")
+def api(service):
+    return sdk_password(service.base, "alice", PASSWORD)
+
+
+def sign_in(b, user, password):
+    b.driver.get(b.base + "/")  # a browser at the root lands on /ui/
+    b.wait("the /ui/ page", lambda d: d.current_url.startswith(b.base + "/ui/"))
+    b.fill("#signin-user", user)
+    b.fill("#signin-password", password)
+    b.click("#signin-submit")
+
+
+def status_of(b):
+    return b.el("#m-status .status").get_attribute("data-status")
+
+
+def create_in_wizard(b, name, flavor, key=None):
+    b.click("#nav-create")
+    b.select("#w-flavor", flavor)
+    b.fill("#w-name", name)
+    if key:
+        b.select("#w-key-mode", "Generate")
+        b.fill("#w-key-name", key)
+        b.fill("#w-metadata", "Role=web")
+        b.shot("03-wizard")
+    b.click("#w-submit")
+    b.confirm()
+
+
+def test_wrong_password_is_refused_in_words(browser):
+    sign_in(browser, "alice", "not-the-password")
+    err = browser.visible("#signin-error")
+    assert err.text == "Wrong user name or password."
+    assert not browser.el("#nav").is_displayed()
+    browser.shot("01-wrong-password")
+
+
+def test_user_journey(service, browser, api):
+    b = browser
+    sign_in(b, "alice", PASSWORD)
+    b.visible("#machines")
+    b.shot("02-machines-empty")
+
+    # the wizard: the default (public) network, a generated key, metadata
+    create_in_wizard(b, "ui-vm", "1 CPU, 128 MB", key="uikey")
+    password = b.visible("#w-password").text
+    assert len(password) >= 8
+    download = b.visible("#private-key-download")
+    assert download.get_attribute("download") == "id_uikey"
+    assert download.get_attribute("href").startswith("blob:")
+    assert [k.name for k in api.compute.keypairs()] == ["uikey"]
+    b.shot("04-created-password-and-key")
+    b.click("#w-goto")
+
+    # the build: the progress bar while BUILD, then ACTIVE
+    seen = []
+
+    def active(d):
+        st = status_of(b)
+        bars = b.els("#m-status progress")
+        seen.append((st, bars[0].get_attribute("value") if bars else None))
+        if st == "BUILD" and bars and len(seen) < 3:
+            b.shot("05-building")
+        return st == "ACTIVE"
+    b.wait("the server to become ACTIVE", active, timeout=BUILD)
+    assert any(st == "BUILD" and value is not None for st, value in seen), seen
+    server = next(api.compute.servers(name="ui-vm"))
+    assert server.key_name == "uikey" and server.metadata == {"Role": "web"}
+    ip = [a["addr"] for net in server.addresses.values() for a in net if a["version"] == 4][0]
+    assert b.visible("#ssh-hint").text.endswith("@" + ip)
+    assert ip in b.el("#m-addresses").text
+    b.shot("06-active")
+
+    # stop and start, each confirmed
+    b.click("#act-shutdown")
+    b.confirm()
+    b.wait("SHUTOFF", lambda d: status_of(b) == "SHUTOFF", timeout=BUILD)
+    assert api.compute.get_server(server.id).status == "SHUTOFF"
+    b.shot("07-stopped")
+    b.click("#act-start")
+    b.confirm()
+    b.wait("ACTIVE again", lambda d: status_of(b) == "ACTIVE", timeout=BUILD)
+
+    # rename in place, metadata editor
+    b.click("#rename")
+    b.fill("#rename-input", "ui-vm-renamed")
+    b.click("#rename-save")
+    b.wait("the new name", lambda d: b.el("#m-name").text == "ui-vm-renamed")
+    assert api.compute.get_server(server.id).name == "ui-vm-renamed"
+    b.click("#meta-add")
+    b.els("#metadata .meta-key")[-1].send_keys("Owner")
+    b.els("#metadata .meta-value")[-1].send_keys("tester")
+    b.click("#meta-save")
+    wait_for("the metadata through the API", lambda: api.compute.get_server_metadata(
+        server.id).metadata == {"Role": "web", "Owner": "tester"})
+    b.shot("08-renamed-metadata")
+
+    # a private network with a subnet, attached to the server
+    b.click("#nav-networks")
+    b.fill("#net-name", "ui-net")
+    b.fill("#net-cidr", "192.168.77.0/24")
+    b.click("#net-submit")
+    net = wait_for("the network through the API",
+                   lambda: next(api.network.networks(name="ui-net"), None))
+    assert [s.cidr for s in api.network.subnets(network_id=net.id)] == ["192.168.77.0/24"]
+    wait_for("the network to become ACTIVE",
+             lambda: api.network.get_network(net.id).status == "ACTIVE", timeout=BUILD)
+    b.driver.get(b.base + "/ui/#/networks")  # a reload keeps the session (sessionStorage)
+    b.wait("ui-net listed", lambda d: "ui-net" in b.el("#networks-table").text)
+    b.shot("09-networks")
+    b.driver.get(b.base + "/ui/#/machine/" + server.id)
+    b.select("#attach-network", "ui-net")
+    b.click("#attach")
+    b.wait("the NIC on ui-net", lambda d: b.els('#m-networks li[data-net="%s"]' % net.id),
+           timeout=BUILD)
+    wait_for("a port of the server on ui-net", lambda: any(
+        p.device_id == server.id for p in api.network.ports(network_id=net.id)),
+        timeout=BUILD)
+    b.wait("the server not busy", lambda d: status_of(b) == "ACTIVE"
+           and b.els("#act-shutdown"), timeout=BUILD)
+    b.shot("10-attached")
+
+    # delete everything through the UI
+    b.click("#act-delete")
+    b.confirm()
+    b.wait("the machines list", lambda d: d.current_url.endswith("#/machines"))
+    wait_for("the server to be gone", lambda: api.compute.find_server(server.id) is None,
+             timeout=BUILD)
+    b.wait("an empty list", lambda d: "no machines" in b.el("#machines").text, timeout=60)
+    b.click("#nav-networks")
+    b.wait("ui-net listed", lambda d: "ui-net" in b.el("#networks-table").text)
+    row = b.el('#networks-table tr[data-id="%s"]' % net.id)
+    row.find_element("css selector", ".delete-net").click()
+    b.confirm()
+    wait_for("the network to be gone", lambda: next(api.network.networks(name="ui-net"),
+                                                    None) is None, timeout=BUILD)
+    b.click("#nav-keys")
+    b.wait("uikey listed", lambda d: b.els('#keys-table tr[data-name="uikey"] button'))
+    b.el('#keys-table tr[data-name="uikey"] button').click()
+    b.confirm()
+    wait_for("the key to be gone", lambda: list(api.compute.keypairs()) == [])
+
+    # sign out: the token is revoked
+    token = b.driver.execute_script(
+        "return JSON.parse(sessionStorage.getItem('snf-ui')).token")
+    b.click("#signout")
+    b.visible("#signin")
+    assert b.driver.execute_script("return sessionStorage.getItem('snf-ui')") is None
+    req = urllib.request.Request(service.base + "/compute/v2.1/servers",
+                                 headers={"X-Auth-Token": token})
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(req, timeout=30)
+    assert exc.value.code == 401
+    b.shot("11-signed-out")
+    assert b.console_errors() == []
+
+
+def test_quota_exceeded_is_shown_in_the_wizard(browser):
+    b = browser
+    sign_in(b, "carol", "carol-pass")
+    b.click("#nav-create")
+    note = b.visible("#w-flavor-note")
+    assert note.text == "Your quota allows no more machines."
+    b.click("#w-submit")
+    b.confirm()
+    err = b.visible("#w-error")
+    assert "quota" in err.text.lower(), err.text
+    b.shot("12-quota-exceeded")
+
+
+def test_a_failed_build_shows_its_fault(service, browser, api):
+    b = browser
+    sign_in(b, "alice", PASSWORD)
+    create_in_wizard(b, "ui-doomed", "%d MB" % HUGE_RAM)
+    b.click("#w-goto")
+    b.wait("ERROR", lambda d: status_of(b) == "ERROR", timeout=BUILD)
+    fault = b.visible("#m-fault").text
+    server = next(api.compute.servers(name="ui-doomed"))
+    message = api.compute.get("/servers/%s" % server.id).json()["server"]["fault"]["message"]
+    assert message in fault and fault.startswith("The build failed:")
+    assert [e.get_attribute("id") for e in b.els("#m-actions button")] == ["act-delete"]
+    b.shot("13-failed-build")
+    b.click("#act-delete")
+    b.confirm()
+    wait_for("the failed server to be gone",
+             lambda: api.compute.find_server(server.id) is None, timeout=BUILD)
