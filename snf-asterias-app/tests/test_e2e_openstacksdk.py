@@ -19,6 +19,7 @@ import ipaddress
 import json
 import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -32,7 +33,14 @@ from support.e2e_service import (
     ganeti_networks,
     our_instances,
 )
-from support.live import openstack_cli, openstack_cli_json, sdk_connect, sdk_password, wait_for
+from support.live import (
+    VENV_BIN,
+    openstack_cli,
+    openstack_cli_json,
+    sdk_connect,
+    sdk_password,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -234,3 +234,22 @@ def test_a_failed_build_shows_its_fault(service, browser, api):
     b.confirm()
     wait_for("the failed server to be gone",
              lambda: api.compute.find_server(server.id) is None, timeout=BUILD)
+
+
+def test_an_unreachable_api_shows_a_banner_that_goes_away_by_itself(browser):
+    """The browser's network is cut (chromium's offline emulation: every fetch fails)
+    and restored; nobody touches the page in between."""
+    b = browser
+    sign_in(b, "alice", PASSWORD)
+    b.visible("#machines")
+    assert not b.el("#banner").is_displayed()
+    b.driver.execute_cdp_cmd("Network.enable", {})
+    offline = {"offline": True, "latency": 0, "downloadThroughput": -1,
+               "uploadThroughput": -1}
+    b.driver.execute_cdp_cmd("Network.emulateNetworkConditions", offline)
+    banner = b.visible("#banner", timeout=60)
+    assert "cannot be reached" in banner.text
+    b.shot("14-unreachable")
+    b.driver.execute_cdp_cmd("Network.emulateNetworkConditions",
+                             dict(offline, offline=False))
+    b.wait("the banner to go away", lambda d: not b.el("#banner").is_displayed(), timeout=90)

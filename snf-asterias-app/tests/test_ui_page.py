@@ -2,6 +2,8 @@
 Policy, its assets and translation catalog same-origin scripts, and the site root sending
 browsers there while API clients still get the JSON service document."""
 
+import gettext
+import json
 import re
 from pathlib import Path
 
@@ -55,3 +57,25 @@ def test_the_root_redirects_browsers_and_answers_api_clients_json():
 
 def test_the_page_takes_get_only():
     assert Client().post("/ui/").status_code == 405
+
+
+def test_a_greek_browser_gets_the_greek_page_and_catalog():
+    c = Client()
+    page = c.get("/ui/", HTTP_ACCEPT_LANGUAGE="el-GR,el;q=0.9,en;q=0.5").content.decode()
+    assert '<html lang="el">' in page and "Σύνδεση" in page
+    catalog = c.get("/ui/jsi18n.js", HTTP_ACCEPT_LANGUAGE="el").content.decode()
+    assert json.dumps("Λάθος όνομα χρήστη ή κωδικός.")[1:-1] in catalog  # (\u escapes)
+    # the default stays English, and the API's answers are not translated
+    assert "Σύνδεση" not in c.get("/ui/").content.decode()
+    assert "Content-Language" not in c.get("/compute/v2.1/", HTTP_ACCEPT_LANGUAGE="el")
+
+
+def test_every_string_of_the_script_has_a_greek_translation():
+    with open(UI / "locale" / "el" / "LC_MESSAGES" / "djangojs.mo", "rb") as f:
+        catalog = gettext.GNUTranslations(f)._catalog
+    js = (UI / "static" / "ui" / "ui.js").read_text()
+    literals = re.findall(r'\b_\("((?:[^"\\]|\\.)*)"\)', js)
+    assert len(literals) > 100
+    # (a string split over lines in the script is joined by makemessages; one-line ones
+    # are all of them here)
+    assert [s for s in literals if not catalog.get(s)] == []

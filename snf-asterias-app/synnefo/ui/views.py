@@ -6,9 +6,13 @@ reads the database or a session: there is no private back door and no cookie tha
 cross-site request could ride on (so no CSRF surface).
 """
 
+import functools
+
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.http import require_GET
+from django.views.i18n import JavaScriptCatalog
 
 from synnefo.webproject import views as webproject_views
 
@@ -24,7 +28,25 @@ def wants_html(request):
     return "text/html" in request.headers.get("Accept", "")
 
 
+def in_browser_language(view):
+    """Run ``view`` in the language the browser prefers (Accept-Language) among those
+    with a catalog. Only the UI's two views: the API's answers stay as they are (no
+    LocaleMiddleware for the whole site)."""
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        with translation.override(translation.get_language_from_request(request)):
+            response = view(request, *args, **kwargs)
+            response["Vary"] = "Accept-Language"
+            return response
+    return wrapped
+
+
+# the script's strings (gettext), as a same-origin script: no inline JSON needed
+catalog = in_browser_language(JavaScriptCatalog.as_view(packages=["synnefo.ui"]))
+
+
 @require_GET
+@in_browser_language
 def page(request):
     response = render(request, "ui/index.html")
     response["Content-Security-Policy"] = CSP

@@ -262,7 +262,7 @@
       return fmt(_("Copying %(done)s of %(total)s MB"), {done: Math.round(total * p / 100),
                                                           total: total});
     }
-    return fmt(_("Copying the image (%(p)s%)"), {p: p});
+    return fmt(_("Copying the image: %(p)s done"), {p: p + "%"});
   }
   const STATUS_WORDS = {ACTIVE: _("Running"), SHUTOFF: _("Stopped"), BUILD: _("Building"),
     REBOOT: _("Rebooting"), HARD_REBOOT: _("Rebooting"), RESIZE: _("Resizing"),
