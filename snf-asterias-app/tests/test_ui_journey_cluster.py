@@ -208,6 +208,10 @@ def test_user_journey(service, browser, api):
 def test_quota_exceeded_is_shown_in_the_wizard(browser):
     b = browser
     sign_in(b, "carol", "carol-pass")
+    b.click("#nav-overview")
+    b.wait("the quota table", lambda d: "Machines" in b.el("#quota").text)
+    assert b.el("#counts").text == "You have no machines yet."
+    assert "0 of 0" in b.el("#quota tr").text  # the first row: machines
     b.click("#nav-create")
     note = b.visible("#w-flavor-note")
     assert note.text == "Your quota allows no more machines."

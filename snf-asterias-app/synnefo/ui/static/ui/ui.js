@@ -711,18 +711,23 @@
                                 high: max * 0.8, "aria-label": label})),
         h("td", {}, fmt(_("%(used)s of %(max)s"), {used: (used || 0) + unit, max: max + unit}))));
   }
-  views.overview = function (arg, first) {
-    const box = h("section", {id: "overview"}, h("h1", {}, _("Overview")));
+  function machineCounts() {
     const counts = {};
     for (const s of state.servers.values()) counts[s.status] = (counts[s.status] || 0) + 1;
-    box.append(h("p", {}, Object.entries(counts).map(([st, n]) =>
+    return Object.entries(counts).map(([st, n]) =>
       fmt("%(n)s %(st)s", {n: n, st: STATUS_WORDS[st] || st})).join(", ") ||
-      _("You have no machines yet.")));
+      _("You have no machines yet.");
+  }
+  views.overview = function (arg, first) {
+    if (!first && $("overview")) {  // a poll: the counts change, the quota is refetched
+      $("counts").textContent = machineCounts();
+    }
     const q = h("table", {class: "quota", id: "quota"});
-    box.append(h("h2", {}, _("Quota and usage")), q);
-    limits().then((a) => q.replaceChildren(...quotaRows(a))).catch((e) => notice(e.message));
-    if (!first && $("overview")) return null;  // keep the page; polls only change counts
-    return box;
+    limits().then((a) => ($("quota") || q).replaceChildren(...quotaRows(a)))
+      .catch((e) => notice(e.message));
+    if (!first && $("overview")) return null;
+    return h("section", {id: "overview"}, h("h1", {}, _("Overview")),
+      h("p", {id: "counts"}, machineCounts()), h("h2", {}, _("Quota and usage")), q);
   };
 
   // -- the create wizard --------------------------------------------------------------------
