@@ -14,9 +14,10 @@ through its init script and is shown to work:
   GANETI-NODE    snf-ganeti-eventd refuses (not the master); nfdhcpd answers a DHCP
                  client in a VM namespace with the bound address; the snf-image OS
                  provider verifies parameters and writes an image
-  CLIENT         snf-tools alone (no Django, no other package of ours): snf-burnin and
-                 snf-cloud start and load every module they need; a login they cannot
-                 make is exit status 2 with one line; man pages and completions
+  CLIENT         snf-tools alone (no Django, no other package of ours): snf-burnin,
+                 snf-cloud and snf-admin start, with man pages and completions; burnin
+                 and snf-cloud load every module they need: a login they cannot make is
+                 exit status 2 with one line
 
 and each service's init script behaves (disabled by default, no double start,
 restart, stale pid files, stop); an upgrade to the next build keeps local edits.
@@ -590,7 +591,7 @@ def test_client_machine_runs_snf_burnin_and_snf_cloud(nodes):
     node = nodes["client"].result()
     # a pure API client: nothing of the service comes with it
     assert node.run(["python3", "-c", "import django"], check=False).returncode != 0
-    for tool in ("snf-burnin", "snf-cloud"):
+    for tool in ("snf-burnin", "snf-cloud", "snf-admin"):
         usage = node.run([tool, "--help"]).stdout
         assert usage.startswith("usage: %s" % tool), usage
         assert node.path("/usr/share/man/man1/%s.1.gz" % tool).is_file()
