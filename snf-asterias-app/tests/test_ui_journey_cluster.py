@@ -16,6 +16,7 @@ machine view shows the fault).
 """
 
 
+import json
 import urllib.error
 import urllib.request
 
@@ -50,6 +51,14 @@ def browser(service, tmp_path):
 @pytest.fixture(scope="module")
 def api(service):
     return sdk_password(service.base, "alice", PASSWORD)
+
+
+def raw(service, api, path):
+    """GET ``path`` of the API with the user's token: the JSON (fields openstacksdk's
+    resources drop)."""
+    req = urllib.request.Request(service.base + path, headers={"X-Auth-Token": api.auth_token})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
 
 
 def sign_in(b, user, password):
@@ -169,6 +178,14 @@ def test_user_journey(service, browser, api):
     b.wait("the server not busy", lambda d: status_of(b) == "ACTIVE"
            and b.els("#act-shutdown"), timeout=BUILD)
     b.shot("10-attached")
+    # the firewall profile of the public NIC
+    [public_port] = [p for p in api.network.ports(device_id=server.id)
+                     if p.network_id == str(service.network["id"])]
+    b.select('#m-networks li[data-net="%s"] .firewall' % public_port.network_id,
+             "Fully protected")
+    wait_for("the firewall profile through the API", lambda: raw(
+        service, api, "/network/v2.0/ports/" + public_port.id)["port"].get(
+        "SNF:firewall_profile") == "ENABLED", timeout=BUILD)
 
     # delete everything through the UI
     b.click("#act-delete")
@@ -257,3 +274,24 @@ def test_an_unreachable_api_shows_a_banner_that_goes_away_by_itself(browser):
     b.driver.execute_cdp_cmd("Network.emulateNetworkConditions",
                              dict(offline, offline=False))
     b.wait("the banner to go away", lambda d: not b.el("#banner").is_displayed(), timeout=90)
+
+
+def test_ssh_keys_page_generates_imports_and_deletes(browser, api):
+    b = browser
+    sign_in(b, "alice", PASSWORD)
+    b.click("#nav-keys")
+    b.fill("#key-name", "gen-key")
+    b.click("#key-submit")
+    assert b.visible("#private-key-download").get_attribute("download") == "id_gen-key"
+    public = api.compute.get_keypair("gen-key").public_key
+    b.fill("#key-name", "imported-key")
+    b.fill("#key-public", public)
+    b.click("#key-submit")
+    b.wait("both keys listed", lambda d: len(b.els("#keys-table tr")) == 2)
+    assert api.compute.get_keypair("imported-key").public_key == public
+    b.shot("15-keys")
+    for name in ("gen-key", "imported-key"):
+        b.el('#keys-table tr[data-name="%s"] button' % name).click()
+        b.confirm()
+        b.wait("%s gone" % name, lambda d: not b.els('#keys-table tr[data-name="%s"]' % name))
+    assert list(api.compute.keypairs()) == []
