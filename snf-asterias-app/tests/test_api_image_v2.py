@@ -143,6 +143,18 @@ def test_patch_properties_and_name(world, store):
     assert _patch(world.a, image_id, {"op": "add"}).status_code == 400
 
 
+def test_patch_in_glances_first_format(world, store):
+    image_id = _create(world.a, a="1").json()["id"]
+    v20 = "application/openstack-images-v2.0-json-patch"
+    r = _patch(world.a, image_id, [{"replace": "/name", "value": "renamed"},
+                                   {"remove": "/a"}, {"add": "/b", "value": "2"}], v20)
+    assert r.status_code == 200
+    assert (r.json()["name"], "a" in r.json(), r.json()["b"]) == ("renamed", False, "2")
+    for bad in ([{"replace": "/name", "remove": "/a"}], [{"replace": "/name", "x": 1}],
+                ["replace"]):
+        assert _patch(world.a, image_id, bad, v20).status_code == 400
+
+
 @pytest.mark.parametrize("fields, status", [
     ({"id": "f00"}, 403), ({"status": "active"}, 403), ({"checksum": "x"}, 403),
     ({"disk_format": "qcow2"}, 400), ({"container_format": "ova"}, 400),

@@ -384,3 +384,33 @@ def test_multi_create_submission_failure_leaves_every_unsent_server_in_error(wor
     made = VirtualMachine.objects.filter(owner=world.alice)
     assert made.count() == 3 and {vm.operstate for vm in made} == {"ERROR"}
     assert all(str(vm.id) in r.json()["serviceUnavailable"]["message"] for vm in made)
+
+
+def test_progress_only_where_nova_shows_it_and_metadata_values_as_nova(world, fake_backend):
+    sid = create_server(world.a, world).json()["server"]["id"]
+    url = "/compute/v2.1/servers/%s" % sid
+    assert world.a.get(url).json()["server"]["progress"] == 0  # BUILD
+    fake_backend.finish_all()
+    assert world.a.post(url + "/action", {"os-stop": {}}).status_code == 202
+    fake_backend.finish_all()
+    s = validate(S.get_server, world.a.get(url))["server"]
+    assert s["status"] == "SHUTOFF" and "progress" not in s
+    r = create_server(world.a, world, metadata={"a": "b" * 256})
+    assert r.status_code == 400 and "255" in r.json()["badRequest"]["message"]
+    assert world.a.put(url + "/metadata/a", {"meta": {"a": "b" * 255}}).status_code == 200
+
+
+def test_access_addresses_are_kept_canonical_and_updatable(world, fake_backend):
+    r = create_server(world.a, world, accessIPv4="1.1.1.1",
+                      accessIPv6="0000:0000:0000:0000:0000:babe:220.12.22.2")
+    url = "/compute/v2.1/servers/%s" % r.json()["server"]["id"]
+    s = validate(S.get_server, world.a.get(url))["server"]
+    assert (s["accessIPv4"], s["accessIPv6"]) == ("1.1.1.1", "::babe:dc0c:1602")
+    r = world.a.put(url, {"server": {"accessIPv4": "2.2.2.2", "accessIPv6": "::babe:202:202"}})
+    assert r.status_code == 200 and r.json()["server"]["accessIPv4"] == "2.2.2.2"
+    assert world.a.get(url).json()["server"]["accessIPv6"] == "::babe:202:202"
+    assert world.a.put(url, {"server": {"accessIPv4": ""}}).json()["server"]["accessIPv4"] == ""
+    for bad in ({"accessIPv4": "::1"}, {"accessIPv6": "1.1.1.1"}, {"accessIPv4": "1.1.1"},
+                {"accessIPv4": 7}):
+        assert create_server(world.a, world, **bad).status_code == 400
+        assert world.a.put(url, {"server": bad}).status_code == 400

@@ -20,6 +20,10 @@ from .client_address import client_address
 from .util import api_view, empty_response, json_response, page, pagination, parse_body
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
+# Glance's first patch format, still accepted (Tempest sends it): {"replace": "/name",
+# "value": ...}, the operation named by its key.
+PATCH_TYPE_V20 = "application/openstack-images-v2.0-json-patch"
+PATCH_OPS = ("add", "replace", "remove")
 DATA_TYPE = "application/octet-stream"
 
 
@@ -61,14 +65,16 @@ def image(request, image_id):
 def _patch_changes(request):
     """The (op, attribute, value) list of a Glance JSON patch body."""
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-    if content_type != PATCH_TYPE:
+    if content_type not in (PATCH_TYPE, PATCH_TYPE_V20):
         raise faults.BadMediaType("Image updates must be sent as %s." % PATCH_TYPE)
     ops = validation.load_json(request.body)
     if not isinstance(ops, list):
         raise faults.BadRequest("The request body must be a JSON list of changes.")
+    if content_type == PATCH_TYPE_V20:
+        ops = [_from_v20(op) for op in ops]
     changes = []
     for op in ops:
-        if not isinstance(op, dict) or op.get("op") not in ("add", "replace", "remove"):
+        if not isinstance(op, dict) or op.get("op") not in PATCH_OPS:
             raise faults.BadRequest("Each change must be an object with 'op' add, replace or "
                                     "remove.")
         path = op.get("path")
@@ -81,6 +87,15 @@ def _patch_changes(request):
         attribute = path[1:].replace("~1", "/").replace("~0", "~")
         changes.append((op["op"], attribute, op.get("value")))
     return changes
+
+
+def _from_v20(op):
+    """A v2.0 change ({"replace": "/name", "value": v}) in the v2.1 shape."""
+    if isinstance(op, dict):
+        named = [key for key in PATCH_OPS if key in op]
+        if len(named) == 1 and set(op) <= {named[0], "value"}:
+            return dict(op, op=named[0], path=op[named[0]])
+    return op  # refused by the checks that follow
 
 
 @api_view(["GET", "PUT"])

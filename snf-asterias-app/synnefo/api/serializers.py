@@ -15,6 +15,8 @@ NETWORK_KEY_RE = re.compile(r"^[a-zA-Z0-9-_.]+$")
 POWER_STATE = {"STARTED": 1, "STOPPED": 4, "BUILD": 0, "ERROR": 0, "DESTROYED": 0}
 # The one availability zone every server is in (Nova's default name).
 AVAILABILITY_ZONE = "nova"
+# Nova shows "progress" only in these states (Tempest checks that a stopped server has none).
+PROGRESS_STATUSES = ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING")
 VM_STATE = {"BUILD": "building", "STARTED": "active", "STOPPED": "stopped", "ERROR": "error",
             "DESTROYED": "deleted"}
 
@@ -74,7 +76,6 @@ def server_detail(request, vm):
         "id": str(vm.id),
         "name": vm.name,
         "status": status,
-        "progress": server_state.progress(vm),
         "links": links(request, "servers", vm.id),
         "image": ({"id": str(vm.image_id), "links": links(request, "images", vm.image_id)}
                   if vm.image_id else ""),
@@ -86,8 +87,8 @@ def server_detail(request, vm):
         "user_id": str(vm.owner_id),
         "hostId": "",
         "metadata": dict(vm.metadata),
-        "accessIPv4": "",
-        "accessIPv6": "",
+        "accessIPv4": vm.access_ipv4,
+        "accessIPv6": vm.access_ipv6,
         "key_name": vm.key_name or None,
         "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-STS:task_state": server_state.task_state(vm),
@@ -101,6 +102,8 @@ def server_detail(request, vm):
         "SNF:attachments": attachments(vm),
         "SNF:suspended": vm.suspended,
     }
+    if status in PROGRESS_STATUSES:
+        data["progress"] = server_state.progress(vm)
     if status == "ERROR":
         data["fault"] = {"code": vm.fault_code or 500, "created": isotime(vm.updated),
                          "message": vm.fault_message or "The server failed; see details.",

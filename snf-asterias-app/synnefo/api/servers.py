@@ -58,7 +58,7 @@ def _ref(value, field):
 # Create fields this service acts on.
 CREATE_FIELDS = ("name", "imageRef", "flavorRef", "metadata", "personality", "key_name",
                  "networks", "adminPass", "user_data", "availability_zone", "min_count",
-                 "max_count", "return_reservation_id")
+                 "max_count", "return_reservation_id", "accessIPv4", "accessIPv6")
 # Nova fields accepted only with the value that asks for nothing this service lacks.
 CREATE_DEFAULTS = {
     "availability_zone": ((None, "", AVAILABILITY_ZONE),
@@ -71,8 +71,6 @@ CREATE_DEFAULTS = {
                                                  "reaches the image's OS provider"),
     "block_device_mapping": ((None, []), "servers boot from their image's disk only"),
     "block_device_mapping_v2": ((None, []), "servers boot from their image's disk only"),
-    "accessIPv4": ((None, ""), "access addresses are not kept"),
-    "accessIPv6": ((None, ""), "access addresses are not kept"),
 }
 
 
@@ -135,7 +133,8 @@ def _create(request):
             request.snf_user, spec["name"], image_ref, flavor_ref, metadata=metadata,
             personality=spec.get("personality"), key_name=key_name,
             networks=spec.get("networks"), password=password,
-            user_data=spec.get("user_data"), min_count=min_count, max_count=max_count)
+            user_data=spec.get("user_data"), min_count=min_count, max_count=max_count,
+            access_ipv4=spec.get("accessIPv4"), access_ipv6=spec.get("accessIPv6"))
     except NotFound as exc:
         # A reference in the body that does not resolve is a bad request, not a 404.
         raise faults.BadRequest(exc.message) from None
@@ -164,12 +163,11 @@ def server_item(request, server_id):
         unknown = set(spec) - {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig",
                                "description"}
         if unknown:
-            raise faults.BadRequest("'server' may contain only 'name'; got %s."
-                                    % ", ".join(sorted(unknown)))
-        if "name" in spec:
-            logic.rename_server(user, server_id, spec["name"])
-        else:
-            logic.get_server(user, server_id)
+            raise faults.BadRequest("'server' may contain only 'name', 'accessIPv4' and "
+                                    "'accessIPv6'; got %s." % ", ".join(sorted(unknown)))
+        logic.update_server(user, server_id, name=spec.get("name"),
+                            access_ipv4=spec.get("accessIPv4"),
+                            access_ipv6=spec.get("accessIPv6"))
         # Like Nova, the update answer has the base fields only (no extended attributes).
         data = {k: v for k, v in _show(request, server_id).items() if k in UPDATE_FIELDS}
         return json_response({"server": data})

@@ -219,6 +219,10 @@ class VirtualMachine(models.Model):
     key_name = models.CharField(max_length=255, blank=True, default="")
     # The create request's user_data (base64, as sent): handed to the OS provider.
     user_data = models.TextField(blank=True, default="")
+    # Nova's accessIPv4/accessIPv6: addresses the owner records for the server (canonical
+    # text, "" for none); shown, never acted on.
+    access_ipv4 = models.CharField(max_length=15, blank=True, default="")
+    access_ipv6 = models.CharField(max_length=39, blank=True, default="")
     operstate = models.CharField(max_length=16, choices=OPER_STATES, default="BUILD")
     deleted = models.BooleanField(default=False)
     suspended = models.BooleanField(default=False)

@@ -6,8 +6,11 @@ from django.conf import settings
 from .errors import InvalidInput, OverLimit
 from .text import check_no_control
 
+# Nova's limit on a server's metadata values (images keep Synnefo's 500 characters).
+SERVER_VALUE_MAX = 255
 
-def validate_metadata(items, field="metadata"):
+
+def validate_metadata(items, field="metadata", max_value=500):
     if not isinstance(items, dict):
         raise InvalidInput("'%s' must be an object of string keys and values." % field)
     check_total(len(items))
@@ -15,9 +18,9 @@ def validate_metadata(items, field="metadata"):
         if not isinstance(key, str) or not key or len(key) > 50:
             raise InvalidInput("Metadata keys in '%s' must be 1-50 characters, got %r."
                                % (field, key))
-        if not isinstance(value, str) or len(value) > 500:
-            raise InvalidInput("The value of metadata key %r must be a string of at most 500 "
-                               "characters." % key)
+        if not isinstance(value, str) or len(value) > max_value:
+            raise InvalidInput("The value of metadata key %r must be a string of at most %d "
+                               "characters." % (key, max_value))
         check_no_control(key, "Metadata key %r" % key)
         check_no_control(value, "The value of metadata key %r" % key)
 

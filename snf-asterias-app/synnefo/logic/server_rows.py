@@ -14,7 +14,7 @@ SERVER_COLUMNS = ("id", "name", "operstate", "action", "deleted", "suspended",
                   "task_job_id", "backendjobid", "backendjobstatus", "backendopcode",
                   "backendlogmsg", "buildpercentage", "image_id", "flavor_id", "owner_id",
                   "key_name", "created", "updated", "fault_code", "fault_message",
-                  "fault_details")
+                  "fault_details", "access_ipv4", "access_ipv6")
 NIC_COLUMNS = ("machine_id", "id", "index", "network_id", "network__name", "mac", "ipv4",
                "ipv6", "state", "firewall_profile")
 

@@ -9,6 +9,7 @@ refused submission leaves it in ERROR with a fault the user can read.
 import base64
 import binascii
 import datetime
+import ipaddress
 import logging
 import secrets
 import string
@@ -42,7 +43,7 @@ from .errors import (
 from .flavors import get_flavor
 from .ids import parse_id
 from .images import get_image, node_osparams
-from .metadata import check_total, total_after, validate_metadata
+from .metadata import SERVER_VALUE_MAX, check_total, total_after, validate_metadata
 from .ports import nics_for_new_server
 from .server_state import (
     get_server,
@@ -219,6 +220,20 @@ def create_server(user, name, image_id, flavor_id, **kwargs):
     return vms[0], password
 
 
+def access_ip(value, version, field):
+    """An access address (accessIPv4/6) in canonical text; "" or None clears it."""
+    if value is None or value == "":
+        return ""
+    try:
+        address = ipaddress.ip_address(value) if isinstance(value, str) else None
+    except ValueError:
+        address = None
+    if address is None or address.version != version:
+        raise InvalidInput("'%s' must be an IPv%d address, got %r." % (field, version,
+                                                                       str(value)[:64]))
+    return str(address)
+
+
 def server_names(name, count):
     """Nova's names for a multi-create: "name-1" ... "name-N"; one server keeps ``name``."""
     name = name.strip()
@@ -227,7 +242,7 @@ def server_names(name, count):
 
 def create_servers(user, name, image_id, flavor_id, metadata=None, personality=None,
                    key_name=None, networks=None, password=None, user_data=None,
-                   min_count=1, max_count=1):
+                   min_count=1, max_count=1, access_ipv4=None, access_ipv6=None):
     """Insert the servers (BUILD), choose a backend for each, submit their create jobs.
 
     As many servers as the quota allows up to ``max_count``, and none unless at least
@@ -244,9 +259,11 @@ def create_servers(user, name, image_id, flavor_id, metadata=None, personality=N
                            % (min_count, max_count))
     _check_server_name(server_names(name, max_count)[-1], "name")  # with its suffix
     metadata = metadata or {}
-    validate_metadata(metadata)
+    validate_metadata(metadata, max_value=SERVER_VALUE_MAX)
     files = validate_personality(personality)
     user_data = validate_user_data(user_data)
+    access = {"access_ipv4": access_ip(access_ipv4, 4, "accessIPv4"),
+              "access_ipv6": access_ip(access_ipv6, 6, "accessIPv6")}
     image = get_image(user, image_id)
     if image.state != "ACTIVE":
         raise InvalidInput("Image %d is %s, not ACTIVE: choose another image."
@@ -281,7 +298,7 @@ def create_servers(user, name, image_id, flavor_id, metadata=None, personality=N
             vm = VirtualMachine.objects.create(owner=user, name=vm_name, flavor=flavor,
                                                image=image, key_name=key_name or "",
                                                user_data=user_data, operstate="BUILD",
-                                               action="CREATE")
+                                               action="CREATE", **access)
             for key, value in metadata.items():
                 VirtualMachineMetadata.objects.create(vm=vm, meta_key=key, meta_value=value)
             for nic in nics:
@@ -459,11 +476,21 @@ def _check_server_name(name, field):
     check_no_control(name, "'%s'" % field)
 
 
-def rename_server(user, server_id, name):
-    _check_server_name(name, "server.name")
+def update_server(user, server_id, name=None, access_ipv4=None, access_ipv6=None):
+    """PUT /servers/<id>: the name and the access addresses (each only when given)."""
+    changes = {}
+    if name is not None:
+        _check_server_name(name, "server.name")
+        changes["name"] = name.strip()
+    if access_ipv4 is not None:
+        changes["access_ipv4"] = access_ip(access_ipv4, 4, "server.accessIPv4")
+    if access_ipv6 is not None:
+        changes["access_ipv6"] = access_ip(access_ipv6, 6, "server.accessIPv6")
     vm = get_server(user, server_id)
-    VirtualMachine.objects.filter(pk=vm.pk).update(name=name.strip(), updated=timezone.now())
+    if changes:
+        VirtualMachine.objects.filter(pk=vm.pk).update(updated=timezone.now(), **changes)
     return get_server(user, server_id)
+
 
 
 def delete_server(user, server_id):
@@ -498,7 +525,7 @@ def server_metadata(vm):
 
 
 def update_metadata(user, server_id, items, replace=False):
-    validate_metadata(items)
+    validate_metadata(items, max_value=SERVER_VALUE_MAX)
     with transaction.atomic():
         vm = get_server(user, server_id, for_update=True)
         current = vm.metadata.values_list("meta_key", flat=True)
