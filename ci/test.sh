@@ -96,7 +96,8 @@ run snf-vncauthproxy snf-vncauthproxy "${NODJANGO[@]}" "${MARK[@]}"
 run snf-tools snf-tools "${NODJANGO[@]}" "${MARK[@]}"
 run snf-webproject snf-webproject "${MARK[@]}"
 # The compute app: unit tests on every database; the integration tests (real Ganeti,
-# RabbitMQ, gunicorn, OpenStack clients) once, on PostgreSQL. Tests marked
+# RabbitMQ, gunicorn, OpenStack clients, Debian's Tempest: tests/test_tempest.py writes
+# tempest.xml into $SNF_TEST_REPORTS) once, on PostgreSQL. Tests marked
 # database("postgresql") are skipped by the other passes and fail this one if they
 # skip in it (snf-asterias-app/tests/support/database_marker.py).
 SNF_TEST_DB=sqlite run snf-asterias-app-sqlite snf-asterias-app -m "not integration"

@@ -411,6 +411,6 @@ def test_access_addresses_are_kept_canonical_and_updatable(world, fake_backend):
     assert world.a.get(url).json()["server"]["accessIPv6"] == "::babe:202:202"
     assert world.a.put(url, {"server": {"accessIPv4": ""}}).json()["server"]["accessIPv4"] == ""
     for bad in ({"accessIPv4": "::1"}, {"accessIPv6": "1.1.1.1"}, {"accessIPv4": "1.1.1"},
-                {"accessIPv4": 7}):
+                {"accessIPv4": 7}, {"accessIPv6": "fe80::1%" + "x" * 60}):
         assert create_server(world.a, world, **bad).status_code == 400
         assert world.a.put(url, {"server": bad}).status_code == 400

@@ -228,7 +228,8 @@ def access_ip(value, version, field):
         address = ipaddress.ip_address(value) if isinstance(value, str) else None
     except ValueError:
         address = None
-    if address is None or address.version != version:
+    # A scoped IPv6 address ("fe80::1%eth0") names a link of the client's, not an address.
+    if address is None or address.version != version or getattr(address, "scope_id", None):
         raise InvalidInput("'%s' must be an IPv%d address, got %r." % (field, version,
                                                                        str(value)[:64]))
     return str(address)
