@@ -155,6 +155,19 @@ def test_dependent_failure_first_then_the_transient_one_still_ends_deleted(bn, g
     assert state(bn) == ("DELETED", "DELETED")
 
 
+def test_removal_failing_after_the_retry_found_the_network_gone_stays_deleted(
+        bn, ganeti, monkeypatch):
+    """Two removals raced: the other one removed the network, ours failed transiently."""
+    from synnefo.backend import networks as gnet
+    monkeypatch.setattr(gnet, "delete_network", lambda network, backend: [])
+    removing(bn)
+    nc.handle(msg(bn, "OP_NETWORK_DISCONNECT", 20, "error", t=100, logmsg=LOCKS))
+    assert state(bn) == ("DELETED", "DELETED")
+    nc.handle(msg(bn, "OP_NETWORK_REMOVE", 21, "error", t=101,
+                  logmsg="Dependency job 20 finished with status 'error'"))
+    assert state(bn) == ("DELETED", "DELETED")
+
+
 def test_transient_connect_failure_reconnects(bn, ganeti):
     BackendNetwork.objects.filter(pk=bn.pk).update(batchjobid=10, backendjobid=11)
     nc.handle(msg(bn, "OP_NETWORK_ADD", 10, t=100))

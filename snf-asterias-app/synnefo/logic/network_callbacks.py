@@ -167,6 +167,11 @@ def update_network(body):
         if (status in FINAL_JOB_STATUSES and not superseded
                 and (bn.backendtime is None or when > bn.backendtime)):
             state = ON_SUCCESS.get(opcode) if status == "success" else ON_FAILURE.get(opcode)
+            # DELETED is recorded only once Ganeti removed the network or answered that it
+            # has none; a failed job arriving afterwards (a removal that depended on the
+            # transiently failed disconnect) cannot bring it back.
+            if status != "success" and bn.operstate == "DELETED":
+                state = None
             if state is not None and state != bn.operstate:
                 bn.operstate = state
                 changed.append("operstate")
