@@ -33,6 +33,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from support.cluster import env
 from support.live import Gunicorn, live_settings, snf_manage
+from support.postgres import drop_database, pg
 
 pytestmark = pytest.mark.integration
 
@@ -47,18 +48,6 @@ STATUSES = collections.Counter()  # status class -> requests
 DB_NAME = "test_fuzz_%d" % os.getpid()
 PUBKEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIcmwGmWq6Gbs8KyHO2LFYJkrMCeoM8yr3Sj7CH0Bpnd "
           "fuzz@example")
-
-
-def _pg(sql):
-    import psycopg2
-    conn = psycopg2.connect(host=env("SNF_TEST_PG_HOST"), port=env("SNF_TEST_PG_PORT"),
-                            user=env("SNF_TEST_PG_USER"), password=env("SNF_TEST_PG_PASSWORD"),
-                            dbname="postgres")
-    conn.autocommit = True
-    try:
-        conn.cursor().execute(sql)
-    finally:
-        conn.close()
 
 
 class Client:
@@ -88,8 +77,8 @@ class Deployment:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api-fuzz")
-    _pg("DROP DATABASE IF EXISTS %s" % DB_NAME)
-    _pg("CREATE DATABASE %s" % DB_NAME)
+    drop_database(DB_NAME)
+    pg("CREATE DATABASE %s" % DB_NAME)
     database = {"ENGINE": "django.db.backends.postgresql", "NAME": DB_NAME,
                 "HOST": env("SNF_TEST_PG_HOST"), "PORT": env("SNF_TEST_PG_PORT"),
                 "USER": env("SNF_TEST_PG_USER"), "PASSWORD": env("SNF_TEST_PG_PASSWORD"),
@@ -122,7 +111,7 @@ def live(tmp_path_factory):
         d.client.conn.close()  # else gunicorn's graceful stop waits for the idle keep-alive
         d.gunicorn.stop()
     finally:
-        _pg("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB_NAME)
+        drop_database(DB_NAME)
 
 
 def _call(d, method, path, body=None, token=True):

@@ -166,7 +166,8 @@ def check_servers(api, pipeline, watcher, servers, bad, posted, key, ssh):
 
     def finished(vm_id):
         s = server(api, vm_id)
-        seen.setdefault(vm_id, []).append(s["progress"])
+        if "progress" in s:  # as in Nova: shown while building and once ACTIVE, not in ERROR
+            seen.setdefault(vm_id, []).append(s["progress"])
         return s if s["status"] in ("ACTIVE", "ERROR") else None
 
     # each guest is polled over SSH as soon as the API says ACTIVE (both boot at once)

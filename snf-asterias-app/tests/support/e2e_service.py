@@ -48,6 +48,7 @@ from support.live import (
     wait_for,
     write_clouds_yaml,
 )
+from support.postgres import drop_database, pg
 
 # Names of this run (several runs may share the machine: CI and developers): the
 # deployment prefix (Ganeti instance names, RabbitMQ queues), database, hook, OS.
@@ -96,20 +97,6 @@ def install_os(path, conf_dir, record_dir):
         with open(os.path.join(path, name), "w") as f:
             f.write(text)
         os.chmod(os.path.join(path, name), 0o755 if text.startswith("#!") else 0o644)
-
-
-def _pg(sql, dbname="postgres"):
-    import psycopg2
-    conn = psycopg2.connect(host=env("SNF_TEST_PG_HOST"), port=env("SNF_TEST_PG_PORT"),
-                            user=env("SNF_TEST_PG_USER"), password=env("SNF_TEST_PG_PASSWORD"),
-                            dbname=dbname)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return [row[0] for row in cur.fetchall()] if cur.description else []
-    finally:
-        conn.close()
 
 
 def _rapi():
@@ -183,9 +170,9 @@ def _clean_up_after_dead_runs(rapi):
     for name in os.listdir(OS_ROOT):
         if _dead_run(name):
             shutil.rmtree(os.path.join(OS_ROOT, name), ignore_errors=True)
-    for name in _pg("SELECT datname FROM pg_database WHERE datname LIKE 'snfe2e%%'"):
+    for name in pg("SELECT datname FROM pg_database WHERE datname LIKE 'snfe2e%%'"):
         if _dead_run(name + "_"):
-            _pg("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+            drop_database(name)
 
 
 def ganeti(*args):
@@ -225,7 +212,8 @@ def e2e_service(tmp, extra_conf=""):
 
     rapi = _rapi()
     _clean_up_after_dead_runs(rapi)
-    _pg("CREATE DATABASE %s" % DB_NAME)
+    drop_database(DB_NAME)  # a teardown in this process may have failed
+    pg("CREATE DATABASE %s" % DB_NAME)
     purge_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
 
     def manage(*args, **kw):
@@ -236,7 +224,7 @@ def e2e_service(tmp, extra_conf=""):
     # <prefix><id>, and eventd republishes them when it starts. A fresh row must never
     # share its instance name with one of those (a stale REMOVE would delete it), even
     # when a PID comes back.
-    _pg("SELECT setval(pg_get_serial_sequence('db_virtualmachine', 'id'), %d)"
+    pg("SELECT setval(pg_get_serial_sequence('db_virtualmachine', 'id'), %d)"
         % int(time.time()), dbname=DB_NAME)
     manage("user-create", "alice", "--password-stdin", "--max-ram", str(HUGE_RAM + 4096),
            stdin=PASSWORD + "\n")
@@ -300,6 +288,6 @@ def e2e_service(tmp, extra_conf=""):
                 _remove_ganeti_network(rapi, name)
         shutil.rmtree(OS_DIR, ignore_errors=True)
         delete_queues(PREFIX, env("SNF_TEST_AMQP_URL"))
-        _pg("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB_NAME)
+        drop_database(DB_NAME)
 
 
