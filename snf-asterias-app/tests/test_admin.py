@@ -372,6 +372,15 @@ def test_api_bad_bodies_are_400(world, body):
     assert response.status_code == 400
 
 
+def test_api_oversized_body_is_413(world, settings):
+    """The admin API maps failures as the public APIs do (api.util.answer_or_fault)."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    body = b'{"user": "%s"}' % (b"a" * 2048)
+    response = world.r.post("/admin/api/actions/user.suspend", raw=body)
+    assert response.status_code == 413, response.content
+    assert not AuditEntry.objects.exists()
+
+
 def test_api_wrong_method_and_unknown_ids(world):
     assert world.r.post("/admin/api/users", {}).status_code == 405
     assert world.r.get("/admin/api/users/nobody").status_code == 404

@@ -5,20 +5,16 @@ other caller: guard's 403). Errors: the compute API's fault shapes, never a 5xx 
 what a client sent."""
 
 import functools
-import logging
 
 from django.views.decorators.csrf import csrf_exempt
 
 from synnefo.api import faults
 from synnefo.api.client_address import client_address
-from synnefo.api.util import fault_response, json_response, parse_body
+from synnefo.api.util import answer_or_fault, json_response, parse_body
 from synnefo.logic import admin, dead_letters
-from synnefo.logic.errors import LogicError
 from synnefo.webproject.requestid import new_request_id
 
 from . import guard
-
-log = logging.getLogger("synnefo.admin")
 
 
 def endpoint(method):
@@ -31,21 +27,14 @@ def endpoint(method):
             request.admin = admin.admin_for_token(request.META.get("HTTP_X_AUTH_TOKEN"))
             if request.admin is None:
                 return guard.forbidden("application/json")
-            try:
+
+            def handle():
                 if request.method not in (method, "HEAD" if method == "GET" else method):
                     raise faults.BadMethod("Use %s here." % method,
                                            headers={"Allow": method})
-                response = json_response(view(request, *args, **kwargs))
-            except faults.Fault as fault:
-                response = fault_response(fault)
-            except LogicError as exc:
-                response = fault_response(faults.from_logic(exc))
-            except Exception:
-                log.exception("admin API %s %s failed (request %s)", request.method,
-                              request.path, request.request_id)
-                response = fault_response(faults.ComputeFault(
-                    "An unexpected error occurred; quote request id %s." % request.request_id))
-            return guard.secure(response)
+                return json_response(view(request, *args, **kwargs))
+
+            return guard.secure(answer_or_fault(request, handle))
         return wrapper
     return decorate
 

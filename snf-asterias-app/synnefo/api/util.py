@@ -118,6 +118,32 @@ def authenticate(request):
     return row.user
 
 
+def answer_or_fault(request, handle, style="compute"):
+    """``handle()``'s response, or the fault its failure maps to: the one mapping of
+    failures to answers for every JSON front end (the public APIs and the admin API).
+    A client's mistake is a 4xx; anything else is logged with the request id and answered
+    500 without a traceback."""
+    try:
+        return handle()
+    except faults.Fault as fault:
+        return fault_response(fault, style)
+    except logic_errors.LogicError as exc:
+        return fault_response(faults.from_logic(exc), style)
+    except RequestDataTooBig:
+        return fault_response(faults.OverLimit(
+            "The request body is larger than %d bytes."
+            % settings.DATA_UPLOAD_MAX_MEMORY_SIZE), style)
+    except SuspiciousOperation as exc:
+        # e.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return fault_response(faults.BadRequest("Request refused: %s" % exc), style)
+    except Exception:
+        log.exception("unexpected error in %s %s (request %s)", request.method,
+                      request.path, request.request_id)
+        return fault_response(faults.ComputeFault(
+            "An unexpected error occurred; it has been logged. Quote request id %s "
+            "when reporting it." % request.request_id), style)
+
+
 def api_view(methods, auth=True, style="compute"):
     methods = tuple(m.upper() for m in methods)
 
@@ -127,7 +153,7 @@ def api_view(methods, auth=True, style="compute"):
         def wrapper(request, *args, **kwargs):
             # The id RequestIdMiddleware gave the request (and puts on its log lines).
             request.request_id = getattr(request, "request_id", None) or new_request_id()
-            try:
+            def handle():
                 method = request.method.upper()
                 allowed = methods + (("HEAD",) if "GET" in methods else ())
                 if method not in allowed:
@@ -141,26 +167,11 @@ def api_view(methods, auth=True, style="compute"):
                 validation.check_query(request)
                 token = _DEFERRED.set(True)
                 try:
-                    response = view(request, *args, **kwargs)
+                    return view(request, *args, **kwargs)
                 finally:
                     _DEFERRED.reset(token)
-            except faults.Fault as fault:
-                response = fault_response(fault, style)
-            except logic_errors.LogicError as exc:
-                response = fault_response(faults.from_logic(exc), style)
-            except RequestDataTooBig:
-                response = fault_response(faults.OverLimit(
-                    "The request body is larger than %d bytes."
-                    % settings.DATA_UPLOAD_MAX_MEMORY_SIZE), style)
-            except SuspiciousOperation as exc:
-                # e.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS
-                response = fault_response(faults.BadRequest("Request refused: %s" % exc), style)
-            except Exception:
-                log.exception("unexpected error in %s %s (request %s)", request.method,
-                              request.path, request.request_id)
-                response = fault_response(faults.ComputeFault(
-                    "An unexpected error occurred; it has been logged. Quote request id %s "
-                    "when reporting it." % request.request_id), style)
+
+            response = answer_or_fault(request, handle, style)
             if request.method.upper() == "HEAD":
                 if response.streaming:  # image data: keep its Content-Length, send none
                     response.streaming_content = []
