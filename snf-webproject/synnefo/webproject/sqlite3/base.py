@@ -20,6 +20,9 @@ so this subclass does it the same way on both. settings.py selects it for every
 "django.db.backends.sqlite3" database.
 """
 
+import sqlite3
+import time
+
 from django.db.backends.sqlite3 import base
 
 
@@ -28,9 +31,30 @@ class DatabaseWrapper(base.DatabaseWrapper):
         conn = super().get_new_connection(conn_params)
         # Persistent in the file, but cheap to assert on every connection; an in-memory
         # database answers "memory" and stays as it is.
-        conn.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(conn, conn_params.get("timeout", 5))
         return conn
 
     def _start_transaction_under_autocommit(self):
         # Django's atomic() on SQLite begins its transactions here (both 3.2 and 5.2).
         self.cursor().execute("BEGIN IMMEDIATE")
+
+
+def _switch_to_wal(conn, timeout):
+    """Set the WAL journal, waiting up to the busy timeout for the lock it needs.
+
+    Leaving the rollback journal takes an exclusive lock, and SQLite answers "database
+    is locked" at once, without its busy handler, when another process holds or is
+    changing the journal at that moment: several gunicorn workers (or the dispatcher)
+    opening a fresh database together hit exactly that. So retry here, briefly.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
