@@ -41,7 +41,7 @@ def env():
     """The SNF_TEST_* values after sourcing ci/test-env.sh."""
     out = subprocess.run(
         ["bash", "-c", 'set -eu; . "$1"; env -0', "test-env", str(TEST_ENV)],
-        check=True, capture_output=True, timeout=10).stdout
+        check=True, capture_output=True, timeout=60).stdout
     values = dict(item.split("=", 1) for item in out.decode().split("\0") if "=" in item)
     return {k: v for k, v in values.items() if k.startswith("SNF_TEST_")}
 
@@ -58,7 +58,7 @@ def _pg_connect(env, dbname=None):
     return psycopg2.connect(
         host=env["SNF_TEST_PG_HOST"], port=int(env["SNF_TEST_PG_PORT"]),
         user=env["SNF_TEST_PG_USER"], password=env["SNF_TEST_PG_PASSWORD"],
-        dbname=dbname or env["SNF_TEST_PG_NAME"], connect_timeout=5)
+        dbname=dbname or env["SNF_TEST_PG_NAME"], connect_timeout=30)
 
 
 def test_postgresql_password_login_over_tcp(env):
@@ -107,7 +107,7 @@ def _mysql_connect(env, **kw):
     return MySQLdb.connect(
         host=env["SNF_TEST_MYSQL_HOST"], port=int(env["SNF_TEST_MYSQL_PORT"]),
         user=env["SNF_TEST_MYSQL_USER"], passwd=env["SNF_TEST_MYSQL_PASSWORD"],
-        connect_timeout=5, **kw)
+        connect_timeout=30, **kw)
 
 
 def test_mariadb_login_and_server_settings(env):
@@ -162,7 +162,7 @@ def _amqp_connection(url):
     return amqp.Connection(
         host="%s:%d" % (parts.hostname, parts.port or 5672),
         userid=unquote(parts.username), password=unquote(parts.password),
-        virtual_host=unquote(parts.path[1:]) or "/", connect_timeout=5)
+        virtual_host=unquote(parts.path[1:]) or "/", connect_timeout=30)
 
 
 @pytest.mark.parametrize("vhost", ["synnefo-test", "synnefo-demo"])
@@ -209,8 +209,9 @@ def _rapi(env, method, path, body=None):
         # The RAPI certificate is self-signed (CN ganeti.example.com).
         c.setopt(pycurl.SSL_VERIFYPEER, 0)
         c.setopt(pycurl.SSL_VERIFYHOST, 0)
-        c.setopt(pycurl.CONNECTTIMEOUT, 5)
-        c.setopt(pycurl.TIMEOUT, 15)
+        # bounds for a broken service only: a loaded machine answers slowly
+        c.setopt(pycurl.CONNECTTIMEOUT, 30)
+        c.setopt(pycurl.TIMEOUT, 120)
         c.setopt(pycurl.WRITEDATA, buf)
         c.perform()
         status = c.getinfo(pycurl.RESPONSE_CODE)

@@ -185,7 +185,7 @@ def daemons(node, service):
                   and ps.get(pp, (0, 0, "", ""))[3] != name)
 
 
-def running_pid(node, service, timeout=15):
+def running_pid(node, service, timeout=60):  # a bound for a broken build only
     end = time.monotonic() + timeout
     while True:
         try:
@@ -198,7 +198,7 @@ def running_pid(node, service, timeout=15):
         time.sleep(0.1)
 
 
-def wait_gone(node, pid, timeout=30):
+def wait_gone(node, pid, timeout=60):
     end = time.monotonic() + timeout
     while pid in procs(node) and not procs(node).get(pid, (0, 0, "Z"))[2].startswith("Z"):
         assert time.monotonic() < end, "pid %d still alive" % pid
