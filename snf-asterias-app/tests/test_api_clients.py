@@ -18,6 +18,7 @@ import time
 
 import pytest
 from support.live import (
+    WAIT,
     Gunicorn,
     live_settings,
     openstack_cli,
@@ -74,10 +75,10 @@ def _sdk(live, **auth):
     return sdk_connect(**auth)
 
 
-def _wait_status(get, wanted, timeout=20):
-    deadline = time.time() + timeout
+def _wait_status(get, wanted, timeout=WAIT):
+    deadline = time.monotonic() + timeout
     status = None
-    while time.time() < deadline:
+    while time.monotonic() < deadline:
         status = get()
         if status == wanted:
             return
@@ -99,7 +100,7 @@ def test_openstacksdk_password_auth_full_cycle(live):
                                         key_name="sdk-key", networks="auto",
                                         metadata={"purpose": "test"})
     assert server.admin_password
-    server = conn.compute.wait_for_server(server, status="ACTIVE", wait=30, interval=0.3)
+    server = conn.compute.wait_for_server(server, status="ACTIVE", wait=WAIT, interval=0.3)
     assert server.addresses["public"][0]["addr"].startswith("10.251.")
     assert server.metadata == {"purpose": "test"} and server.key_name == "sdk-key"
     conn.compute.stop_server(server)
@@ -115,7 +116,7 @@ def test_openstacksdk_password_auth_full_cycle(live):
     limits = conn.compute.get_limits()
     assert limits.absolute.instances_used == 1 and limits.absolute.total_cores_used == 2
     conn.compute.delete_server(server)
-    conn.compute.wait_for_delete(server, interval=0.3, wait=30)
+    conn.compute.wait_for_delete(server, interval=0.3, wait=WAIT)
     assert list(conn.compute.servers()) == []
     conn.compute.delete_keypair("sdk-key")
     assert [k.name for k in conn.compute.keypairs()] == []
@@ -178,9 +179,9 @@ def test_wrong_password_and_isolation(live):
     assert list(bob.compute.servers()) == []
     with pytest.raises(openstack.exceptions.NotFoundException):
         bob.compute.get_server(server.id)
-    alice.compute.wait_for_server(server, wait=30, interval=0.3)
+    alice.compute.wait_for_server(server, wait=WAIT, interval=0.3)
     alice.compute.delete_server(server)
-    alice.compute.wait_for_delete(server, interval=0.3, wait=30)
+    alice.compute.wait_for_delete(server, interval=0.3, wait=WAIT)
 
 
 def test_novaclient(live):
@@ -293,9 +294,9 @@ def test_image_upload_download_delete_with_real_clients(live):
     assert link.strip().startswith(live.base + "/image/node/%s/" % gl_image["id"])
     with urllib.request.urlopen(link.strip(), timeout=30) as answer:
         assert answer.read() == data
-    conn.compute.wait_for_server(server, wait=30, interval=0.3)
+    conn.compute.wait_for_server(server, wait=WAIT, interval=0.3)
     conn.compute.delete_server(server)
-    conn.compute.wait_for_delete(server, interval=0.3, wait=30)
+    conn.compute.wait_for_delete(server, interval=0.3, wait=WAIT)
 
     # over the quota (8 MiB; 6 in use): 413 and nothing stored
     big = live.tmp / "big.raw"

@@ -35,6 +35,7 @@ from support.e2e_service import (
 )
 from support.live import (
     VENV_BIN,
+    WAIT,
     openstack_cli,
     openstack_cli_json,
     sdk_connect,
@@ -73,7 +74,7 @@ def image(conn):
     return conn.image.find_image("debian-12")
 
 
-def watch(service, conn, server_id, until, timeout=60):
+def watch(service, conn, server_id, until, timeout=WAIT):
     """Poll the server until its status is ``until``; the (status, progress) pairs seen."""
     seen = []
     deadline = time.monotonic() + timeout
@@ -146,7 +147,7 @@ def test_lifecycle_on_real_ganeti(service, conn, admin, flavors, image):
     since = (datetime.datetime.utcnow() - datetime.timedelta(seconds=2)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
     conn.compute.delete_server(server)
-    conn.compute.wait_for_delete(server, interval=0.2, wait=60)
+    conn.compute.wait_for_delete(server, interval=0.2, wait=WAIT)
     assert list(conn.compute.servers()) == [] and list(admin.compute.servers()) == []
     changed = conn.compute.get("/servers/detail?changes-since=" + since).json()["servers"]
     assert [(s["id"], s["status"]) for s in changed] == [(server.id, "DELETED")]
@@ -200,7 +201,7 @@ def test_create_that_ganeti_refuses_is_error_with_its_reason(service, conn, flav
     assert "memory" in fault["message"].lower() and str(HUGE_RAM) in fault["message"], fault
     assert PREFIX + server.id not in our_instances(service.rapi)
     conn.compute.delete_server(server)
-    conn.compute.wait_for_delete(server, interval=0.2, wait=60)
+    conn.compute.wait_for_delete(server, interval=0.2, wait=WAIT)
     assert list(conn.compute.servers()) == []
 
 
@@ -209,7 +210,7 @@ def test_delete_while_building(service, conn, flavors, image):
                                         flavor_id=flavors[(1, 128)].id)
     assert conn.compute.get_server(server.id).status == "BUILD"
     conn.compute.delete_server(server)  # Ganeti runs the remove after the create
-    conn.compute.wait_for_delete(server, interval=0.2, wait=60)
+    conn.compute.wait_for_delete(server, interval=0.2, wait=WAIT)
     assert list(conn.compute.servers()) == []
     # gone because Ganeti removed it, not because the remove came too early ("not
     # known") while the create went on to leave an orphan instance
@@ -247,7 +248,7 @@ def test_instance_removed_behind_our_back_is_fixed_by_reconciliation(service, co
     assert conn.compute.get_server(server.id).status == "ACTIVE"  # detect changes nothing
     fixed = service.manage("reconcile-servers", "--fix-stale")
     assert "stale: %s" % name in fixed and "(fixed)" in fixed, fixed
-    conn.compute.wait_for_delete(server, interval=0.2, wait=30)
+    conn.compute.wait_for_delete(server, interval=0.2, wait=WAIT)
     assert list(conn.compute.servers()) == []
     assert service.manage("reconcile-servers").strip() == "nothing found"
 
@@ -324,7 +325,7 @@ def test_snf_cloud(service, conn, flavors, image):
     assert console.stderr.startswith("snf-cloud: console of server %s: " % server.id), console
     assert len(console.stderr.splitlines()) == 1, console
     conn.compute.delete_server(server)
-    conn.compute.wait_for_delete(server, interval=0.2, wait=60)
+    conn.compute.wait_for_delete(server, interval=0.2, wait=WAIT)
 
 
 def test_processes_survived(service):

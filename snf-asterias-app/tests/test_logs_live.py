@@ -38,7 +38,7 @@ def stop_daemon(pid_file):
         return
     os.kill(pid, signal.SIGTERM)
     try:
-        wait_for("pid %d to stop" % pid, lambda: not pid_alive(pid), timeout=30)
+        wait_for("pid %d to stop" % pid, lambda: not pid_alive(pid))
     except AssertionError:
         os.kill(pid, signal.SIGKILL)
         raise

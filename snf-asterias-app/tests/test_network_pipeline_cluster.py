@@ -28,8 +28,7 @@ from support.cluster import (
     run_prefix,
 )
 from support.ganeti_race import DisconnectRace, pawn_spec
-from support.live import delete_queues, pipeline_on_test_db
-from support.live import wait_for as _wait_for
+from support.live import delete_queues, pipeline_on_test_db, wait_for
 
 from synnefo.backend import networks as gnet
 from synnefo.backend.client import client_for
@@ -43,10 +42,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
 PREFIX = run_prefix("snfnp")
 SUBNET = "10.251.106.0/24"  # used by no other test
 HOOK_NAME = "90-%shook" % PREFIX
-
-
-def wait_for(what, check, timeout=60, logs=None):
-    return _wait_for(what, check, timeout, logs=logs)
 
 
 def cleanup_cluster(client):

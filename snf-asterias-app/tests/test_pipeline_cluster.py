@@ -21,7 +21,7 @@ import time
 import pytest
 from django.db import connection
 from support.cluster import cluster_backend, env, remove_instances, run_prefix
-from support.live import VENV_BIN, delete_queues, pipeline_on_test_db, wait_for
+from support.live import VENV_BIN, WAIT, delete_queues, pipeline_on_test_db, wait_for
 from support.live import purge_queues as _purge_queues
 
 from synnefo.backend import instances
@@ -114,7 +114,7 @@ def db_vm(vm):
     return m.VirtualMachine.objects.get(pk=vm.pk)
 
 
-def wait_state(pipeline, vm, state, timeout=30, **fields):
+def wait_state(pipeline, vm, state, timeout=WAIT, **fields):
     def check():
         v = db_vm(vm)
         return v.operstate == state and all(getattr(v, k) == val for k, val in fields.items())
@@ -194,8 +194,8 @@ def test_rabbitmq_outage_loses_nothing(pipeline, world):
         assert db_vm(b).operstate == "BUILD" and db_vm(a).operstate == "STARTED"
     finally:
         rabbitmq("start")
-    wait_state(pipeline, b, "STARTED", timeout=90, backendjobid=job_b)
-    wait_state(pipeline, a, "STOPPED", timeout=90, backendjobid=job_a)
+    wait_state(pipeline, b, "STARTED", backendjobid=job_b)
+    wait_state(pipeline, a, "STOPPED", backendjobid=job_a)
     assert pipeline.eventd.poll() is None and pipeline.dispatcher.poll() is None
     wait_for("the spool to empty", lambda: not any(n.endswith(".msg")
                                                    for n in os.listdir(pipeline.spool)))
@@ -210,9 +210,9 @@ def test_kill9_of_the_dispatcher_mid_burst_loses_nothing(pipeline, world):
         instances.shutdown_instance(vm)  # queued behind the creates in Ganeti
     pipeline.start_dispatcher()
     for vm, job in zip(vms[2:], jobs[2:]):
-        wait_state(pipeline, vm, "STARTED", timeout=60, backendjobid=job)
+        wait_state(pipeline, vm, "STARTED", backendjobid=job)
     for vm in vms[:2]:
-        wait_state(pipeline, vm, "STOPPED", timeout=60)
+        wait_state(pipeline, vm, "STOPPED")
 
 
 def test_eventd_refuses_to_run_off_the_master(pipeline):
@@ -281,9 +281,9 @@ def test_postgresql_restart_under_the_dispatcher(pipeline, world):
     finally:
         subprocess.run(["/etc/init.d/postgresql", "start"], check=True, capture_output=True,
                        timeout=60)
-        wait_for("PostgreSQL", pg_ready, timeout=60)
+        wait_for("PostgreSQL", pg_ready)
     connection.close()
-    wait_state(pipeline, vm, "STARTED", timeout=60, backendjobid=job)
+    wait_state(pipeline, vm, "STARTED", backendjobid=job)
     job = instances.shutdown_instance(vm)  # and it carries on afterwards
     wait_state(pipeline, vm, "STOPPED", backendjobid=job)
     assert pipeline.dispatcher.poll() is None

@@ -196,7 +196,7 @@ def test_user_journey(service, browser, api):
     b.wait("the machines list", lambda d: d.current_url.endswith("#/machines"))
     wait_for("the server to be gone", lambda: api.compute.find_server(server.id) is None,
              timeout=BUILD)
-    b.wait("an empty list", lambda d: "no machines" in b.el("#machines").text, timeout=60)
+    b.wait("an empty list", lambda d: "no machines" in b.el("#machines").text)
     b.click("#nav-networks")
     b.wait("ui-net listed", lambda d: "ui-net" in b.el("#networks-table").text)
     row = b.el('#networks-table tr[data-id="%s"]' % net.id)
@@ -271,12 +271,12 @@ def test_an_unreachable_api_shows_a_banner_that_goes_away_by_itself(browser):
     offline = {"offline": True, "latency": 0, "downloadThroughput": -1,
                "uploadThroughput": -1}
     b.driver.execute_cdp_cmd("Network.emulateNetworkConditions", offline)
-    banner = b.visible("#banner", timeout=60)
+    banner = b.visible("#banner")
     assert "cannot be reached" in banner.text
     b.shot("14-unreachable")
     b.driver.execute_cdp_cmd("Network.emulateNetworkConditions",
                              dict(offline, offline=False))
-    b.wait("the banner to go away", lambda d: not b.el("#banner").is_displayed(), timeout=90)
+    b.wait("the banner to go away", lambda d: not b.el("#banner").is_displayed())
 
 
 def test_ssh_keys_page_generates_imports_and_deletes(browser, api):

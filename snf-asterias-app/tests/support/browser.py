@@ -10,6 +10,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from support.live import WAIT
+
 ARTIFACTS = Path(os.environ.get("SNF_TEST_ARTIFACTS", "/var/tmp/synnefo-ci/artifacts")) / "ui"
 
 
@@ -28,7 +30,7 @@ class Browser:
     def quit(self):
         self.driver.quit()
 
-    def wait(self, what, check, timeout=30):
+    def wait(self, what, check, timeout=WAIT):
         """check(driver)'s first true value; a timeout says ``what`` and the page's notice."""
         def safe(d):
             try:
@@ -49,7 +51,7 @@ class Browser:
     def els(self, css):
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
-    def visible(self, css, timeout=30):
+    def visible(self, css, timeout=WAIT):
         return self.wait(css + " visible",
                          lambda d: (lambda e: e if e.is_displayed() else False)(self.el(css)),
                          timeout)
