@@ -3,7 +3,7 @@
 import ipaddress
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synnefo.common import protocol as P
@@ -11,6 +11,9 @@ from synnefo.common import protocol as P
 MACS = st.binary(min_size=6, max_size=6).map(lambda b: ":".join("%02x" % x for x in b))
 PREFIXES = st.integers(0, 2**64 - 1).map(
     lambda high: ipaddress.IPv6Network((high << 64, 64)))
+# No per-example deadline (Hypothesis' default is 200 ms): a loaded machine may pause the
+# process for that long inside any example, and the run would fail as "unreliable".
+UNTIMED = settings(deadline=None)
 
 
 # -- firewall --------------------------------------------------------------------------
@@ -21,6 +24,7 @@ def test_firewall_tags_are_the_ones_kvm_vif_bridge_reads():
         "synnefo:network:1:limited"]
 
 
+@UNTIMED
 @given(st.integers(0, 64), st.sampled_from(P.FIREWALL_PROFILES))
 def test_firewall_tag_round_trip(index, profile):
     assert P.firewall_profiles([P.firewall_tag(index, profile)]) == {index: profile}
@@ -62,6 +66,7 @@ def test_eui64_known_value():
     assert str(P.eui64_address("fd00:1::", "AA-00-00-01-01-10")) == "fd00:1::a800:ff:fe01:110"
 
 
+@UNTIMED
 @given(PREFIXES, MACS)
 def test_eui64_round_trip(net, mac):
     """The address lies in the /64, has ff:fe in the middle, and gives the MAC back."""
