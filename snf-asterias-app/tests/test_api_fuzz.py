@@ -24,7 +24,6 @@ import collections
 import http.client
 import json
 import os
-import time
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -32,7 +31,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from support.cluster import env
-from support.live import Gunicorn, live_settings, snf_manage
+from support.live import Gunicorn, live_settings, snf_manage, wait_for
 from support.postgres import drop_database, pg
 
 pytestmark = pytest.mark.integration
@@ -140,10 +139,8 @@ def _seed(d, manage):
     server = _call(d, "POST", c + "servers", {"server": {
         "name": "fz", "imageRef": image, "flavorRef": flavors[0], "metadata": {"k1": "v1"},
         "networks": "none"}})["server"]["id"]
-    deadline = time.monotonic() + 30
-    while _call(d, "GET", c + "servers/%s" % server)["server"]["status"] != "ACTIVE":
-        assert time.monotonic() < deadline, "the seeded server did not become ACTIVE"
-        time.sleep(0.1)
+    wait_for("the seeded server to become ACTIVE", lambda: _call(
+        d, "GET", c + "servers/%s" % server)["server"]["status"] == "ACTIVE", interval=0.1)
     port = _call(d, "POST", "/network/v2.0/ports",
                  {"port": {"network_id": net["id"], "device_id": server}})["port"]["id"]
     _call(d, "POST", c + "os-keypairs", {"keypair": {"name": "kp1", "public_key": PUBKEY}})

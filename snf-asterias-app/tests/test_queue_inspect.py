@@ -8,6 +8,7 @@ import uuid
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from support.live import wait_for
 
 from synnefo.common.amqp_client import AMQPClient, Topology
 
@@ -45,12 +46,8 @@ def inspect(*args):
 
 
 def wait_count(client, queue, n):
-    import time
-    for _ in range(50):
-        if client.channel.queue_declare(queue, passive=True)[1] == n:
-            return
-        time.sleep(0.1)
-    raise AssertionError("%s never held %d message(s)" % (queue, n))
+    wait_for("%s to hold %d message(s)" % (queue, n),
+             lambda: client.channel.queue_declare(queue, passive=True)[1] == n, interval=0.1)
 
 
 def test_counts_peek_and_dead_letters(deployment):

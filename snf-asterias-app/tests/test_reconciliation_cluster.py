@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from support.cluster import cluster_world, env, run_prefix
+from support.live import wait_for
 
 from synnefo.backend import instances
 from synnefo.db import models as m
@@ -77,14 +78,9 @@ def test_drift_is_found_and_fixed(world):
     assert get(never).operstate == "ERROR" and "never reached" in get(never).fault_message
     assert get(lost_job).operstate == "ERROR"
     assert get(young).operstate == "BUILD"
-    names = [i["name"] for i in w["client"].get_instances()]
-    import time
-    for _ in range(50):
-        if orphan_name not in names:
-            break
-        time.sleep(0.2)
-        names = [i["name"] for i in w["client"].get_instances()]
-    assert orphan_name not in names
+    # (the fix submits the orphan's removal; Ganeti runs it in its own time)
+    wait_for("Ganeti to remove the orphan %s" % orphan_name,
+             lambda: orphan_name not in [i["name"] for i in w["client"].get_instances()])
     out, _ = reconcile("--detect-all")
     assert "nothing found" in out
 
