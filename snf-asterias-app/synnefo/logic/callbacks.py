@@ -40,8 +40,14 @@ from synnefo.common.protocol import (
     os_fault,
 )
 from synnefo.db.models import Flavor, NetworkInterface, VirtualMachine, id_from_instance_name
+from synnefo.db.row_statements import RowStatements
 
 log = logging.getLogger(__name__)
+
+# The locked read of VM rows and the updates of VM and NIC rows, their SQL built once:
+# the ORM's query building cost more than the transaction (docs/performance.md).
+VM_ROWS = RowStatements(VirtualMachine)
+NIC_ROWS = RowStatements(NetworkInterface)
 
 # Successful opcode -> the state it leaves the VM in.
 SUCCESS_STATE = {"OP_INSTANCE_CREATE": "STARTED", "OP_INSTANCE_STARTUP": "STARTED",
@@ -67,10 +73,10 @@ def _locked_vm(body):
     vm_id = id_from_instance_name(name)
     if vm_id is None:
         raise MessageError("instance %r is not of this deployment" % (name,))
-    try:
-        return VirtualMachine.objects.select_for_update().get(pk=vm_id)
-    except VirtualMachine.DoesNotExist:
-        raise MessageError("no server with id %d (instance %s)" % (vm_id, name)) from None
+    vm = VM_ROWS.lock(vm_id)
+    if vm is None:
+        raise MessageError("no server with id %d (instance %s)" % (vm_id, name))
+    return vm
 
 
 def is_newer_job_news(row, job_id, status):
@@ -120,7 +126,7 @@ def update_db(body):
             vm.action, vm.task_job_id = "", None  # the user's action is over
             changed += ["action", "task_job_id"]
         if changed:
-            vm.save(update_fields=sorted(set(changed)) + ["updated"])
+            VM_ROWS.update(vm, sorted(set(changed)) + ["updated"])
     return vm
 
 
@@ -235,13 +241,13 @@ def update_net(body):
             if dirty:
                 for k in dirty:
                     setattr(row, k, fields[k])
-                row.save(update_fields=dirty + ["updated"])
+                NIC_ROWS.update(row, dirty + ["updated"])
         vm.nictime = when
         fields = ["nictime", "updated"]
         if firewall_seen:
             vm.firewalltime = when
             fields.append("firewalltime")
-        vm.save(update_fields=fields)
+        VM_ROWS.update(vm, fields)
     return vm
 
 
@@ -267,7 +273,7 @@ def update_build_progress(body):
         if vm.operstate != "BUILD" or vm.deleted or progress <= vm.buildpercentage:
             return vm  # a finished VM never moves back; progress only rises
         vm.buildpercentage = progress
-        vm.save(update_fields=["buildpercentage", "updated"])
+        VM_ROWS.update(vm, ["buildpercentage", "updated"])
     return vm
 
 
