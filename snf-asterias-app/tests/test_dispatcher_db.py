@@ -76,6 +76,7 @@ def test_the_worker_keeps_one_connection_across_messages(max_age):
     for i in range(5):
         msg = Message(op(vm, 10 + i, 100 + i), tag=i)
         worker.on_message(msg)
+        worker.flush_acks()
         assert msg.channel.acked == [i]
         seen.add(backend_identity())
     assert len(seen) == 1
@@ -117,6 +118,7 @@ def test_a_killed_connection_is_replaced_and_no_message_is_lost(max_age):
     assert worker.counts["requeued"] == 1
     msg = Message(op(vm, 11, 101), tag=8)  # the redelivery
     worker.on_message(msg)
+    worker.flush_acks()
     assert msg.channel.acked == [8]
     assert backend_identity() != pid
     vm = m.VirtualMachine.objects.get(pk=vm.pk)

@@ -199,6 +199,7 @@ def test_dispatcher_routes_network_status_to_network_callbacks(settings, monkeyp
             "event_time": [100, 0], "cluster": "c1"}
     msg = FakeMessage(body, key)
     worker.on_message(msg)
+    worker.flush_acks()
     assert msg.channel.acked == [1] and worker.counts["applied"] == 1
     assert m.Network.objects.get(pk=network.pk).state == "ACTIVE"
     # not ours / unknown: acked and logged, never dead-lettered
@@ -206,11 +207,13 @@ def test_dispatcher_routes_network_status_to_network_callbacks(settings, monkeyp
                                                         + "9"), {"type": "x"}):
         msg = FakeMessage(bad, key)
         worker.on_message(msg)
+        worker.flush_acks()
         assert msg.channel.acked == [1] and not msg.channel.rejected
     assert worker.counts["dropped"] == 3
     # a network message on the op key is not a server message either
     msg = FakeMessage(body, worker.topology.routing_keys["op"])
     worker.on_message(msg)
+    worker.flush_acks()
     assert msg.channel.acked == [1] and worker.counts["dropped"] == 4
 
 

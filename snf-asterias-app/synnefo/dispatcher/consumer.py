@@ -2,7 +2,12 @@
 
 decode -> synnefo.logic.callbacks (network job status, routing key
 ganeti.<p>.event.network: synnefo.logic.network_callbacks) -> ack / reject. The rules:
-* ack only after the DB transaction committed (the callbacks commit before returning);
+* ack only after the DB transaction committed (the callbacks commit before returning),
+  in batches: ACK_BATCH messages at a time with one multiple ack, or as soon as no
+  message followed within ACK_DELAY. An ack per message cost the broker and the worker
+  as much as the transaction; until its batch is acknowledged a message applied is
+  still the broker's, and one a lost connection gives back is delivered again and
+  changes nothing (the callbacks' rules make duplicates harmless);
 * malformed, foreign or unknown messages: ack and log (they must never jam a queue);
 * one persistent DB connection per worker (DISPATCHER_CONN_MAX_AGE, see
   use_persistent_db_connections): a new connection per message costs more than the
@@ -32,6 +37,9 @@ from synnefo.logic import callbacks, network_callbacks
 log = logging.getLogger("snf-dispatcher")
 
 DB_ERRORS = (OperationalError, InterfaceError)
+
+ACK_BATCH = 10
+ACK_DELAY = 0.01  # seconds
 
 
 _FROM_SETTINGS = object()
@@ -64,7 +72,9 @@ def topology():
 
 
 class Worker:
-    def __init__(self, hosts=None, prefetch=5, queue_type=None, stop=None):
+    # Each consumer may hold more unacknowledged messages than a batch: a worker
+    # waiting for a full batch must never be waiting for messages the broker holds back.
+    def __init__(self, hosts=None, prefetch=2 * ACK_BATCH, queue_type=None, stop=None):
         self.hosts = hosts or settings.AMQP_HOSTS
         self.prefetch = prefetch
         self.queue_type = queue_type or settings.AMQP_QUEUE_TYPE
@@ -75,6 +85,8 @@ class Worker:
         self.client = None
         self.stop_request = stop or StopRequest()
         self.counts = {"applied": 0, "dropped": 0, "dead": 0, "requeued": 0}
+        self._unacked = None  # the newest settled-as-done delivery not yet acknowledged
+        self._unacked_count = 0
 
     # -- one message ----------------------------------------------------------------
     def on_message(self, delivery):
@@ -88,7 +100,7 @@ class Worker:
         except (ValueError, UnicodeDecodeError):
             log.warning("dropping message that is not JSON: %r", delivery.body[:200])
             self.counts["dropped"] += 1
-            delivery.ack()
+            self._done(delivery)
             return
         handler = self.handlers.get(delivery.routing_key, callbacks.handle)
         try:
@@ -97,7 +109,7 @@ class Worker:
             log.info("dropping %s message: %s", body.get("type") if isinstance(body, dict)
                      else "malformed", exc)
             self.counts["dropped"] += 1
-            delivery.ack()
+            self._done(delivery)
             return
         except DB_ERRORS as exc:
             log.error("database unavailable (%s); message returned to the queue", exc)
@@ -113,7 +125,23 @@ class Worker:
             delivery.reject()
             return
         self.counts["applied"] += 1
-        delivery.ack()
+        self._done(delivery)
+
+    def _done(self, delivery):
+        self._unacked = delivery
+        self._unacked_count += 1
+        if self._unacked_count >= ACK_BATCH:
+            self.flush_acks()
+
+    def flush_acks(self):
+        """Acknowledge every message applied (or dropped) so far."""
+        if self._unacked is not None:
+            delivery, self._unacked, self._unacked_count = self._unacked, None, 0
+            delivery.ack(multiple=True)
+
+    def _forget_acks(self):
+        """The connection is gone: the broker gives the unacknowledged messages back."""
+        self._unacked, self._unacked_count = None, 0
 
     @staticmethod
     def _reset_db():
@@ -139,6 +167,10 @@ class Worker:
             pass
         finally:
             if self.client is not None:
+                try:
+                    self.flush_acks()
+                except BROKER_ERRORS:
+                    pass  # they come back and are applied again, changing nothing
                 self.client.close()
         log.info("worker stopped")
         return 0
@@ -149,10 +181,14 @@ class Worker:
                 if not self._connect():
                     return
                 while not self.stop_request.requested:
-                    self.client.drain(timeout=1.0)
+                    wait = ACK_DELAY if self._unacked is not None else 1.0
+                    if not self.client.drain(timeout=wait):
+                        with self.stop_request.deferred():  # no Stop amid the write
+                            self.flush_acks()
             except BROKER_ERRORS as exc:
                 log.warning("lost the AMQP broker (%s); reconnecting",
                             exc or type(exc).__name__)
+                self._forget_acks()
                 self.client.close()
                 time.sleep(1)
 

@@ -85,8 +85,10 @@ class Delivery:
         properties = getattr(message, "properties", None) or {}
         self.headers = dict(properties.get("application_headers") or {})
 
-    def ack(self) -> None:
-        self._channel.basic_ack(self.delivery_tag)
+    def ack(self, multiple: bool = False) -> None:
+        """Done with it; ``multiple``: with every earlier unsettled delivery of its
+        channel too (one frame for a batch)."""
+        self._channel.basic_ack(self.delivery_tag, multiple=multiple)
 
     def reject(self) -> None:
         self._channel.basic_reject(self.delivery_tag, requeue=False)
