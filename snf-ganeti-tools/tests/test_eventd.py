@@ -56,13 +56,13 @@ def test_catching_up_reads_the_queue_in_job_order_and_only_job_files(config, spo
     for name in ("job-3.tmp", "archive", "lock"):
         with open(os.path.join(config.queue_dir, name), "w") as f:
             f.write("{}")
-    EventDaemon(config, cluster="c1").scan_queue()
+    assert EventDaemon(config, cluster="c1").scan_queue() == 3  # job files read
     assert [body["jobId"] for _, body in spooled()] == [2, 9, 10]
 
 
 def test_an_unreadable_queue_is_logged_not_raised(config, spooled, caplog):
     os.rmdir(config.queue_dir)
-    EventDaemon(config, cluster="c1").scan_queue()
+    assert EventDaemon(config, cluster="c1").scan_queue() == 0
     assert spooled() == []
     assert "cannot read the job queue %s" % config.queue_dir in caplog.text
 

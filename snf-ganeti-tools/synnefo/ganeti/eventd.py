@@ -61,15 +61,17 @@ class EventDaemon:
         self.publisher.flush()
 
     def scan_queue(self):
-        """Publish the state of every job still in the queue (catch up after downtime)."""
+        """Publish the state of every job still in the queue (catch up after downtime);
+        the number of job files read."""
         try:
             names = os.listdir(self.config.queue_dir)
         except OSError as exc:
             log.error("cannot read the job queue %s: %s", self.config.queue_dir, exc)
-            return
+            return 0
         jobs = sorted((int(m.group(1)), n) for n in names for m in [JOB_FILE_RE.match(n)] if m)
         for _, name in jobs:
             self.job_changed(os.path.join(self.config.queue_dir, name))
+        return len(jobs)
 
     # -- main loop --------------------------------------------------------------------
     def run(self, check_master=True):
@@ -94,7 +96,11 @@ class EventDaemon:
         notifier = pyinotify.Notifier(wm, Handler(), timeout=1000)
         log.info("watching %s for cluster %s, prefix %s, spool %s", self.config.queue_dir,
                  self.cluster, self.config.prefix, self.publisher.spool.directory)
-        self.scan_queue()
+        started = time.monotonic()
+        # Jobs that change meanwhile are reported by inotify after the scan: an unarchived
+        # queue of thousands of jobs delays the first events by this long.
+        log.info("caught up with the %d job files in the queue in %.1f s", self.scan_queue(),
+                 time.monotonic() - started)
         master_check_interval = self.config.settings["EVENTD_MASTER_CHECK_INTERVAL"]
         next_master_check = time.monotonic() + master_check_interval
         try:
