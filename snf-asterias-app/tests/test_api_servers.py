@@ -320,6 +320,18 @@ def test_detail_query_count_is_constant(world, fake_backend, settings):
     assert count() == one
 
 
+def test_one_server_is_read_once(world, fake_backend):
+    # the view clients poll after every action: its row, NICs, metadata, and the token
+    sid = int(create_server(world.a, world, metadata={"x": "1"}).json()["server"]["id"])
+    with CaptureQueriesContext(connection) as ctx:
+        assert world.a.get("/compute/v2.1/servers/%d" % sid).status_code == 200
+    vm_reads = [q["sql"] for q in ctx.captured_queries
+                if 'FROM "db_virtualmachine"' in q["sql"].replace("`", '"')]
+    assert len(vm_reads) == 1, vm_reads
+    assert len(ctx.captured_queries) == 4
+    assert world.b.get("/compute/v2.1/servers/%d" % sid).status_code == 404  # not bob's
+
+
 def test_failed_delete_job_can_be_retried(world, fake_backend):
     sid = int(create_server(world.a, world).json()["server"]["id"])
     fake_backend.finish_all()
