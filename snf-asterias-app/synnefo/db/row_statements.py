@@ -26,7 +26,7 @@ class RowStatements:
     def __init__(self, model):
         self.model = model
         self.fields = model._meta.concrete_fields
-        self._select = {}  # alias -> (SQL, converters per column)
+        self._select = {}  # alias -> (SQL, [(column index, expression, converters)])
         self._updates = {}  # (alias, field names) -> (SQL, fields)
 
     def lock(self, pk, using="default"):
@@ -42,9 +42,9 @@ class RowStatements:
         if row is None:
             return None
         values = list(row)
-        for i, column_converters in converters:
+        for i, column, column_converters in converters:
             for convert in column_converters:
-                values[i] = convert(values[i], self.fields[i], connection)
+                values[i] = convert(values[i], column, connection)
         return self.model.from_db(using, [f.attname for f in self.fields], values)
 
     def update(self, instance, field_names):
@@ -74,8 +74,8 @@ class RowStatements:
             column = field.get_col(meta.db_table)
             found = (connection.ops.get_db_converters(column)
                      + column.get_db_converters(connection))
-            if found:
-                converters.append((i, found))
+            if found:  # called as the ORM calls them: (value, expression, connection)
+                converters.append((i, column, found))
         return sql, converters
 
     def _build_update(self, connection, field_names):
