@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from support.netns import Topology, daemon_config, sh, wait_for
+from support.netns import WAIT, Topology, daemon_config, sh, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -38,13 +38,13 @@ def test_daemon_mode_with_stale_pidfile(topo):
     os.chown(topo.path("run"), 65534, 65534)  # as the package would make /run/nfdhcpd
     res = nfdhcpd(topo, "-c", conf)
     assert res.returncode == 0, res.stderr
-    pid = wait_for(lambda: _live_pid(pidfile), 10, "the daemon's pid file")
+    pid = wait_for(lambda: _live_pid(pidfile), WAIT, "the daemon's pid file")
     try:
         with open("/proc/%d/status" % pid) as f:
             status = f.read()
         assert "PPid:\t1\n" in status or "Uid:\t65534" in status
         log = topo.path("log", "nfdhcpd.log")
-        wait_for(lambda: "nfdhcpd started" in open(log).read(), 10, "the start log line")
+        wait_for(lambda: "nfdhcpd started" in open(log).read(), WAIT, "the start log line")
         assert "removing stale pid file" in open(log).read()
         # A second instance refuses to start while the first one runs.
         again = nfdhcpd(topo, "-c", conf, "-f")
@@ -52,7 +52,7 @@ def test_daemon_mode_with_stale_pidfile(topo):
         assert "already running (pid %d" % pid in again.stderr
     finally:
         os.kill(pid, 15)
-        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 10, "the daemon to exit")
+        wait_for(lambda: not os.path.exists("/proc/%d" % pid), WAIT, "the daemon to exit")
     assert "nfdhcpd stopped" in open(log).read()
     assert not os.path.exists(pidfile)  # removed even though it runs as nobody
 
@@ -72,7 +72,7 @@ def test_foreground_creates_its_pid_dir_and_cleans_up(topo):
                              "nfdhcpd.main", "-c", conf, "-f"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: _live_pid(pidfile), 10, "the pid file")
+        wait_for(lambda: _live_pid(pidfile), WAIT, "the pid file")
         assert os.stat(topo.path("run")).st_uid == 65534
     finally:
         proc.terminate()

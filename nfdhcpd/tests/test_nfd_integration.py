@@ -7,10 +7,9 @@ netns with the other end, its MAC set to the bound MAC.
 import ipaddress
 import os
 import sys
-import time
 
 import pytest
-from support.netns import Topology, daemon_in, sh, wait_for
+from support.netns import UDHCPC_PATIENT, UDHCPC_TIMEOUT, WAIT, Topology, daemon_in, sh, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +77,7 @@ def write_binding(topo, mac=MAC):
     os.rename(path + ".tmp", path)  # atomic, like kvm-vif-bridge
 
 
-def wait_log(daemon, text, timeout=10):
+def wait_log(daemon, text, timeout=WAIT):
     wait_for(lambda: text in daemon.output(), timeout, "%r in the nfdhcpd log" % text)
 
 
@@ -105,8 +104,8 @@ def test_udhcpc_gets_lease(env):
     topo, daemon = env
     wait_log(daemon, "binding %s:" % topo.tap)
     script, out = recorder_script(topo, "udhcpc")
-    res = sh("udhcpc", "-i", topo.vif, "-n", "-q", "-f", "-t", "3", "-T", "2", "-s", script,
-             ns=topo.vm, check=False)
+    res = sh("udhcpc", "-i", topo.vif, "-n", "-q", "-f", *UDHCPC_PATIENT, "-s", script,
+             ns=topo.vm, check=False, timeout=UDHCPC_TIMEOUT)
     assert res.returncode == 0, res.stderr
     e = env_of(out, "bound")
     assert e["ip"] == IP
@@ -176,8 +175,10 @@ def test_wrong_mac_gets_nothing(env):
                  "-s", "/bin/true", ns=topo.vm, check=False)
         assert res.returncode != 0
         assert "no lease" in res.stderr
-        seen = [line for line in daemon.output().splitlines() if other in line]
-        assert seen, "nfdhcpd never saw the DISCOVER"
+        # (the daemon may log the DISCOVERs after udhcpc gave up: it answers each in
+        # the same line, "-> OFFER ...", so a line seen is a line complete)
+        seen = wait_for(lambda: [line for line in daemon.output().splitlines()
+                                 if other in line], WAIT, "nfdhcpd to see the DISCOVER")
         assert not [line for line in seen if "->" in line], seen
     finally:
         sh("ip", "-n", topo.vm, "link", "set", topo.vif, "address", MAC)
@@ -210,10 +211,10 @@ def test_binding_removed_and_rewritten_via_inotify(env):
              "-s", "/bin/true", ns=topo.vm, check=False)
     assert res.returncode != 0
     write_binding(topo)
-    wait_for(lambda: daemon.output().count("binding %s: MAC" % topo.tap) >= 2, 10,
+    wait_for(lambda: daemon.output().count("binding %s: MAC" % topo.tap) >= 2, WAIT,
              "the binding to be reloaded")
-    res = sh("udhcpc", "-i", topo.vif, "-n", "-q", "-f", "-t", "3", "-T", "2",
-             "-s", "/bin/true", ns=topo.vm, check=False)
+    res = sh("udhcpc", "-i", topo.vif, "-n", "-q", "-f", *UDHCPC_PATIENT,
+             "-s", "/bin/true", ns=topo.vm, check=False, timeout=UDHCPC_TIMEOUT)
     assert res.returncode == 0, res.stderr
 
 
@@ -233,7 +234,7 @@ def test_slaac_eui64_from_ra_and_proxy_ndp_and_dhcpv6(env):
                     and "tentative" not in words):
                 return True
         return False
-    wait_for(addr, 15, "the EUI-64 address %s in the VM" % EUI64)
+    wait_for(addr, WAIT, "the EUI-64 address %s in the VM" % EUI64)
     wait_log(daemon, "RS from fe80::a800:ff:fefb:d210 on %s -> RA %s" % (topo.tap, SUBNET6))
     route = sh("ip", "-n", topo.vm, "-6", "route", "show", "default").stdout
     assert "proto ra" in route
@@ -242,7 +243,7 @@ def test_slaac_eui64_from_ra_and_proxy_ndp_and_dhcpv6(env):
        check=False)
     wait_for(lambda: [ln for ln in daemon.output().splitlines()
                       if "NS for fd00:251:210::1 from" in ln and "on %s -> NA" % topo.tap in ln],
-             10, "nfdhcpd to answer the NS for the gateway")
+             WAIT, "nfdhcpd to answer the NS for the gateway")
     neigh = sh("ip", "-n", topo.vm, "-6", "neigh", "show", "fd00:251:210::1").stdout
     assert "router" in neigh
     res = sh(sys.executable, VMTOOLS, "inforeq6", topo.vif, MAC,
@@ -268,13 +269,21 @@ def test_fuzzed_packets_through_the_queue_never_stop_the_daemon(env):
              ns=topo.vm, timeout=120)
     assert int(res.stdout) > 500, res.stdout + res.stderr
     assert queued_packets(topo) - before > 300  # they really went through the queues
-    time.sleep(1)
+    # Once it has read them all (a dead daemon's queues are gone: nothing waits either)
+    wait_for(lambda: queue_backlog(topo) == 0, WAIT, "nfdhcpd to read the fuzzed packets")
     assert daemon.proc.poll() is None, daemon.output()[-3000:]
     assert "Traceback" not in daemon.output()
     # ... and it still answers.
-    res = sh("udhcpc", "-i", topo.vif, "-n", "-q", "-f", "-t", "3", "-T", "2",
-             "-s", "/bin/true", ns=topo.vm, check=False)
+    res = sh("udhcpc", "-i", topo.vif, "-n", "-q", "-f", *UDHCPC_PATIENT,
+             "-s", "/bin/true", ns=topo.vm, check=False, timeout=UDHCPC_TIMEOUT)
     assert res.returncode == 0, res.stderr
+
+
+def queue_backlog(topo):
+    """Packets waiting in the host's NFQUEUEs for their reader (queue_total, the third
+    column of nfnetlink_queue, one line per bound queue)."""
+    out = sh("cat", "/proc/net/netfilter/nfnetlink_queue", ns=topo.host).stdout
+    return sum(int(line.split()[2]) for line in out.splitlines())
 
 
 def queued_packets(topo):

@@ -15,7 +15,7 @@ import threading
 import time
 
 import pytest
-from support.netns import Topology, daemon_config, wait_for
+from support.netns import WAIT, Topology, daemon_config, wait_for
 
 import daemon_stop
 
@@ -91,7 +91,7 @@ def test_sigterm_after_detaching(topo, delay):
 
 def test_sigterm_after_a_sighup_storm_over_changing_bindings(topo):
     d = Nfdhcpd(topo)
-    wait_for(lambda: d.log_has("nfdhcpd started") or d.proc.poll() is not None, 20,
+    wait_for(lambda: d.log_has("nfdhcpd started") or d.proc.poll() is not None, WAIT,
              "nfdhcpd to start")
     assert d.proc.poll() is None, d.logs()
     state = os.path.join(d.dir, "state")

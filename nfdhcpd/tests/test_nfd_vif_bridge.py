@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from support.netns import Topology, daemon_in, sh, wait_for
+from support.netns import UDHCPC_PATIENT, UDHCPC_TIMEOUT, WAIT, Topology, daemon_in, sh, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -160,8 +160,8 @@ case "$1" in
                ip route replace default via "$router" dev "$interface" ;;
 esac
 """, mode=0o755)
-    res = sh("udhcpc", "-i", net.vif, "-n", "-q", "-f", "-t", "4", "-T", "2", "-s", script,
-             ns=net.vm, check=False)
+    res = sh("udhcpc", "-i", net.vif, "-n", "-q", "-f", *UDHCPC_PATIENT, "-s", script,
+             ns=net.vm, check=False, timeout=UDHCPC_TIMEOUT)
     assert res.returncode == 0, res.stderr + net.daemon.output()
 
 
@@ -189,7 +189,14 @@ def guest(net):
             "threading.Thread(target=serve, args=(22,), daemon=True).start()\n"
             "serve(8080)\n")
     proc = subprocess.Popen(["ip", "netns", "exec", net.vm, sys.executable, "-c", code])
+
+    def listening():  # before the test asks whether its ports are reached
+        ports = {ln.split()[3].rsplit(":", 1)[1]
+                 for ln in sh("ss", "-Hltn", ns=net.vm).stdout.splitlines()}
+        assert proc.poll() is None, "the guest's listener exited"
+        return {"22", "8080"} <= ports
     try:
+        wait_for(listening, WAIT, "the guest to listen on 22 and 8080")
         yield proc
     finally:
         proc.terminate()
@@ -206,7 +213,7 @@ def guest(net):
 ])
 def test_firewall_profiles_pass_and_block_traffic(net, guest, tags, ping, ssh, other):
     ifup(net, tags=tags)
-    wait_for(lambda: "binding %s: MAC %s" % (net.tap, MAC) in net.daemon.output(), 10,
+    wait_for(lambda: "binding %s: MAC %s" % (net.tap, MAC) in net.daemon.output(), WAIT,
              "nfdhcpd to load the binding")
     guest_lease(net)
     addr = sh("ip", "-n", net.vm, "-4", "-o", "addr", "show", "dev", net.vif).stdout
@@ -226,7 +233,7 @@ def test_routed_ipv6_slaac_and_periodic_ras_end_to_end(net, guest):
         out = sh("ip", "-n", net.vm, "-6", "-o", "addr", "show", "dev", net.vif).stdout
         return any(ipaddress.IPv6Interface(ln.split()[3]).ip == ipaddress.IPv6Address(EUI64)
                    and "tentative" not in ln for ln in out.splitlines())
-    wait_for(has_eui64, 15, "SLAAC address %s in the guest" % EUI64)
+    wait_for(has_eui64, WAIT, "SLAAC address %s in the guest" % EUI64)
     # From the outside, through the uplink, table 100 and the tap.
     res = sh("busybox", "ping", "-6", "-c", "1", "-W", "3", EUI64, ns=net.x, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
@@ -244,7 +251,7 @@ def test_bridged_tap_gets_dhcp_through_physdev(net, guest):
     try:
         ifup(net, mode="bridged", BRIDGE=br, LINK=br, BRIDGED_BINDING="write",
              BRIDGED_MAC_FILTER="yes")
-        wait_for(lambda: "binding %s: MAC %s" % (net.tap, MAC) in net.daemon.output(), 10,
+        wait_for(lambda: "binding %s: MAC %s" % (net.tap, MAC) in net.daemon.output(), WAIT,
                  "nfdhcpd to load the binding")
         guest_lease(net)
         assert "DHCP REQUEST from %s on %s -> ACK %s" % (MAC, net.tap, IP) in \

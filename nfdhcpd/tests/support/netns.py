@@ -14,6 +14,13 @@ import tempfile
 import time
 
 CMD_TIMEOUT = 30
+# Bound for what a test waits for (a log line, an address, a pid file): only a broken
+# build reaches it. On a loaded machine nfdhcpd answers seconds late.
+WAIT = 60
+# udhcpc options when the test expects a lease: up to 20 DISCOVERs 3 s apart (udhcpc
+# returns at the first answer), and the command's own bound above that.
+UDHCPC_PATIENT = ("-t", "20", "-T", "3")
+UDHCPC_TIMEOUT = 90
 
 DAEMON_CONFIG = """\
 [general]
@@ -122,7 +129,7 @@ class Daemon:
         out.close()
         if wait:
             wait_for(lambda: "nfdhcpd started" in self.output() or self.proc.poll() is not None,
-                     20, "nfdhcpd to start")
+                     WAIT, "nfdhcpd to start")
             assert self.proc.poll() is None, "nfdhcpd exited:\n" + self.output()
         return self
 
