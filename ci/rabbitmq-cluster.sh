@@ -29,7 +29,11 @@ STATE=${SNF_RMQ_CLUSTER_DIR:-/var/lib/snf-rmq-test}
 NODES=(1 2 3)
 BASE_PORT=5680           # node N listens on BASE_PORT+N
 DIST_BASE_PORT=25680     # and speaks Erlang distribution on DIST_BASE_PORT+N
-WAIT_SECONDS=60          # upper bound for each node to boot
+# Bounds for a node that hangs, not measures: on a loaded machine (the CI runs the
+# package stage beside the suites on two cores) a node boots in tens of seconds and
+# every rabbitmqctl call, an Erlang VM of its own, takes 10-15 s.
+WAIT_SECONDS=300         # upper bound for each node to boot
+CTL_SECONDS=300          # upper bound for one rabbitmqctl call
 USER_NAME=synnefo
 USER_PASS=synnefo-test
 VHOST=synnefo-test
@@ -126,19 +130,19 @@ wait_node() {
 }
 
 members() {  # running cluster members as seen by node 1, one per line
-  ctl 1 30 eval 'rabbit_nodes:all_running().' | tr -d "[]' " | tr ',' '\n'
+  ctl 1 "$CTL_SECONDS" eval 'rabbit_nodes:all_running().' | tr -d "[]' " | tr ',' '\n'
 }
 
 join_node() {
   local n=$1
   log "joining $(node_name "$n") to $(node_name 1)"
-  ctl "$n" 60 stop_app
-  if ! ctl "$n" 60 join_cluster "$(node_name 1)" 2>/dev/null; then
+  ctl "$n" "$CTL_SECONDS" stop_app
+  if ! ctl "$n" "$CTL_SECONDS" join_cluster "$(node_name 1)" 2>/dev/null; then
     # left-over state of an earlier cluster: start from scratch
-    ctl "$n" 60 reset
-    ctl "$n" 60 join_cluster "$(node_name 1)" || die "$(node_name "$n") cannot join $(node_name 1)"
+    ctl "$n" "$CTL_SECONDS" reset
+    ctl "$n" "$CTL_SECONDS" join_cluster "$(node_name 1)" || die "$(node_name "$n") cannot join $(node_name 1)"
   fi
-  ctl "$n" 60 start_app
+  ctl "$n" "$CTL_SECONDS" start_app
 }
 
 up() {
@@ -179,7 +183,7 @@ stop_node() {
   pid=$(head -n1 "$f" | tr -dc '0-9')
   if pid_live "$n"; then
     log "stopping $(node_name "$n") (pid $pid)"
-    ctl "$n" 60 stop "$f" >/dev/null 2>&1 || true
+    ctl "$n" "$CTL_SECONDS" stop "$f" >/dev/null 2>&1 || true
     local _
     for _ in $(seq 50); do pid_live "$n" || break; sleep 0.2; done
     if pid_live "$n"; then
@@ -202,7 +206,7 @@ down() {
 status() {
   local n rc=0
   for n in "${NODES[@]}"; do
-    if pid_live "$n" && ctl "$n" 15 ping >/dev/null 2>&1; then
+    if pid_live "$n" && ctl "$n" "$CTL_SECONDS" ping >/dev/null 2>&1; then
       echo "$(node_name "$n") running, AMQP 127.0.0.1:$((BASE_PORT + n))"
     else
       echo "$(node_name "$n") down"

@@ -17,7 +17,7 @@ STATE = Path(os.environ.get("SNF_RMQ_CLUSTER_DIR", "/var/lib/snf-rmq-test"))
 URL = "amqp://synnefo:synnefo-test@127.0.0.1:%d/synnefo-test"
 
 
-def run(*args, timeout=180):
+def run(*args, timeout=1200):  # above the script's own bounds (300 s a step)
     p = subprocess.run([str(SCRIPT)] + list(args), capture_output=True, text=True,
                        timeout=timeout)
     assert p.returncode == 0, "rabbitmq-cluster.sh %s failed:\n%s%s" % (

@@ -39,8 +39,12 @@ DEFAULT_URLS = " ".join("amqp://synnefo:synnefo-test@127.0.0.1:%d/synnefo-test" 
 LOGGER = "synnefo.common.amqp_client"
 
 PUBLISHERS, CONSUMERS = 2, 2
-BEFORE_KILL, AFTER_KILL = 3.0, 6.0   # seconds of load around the kill
-DRAIN_LIMIT = 40.0                   # bound for "every message arrived"
+LOAD = 300          # confirms each publisher has had before the kill: it comes under load
+# Bounds for conditions the test waits for, not measurements: on a loaded machine
+# (three Erlang VMs on two cores beside the other suites) a fail-over can take many
+# seconds; a fixed few seconds of load around the kill failed there.
+WAIT_LIMIT = 120.0
+SCRIPT_LIMIT = 1200  # above ci/rabbitmq-cluster.sh's own bounds (300 s a boot or a call)
 
 
 def cluster_urls():
@@ -65,7 +69,7 @@ def cluster():
                         "`ci/rabbitmq-cluster.sh up`): %s" % exc)
     yield urls
     # Start again whatever the test stopped, so the next run finds three nodes.
-    subprocess.run([CLUSTER_SCRIPT, "up"], check=True, timeout=120,
+    subprocess.run([CLUSTER_SCRIPT, "up"], check=True, timeout=SCRIPT_LIMIT,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -74,7 +78,7 @@ def stop_node(n, how):
     goodbye to clients or peers); how="stop" is rabbitmqctl stop (clients get
     connection.close with CONNECTION_FORCED)."""
     if how == "stop":
-        subprocess.run([CLUSTER_SCRIPT, "stop-node", str(n)], check=True, timeout=90,
+        subprocess.run([CLUSTER_SCRIPT, "stop-node", str(n)], check=True, timeout=SCRIPT_LIMIT,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return
     with open(os.path.join(STATE, "rmq%d" % n, "rmq%d.pid" % n)) as f:
@@ -82,12 +86,23 @@ def stop_node(n, how):
     with open("/proc/%d/comm" % pid) as f:
         assert f.read().strip() == "beam.smp", "pid file of rmq%d names another process" % n
     os.kill(pid, signal.SIGKILL)
-    for _ in range(100):
-        if not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split(
-                ") ")[1].startswith("Z"):
-            return
-        time.sleep(0.05)
-    raise AssertionError("rmq%d (pid %d) did not die" % (n, pid))
+
+    def dead():
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().split(") ")[1].startswith("Z")
+        except FileNotFoundError:
+            return True
+    wait_until("rmq%d (pid %d) to die" % (n, pid), dead)
+
+
+def wait_until(what, check):
+    """Poll ``check`` until it holds; fail naming ``what`` after WAIT_LIMIT s."""
+    deadline = time.monotonic() + WAIT_LIMIT
+    while not check():
+        assert time.monotonic() < deadline, "still waiting for %s after %d s" % (
+            what, WAIT_LIMIT)
+        time.sleep(0.1)
 
 
 class Publisher(threading.Thread):
@@ -112,7 +127,7 @@ class Publisher(threading.Thread):
                     self.confirmed.append((time.monotonic(), self.pub.client.url))
                 else:
                     time.sleep(0.05)  # broker lost: keep spooling, like eventd
-            deadline = time.monotonic() + DRAIN_LIMIT
+            deadline = time.monotonic() + WAIT_LIMIT
             while not self.pub.flush(force=True):
                 assert time.monotonic() < deadline, "spool not sent within the limit"
                 time.sleep(0.2)
@@ -156,6 +171,12 @@ class Consumer(threading.Thread):
             self.error = exc
 
 
+def surviving(events, killed_at, dead):
+    """Whether ``events`` ((monotonic time, ..., broker url) tuples) hold one after the
+    kill through another node (one may race the kill through the dying node)."""
+    return any(e[0] > killed_at and node_of(e[-1]) != dead for e in events)
+
+
 @pytest.mark.parametrize("how", ["kill", "stop"])
 def test_no_message_lost_when_the_connected_node_dies_under_load(cluster, tmp_path, caplog,
                                                                   how):
@@ -175,9 +196,10 @@ def test_no_message_lost_when_the_connected_node_dies_under_load(cluster, tmp_pa
     try:
         for t in consumers + publishers:
             t.start()
-        time.sleep(BEFORE_KILL)
-        assert all(p.confirmed for p in publishers), "publishers made no progress before the kill"
-        assert all(c.got for c in consumers), "consumers got nothing before the kill"
+        wait_until("every publisher to have %d confirms and every consumer a message "
+                   "before the kill" % LOAD,
+                   lambda: all(len(p.confirmed) >= LOAD for p in publishers)
+                   and all(c.got for c in consumers))
         dead_url = publishers[0].pub.client.url
         assert all(t.connections[-1] == dead_url for t in consumers) and \
             all(p.pub.client.url == dead_url for p in publishers), \
@@ -185,14 +207,17 @@ def test_no_message_lost_when_the_connected_node_dies_under_load(cluster, tmp_pa
         dead = node_of(dead_url)
         killed_at = time.monotonic()
         stop_node(dead, how)
-        time.sleep(AFTER_KILL)
+        # The load goes on until both sides carried on through a surviving node.
+        wait_until("every publisher and consumer to carry on through a surviving node",
+                   lambda: all(surviving(p.confirmed, killed_at, dead) for p in publishers)
+                   and all(surviving(c.got, killed_at, dead) for c in consumers))
         stop_pub.set()
         for p in publishers:
-            p.join(DRAIN_LIMIT + 10)
+            p.join(WAIT_LIMIT + 10)
             assert not p.is_alive() and p.error is None, p.error
 
         published = {i for p in publishers for i in p.ids}
-        deadline = time.monotonic() + DRAIN_LIMIT
+        deadline = time.monotonic() + WAIT_LIMIT
         while time.monotonic() < deadline:
             if published <= {i for c in consumers for _, i, _ in c.got}:
                 break
@@ -217,17 +242,9 @@ def test_no_message_lost_when_the_connected_node_dies_under_load(cluster, tmp_pa
          for c in consumers]))
     assert not lost, "%d message(s) lost, e.g. %s" % (len(lost), sorted(lost)[:5])
     assert set(received) <= published, "received ids nobody published"
-    assert len(published) > 200, "too little load to mean anything"
-
-    # Both sides carried on through a surviving node.
+    assert len(published) >= PUBLISHERS * LOAD  # the kill came under load
     for p in publishers:
-        # (a confirm may race the kill: count only those through a surviving node)
-        after = [url for t, url in p.confirmed if t > killed_at and node_of(url) != dead]
-        assert after, "publisher %d did not carry on after the fail-over" % p.i
         assert node_of(p.confirmed[-1][1]) != dead
-    for c in consumers:
-        after = [url for t, _, url in c.got if t > killed_at and node_of(url) != dead]
-        assert after, "a consumer did not carry on after the fail-over"
     # Nothing left behind: every message acked.
     with AMQPClient([u for u in urls if node_of(u) != dead]) as admin:
         _, ready, _ = admin.channel.queue_declare(queue, passive=True)
@@ -241,11 +258,12 @@ def test_no_message_lost_when_the_connected_node_dies_under_load(cluster, tmp_pa
     waiter = threading.Thread(target=lambda: result.setdefault(
         "ok", lonely.connect_retrying(max_delay=2)), daemon=True)
     waiter.start()
-    time.sleep(4)  # a few attempts against the dead node
+    wait_until("three attempts against the dead node",
+               lambda: len(re.findall(r"retrying in \d+ s", caplog.text)) >= 3)
     t0 = time.monotonic()
-    subprocess.run([CLUSTER_SCRIPT, "up"], check=True, timeout=120,
+    subprocess.run([CLUSTER_SCRIPT, "up"], check=True, timeout=SCRIPT_LIMIT,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    waiter.join(15)
+    waiter.join(WAIT_LIMIT)
     print("rmq%d restarted in %.1f s" % (dead, time.monotonic() - t0))
     assert result.get("ok") is True, "the client did not connect after its broker returned"
     lonely.close()
