@@ -163,6 +163,7 @@
   function forget() {
     state.token = null;
     state.user = null;
+    current = null;
     state.servers.clear();
     state.since = null;
     sessionStorage.removeItem("snf-ui");
@@ -186,8 +187,10 @@
       state.images = im.images || [];
     } catch (e) { notice(e.message); }
     await poll(true);
+    // The menu is usable while the above loads: a view the user opened meanwhile stays
+    // (rendering it again would throw away what they began to type).
     if (!location.hash || location.hash === "#/") location.hash = "#/machines";
-    else route();
+    else if (!current) route();
   }
 
   // -- live updates: changes-since, backing off when idle or hidden -----------------------
