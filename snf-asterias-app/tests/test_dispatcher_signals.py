@@ -163,27 +163,34 @@ def test_sigterm_with_a_worker_stuck_connecting_to_the_database(tmp_path):
 def test_sigterm_while_busy_loses_no_message(tmp_path):
     from synnefo.common.amqp_client import AMQPClient, Topology
     topo = Topology(PREFIX)
-    d = Dispatcher(tmp_path, env("SNF_TEST_AMQP_URL"))
-    d.wait_for("consuming", count=2)
+    queue = topo.queue_names["op"]
     total, dropped = 10000, "dropping message that is not JSON"
     with AMQPClient([env("SNF_TEST_AMQP_URL")], confirms=False) as client:
+        # The burst waits in the queue before the workers start. Published while they
+        # consumed, it never piled up (they kept pace with the publisher), and on a
+        # loaded machine they had applied all of it before the test saw them busy.
+        client.declare_topology(topo, "quorum")  # as the workers declare it
+        client.channel.queue_purge(queue)
         for i in range(total):
             client.publish(topo.exchange, topo.routing_keys["op"], b"not json %d" % i)
-        d.wait_for(dropped, count=50)
+        assert _poll(lambda: _queue_state(client, queue)[0] == total)
+        d = Dispatcher(tmp_path, env("SNF_TEST_AMQP_URL"))
+        # busy: the workers have taken their first messages (the queue holds fewer)
+        assert _poll(lambda: _queue_state(client, queue)[0] < total, interval=0.01), d.logs()
         d.stop()
         applied = d.text().count(dropped)
 
         def left():
             # once the broker has taken back what the workers had not acknowledged
-            ready, consumers = _queue_state(client, topo.queue_names["op"])
+            ready, consumers = _queue_state(client, queue)
             return consumers == 0 and applied + ready == total and ready
         ready = _poll(left)
     # ready > 0: the signal came while the workers were busy
     assert ready, "%d applied, the rest not back in the queue\n%s" % (applied, d.logs())
 
 
-def _poll(check, timeout=30):
+def _poll(check, timeout=60, interval=0.2):
     deadline = time.monotonic() + timeout
     while not check() and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(interval)
     return check()
