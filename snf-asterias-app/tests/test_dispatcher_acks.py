@@ -7,6 +7,7 @@ just like an applied one, so no database row is needed."""
 import pytest
 from support.amqp import FakeChannel, FakeMessage
 
+from synnefo.common.daemon import Stop
 from synnefo.dispatcher import consumer
 from synnefo.dispatcher.consumer import ACK_BATCH, Worker
 
@@ -84,3 +85,18 @@ def test_acks_that_cannot_be_sent_at_the_stop_are_left_to_the_broker():
     worker.client = LostBroker()
     worker.stop()
     assert worker.run() == 0
+
+
+def test_a_stop_during_a_message_acknowledges_the_batch_before_it_takes_effect(
+        monkeypatch):
+    worker, channel = Worker(hosts=["amqp://unused"]), FakeChannel()
+    deliver(worker, channel, [1, 2])
+
+    def signalled_meanwhile(body):
+        worker.stop()  # what SIGTERM's handler notes while a message is applied
+        raise consumer.callbacks.MessageError("not ours")
+
+    monkeypatch.setattr(consumer.callbacks, "handle", signalled_meanwhile)
+    with pytest.raises(Stop):
+        deliver(worker, channel, [3])
+    assert channel.multiple == [(3, True)]

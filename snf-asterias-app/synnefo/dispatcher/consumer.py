@@ -92,6 +92,11 @@ class Worker:
     def on_message(self, delivery):
         with self.stop_request.deferred():
             self._apply(delivery)
+            if self.stop_request.requested:
+                # Stopping: acknowledge what is done now, while the connection is
+                # whole (the Stop raised at the end of this block unwinds the AMQP
+                # client's frame handling).
+                self.flush_acks()
 
     def _apply(self, delivery):
         close_old_connections()  # drop a connection the DB server closed meanwhile
