@@ -99,17 +99,27 @@ def visible_servers(user, include_deleted=False):
     return query
 
 
-def get_server(user, server_id, include_deleted=False, for_update=False):
+def server_not_found(server_id):
+    return NotFound("Server %s not found." % (server_id,))
+
+
+def server_query(user, server_id, include_deleted=False):
+    """The query of ``user``'s server ``server_id`` (at most one row); NotFound for an
+    id that cannot be one."""
     pk = parse_id(server_id)
     if pk is None:
-        raise NotFound("Server %s not found." % (server_id,))
-    query = visible_servers(user, include_deleted)
+        raise server_not_found(server_id)
+    return visible_servers(user, include_deleted).filter(pk=pk)
+
+
+def get_server(user, server_id, include_deleted=False, for_update=False):
+    query = server_query(user, server_id, include_deleted)
     if for_update:
         query = query.select_for_update()
     try:
-        return query.get(pk=pk)
+        return query.get()
     except VirtualMachine.DoesNotExist:
-        raise NotFound("Server %s not found." % (server_id,)) from None
+        raise server_not_found(server_id) from None
 
 
 # -- the command: guard, record, submit, store -------------------------------------------

@@ -50,6 +50,8 @@ from .server_state import (
     guard,
     record_action,
     server_command,
+    server_not_found,
+    server_query,
     store_job,
     submit,
     task_pending,
@@ -75,11 +77,9 @@ def server_details(user, server_id):
     """The server of ``user`` (NotFound as ``get_server``) as a ServerRow with everything
     the detailed view needs: NICs with their network names, metadata. Three queries (the
     row itself read once: a polled view)."""
-    pk = parse_id(server_id)
-    rows = [] if pk is None else complete_details(
-        with_details(visible_servers(user).filter(pk=pk)))
+    rows = complete_details(with_details(server_query(user, server_id)))
     if not rows:
-        raise NotFound("Server %s not found." % (server_id,))
+        raise server_not_found(server_id)
     return rows[0]
 
 
