@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from support.api import create_server
+from support.certificates import openssl_fingerprint, rapi_pem
 
 from synnefo.db.models import AuditEntry, Backend, Flavor, Image, User, VirtualMachine
 from synnefo.logic import invitations
@@ -295,6 +296,40 @@ def test_backend_add_drain_offline_and_credentials_never_shown(world):
     assert row["reachable"] is False and row["error"].startswith("offline")
 
 
+def test_a_backend_certificate_is_pinned_and_unpinned_and_audited_by_fingerprint(
+        world, tmp_path):
+    """As snf-manage backend-add/modify --certificate: the certificates of a pasted
+    rapi.pem are pinned (its key is not kept); the audit log has the fingerprint."""
+    pem = rapi_pem(tmp_path)
+    client = signed_in()
+    assert act(client, "backend.add", clustername="ganeti3.example", check="no",
+               certificate=pem.read_text()).status_code == 302
+    backend = Backend.objects.get(clustername="ganeti3.example")
+    assert backend.certificate.startswith("-----BEGIN CERTIFICATE-----")
+    assert "PRIVATE" not in backend.certificate
+    details = last_audit().details
+    assert json.loads(details)["result"]["pinned"] == openssl_fingerprint(pem)
+    assert "BEGIN" not in details and json.loads(details)["certificate"] == "(set)"
+    page = client.get("/admin/backends/").content.decode()
+    assert "Unpin" in page and "BEGIN CERTIFICATE" not in page.replace(
+        'placeholder="-----BEGIN CERTIFICATE-----', "")
+    assert api_act(world.r, "backend.modify", backend=backend.id,
+                   unpin="yes").status_code == 200
+    backend.refresh_from_db()
+    assert backend.certificate == "" and json.loads(last_audit().details)["result"] == \
+        {"pinned": None}
+    other = rapi_pem(tmp_path, "other.example")
+    assert act(client, "backend.modify", backend=backend.id,
+               certificate=other.read_text()).status_code == 302
+    backend.refresh_from_db()
+    assert backend.certificate in other.read_text()
+    refused = api_act(world.r, "backend.modify", backend=backend.id, unpin="yes",
+                      certificate=pem.read_text())
+    assert refused.status_code == 400 and b"exclude each other" in refused.content
+    rows = json.loads(world.r.get("/admin/api/backends").content)["backends"]
+    assert [r["pinned"] for r in rows if r["id"] == backend.id] == [True]
+
+
 def test_dashboard_shows_an_unreachable_cluster_not_a_500(world, settings):
     Backend.objects.create(clustername="127.0.0.1", port=1)  # nothing listens on port 1
     response = signed_in().get("/admin/")
@@ -353,6 +388,9 @@ def test_audit_log_page_and_api_list_every_action(world):
     ("backend.modify", {"backend": "nope"}, 404),
     ("backend.modify", {"backend": "1", "drained": "maybe"}, 400),
     ("backend.add", {"clustername": "x", "port": "zero", "check": "no"}, 400),
+    ("backend.add", {"clustername": "x", "check": "no", "certificate": "pem?"}, 400),
+    ("backend.modify", {"backend": "1", "certificate": "-----BEGIN CERTIFICATE-----\nAA\n"
+                        "-----END CERTIFICATE-----"}, 400),
     ("deadletters.retry", {"queue": "not-a-queue"}, 404),
     ("nosuch.thing", {}, 404),
 ])

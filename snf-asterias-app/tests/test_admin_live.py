@@ -113,6 +113,22 @@ def test_backends(live):
     snf_admin(live, "backend-modify", str(backend["id"]), "--drained", "no")
 
 
+def test_the_pinned_certificate_is_what_the_cluster_is_trusted_by(live):
+    """The test cluster's RAPI certificate is self-signed: unpinned, GANETI_RAPI_VERIFY
+    refuses it; pinned again from a copy of rapi.pem (key and all), it is trusted."""
+    (backend,) = as_json(live, "backend-list")["backends"]
+    snf_admin(live, "backend-modify", str(backend["id"]), "--unpin")
+    row = as_json(live, "dashboard")["backends"][0]
+    assert row["reachable"] is False and "certificate" in row["error"], row
+    snf_admin(live, "backend-modify", str(backend["id"]), "--certificate", RAPI_PEM)
+    assert as_json(live, "dashboard")["backends"][0]["reachable"] is True
+    fingerprint = subprocess.run(["openssl", "x509", "-in", RAPI_PEM, "-noout", "-fingerprint",
+                                  "-sha256"], capture_output=True, text=True, check=True)
+    (last,) = as_json(live, "audit", "--limit", "1")["audit"]
+    assert last["details"]["result"]["pinned"] == fingerprint.stdout.strip().split("=")[1]
+    assert "PRIVATE" not in json.dumps(last)
+
+
 def test_dead_letters_inspect_retry_drop(live):
     queue = live.topology.queue_names["op"]
     with AMQPClient([live.amqp]) as client:

@@ -6,9 +6,11 @@ import json
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from support.certificates import openssl_fingerprint, rapi_pem
 from support.fakerapi import PASSWORD, USER, FakeRapi
 
 from synnefo.db import models as m
+from synnefo.logic.backends import BackendError, certificate_fingerprint, pinned_certificate
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +35,7 @@ def run(*args):
 def test_add_reads_capacity_and_pins_the_certificate(fake, tmp_path):
     pw = tmp_path / "pw"
     pw.write_text(PASSWORD + "\n")
-    pem = tmp_path / "rapi.pem"
-    pem.write_text("-----BEGIN PRIVATE KEY-----\nK\n-----END PRIVATE KEY-----\n"
-                   "-----BEGIN CERTIFICATE-----\nC\n-----END CERTIFICATE-----\n")
+    pem = rapi_pem(tmp_path)
     out = run("backend-add", "fake.example.org", "--username", USER, "--password-file",
               str(pw), "--no-check", "--certificate", str(pem), "--json")
     assert json.loads(out)["pinned"] is True
@@ -47,6 +47,18 @@ def test_add_reads_capacity_and_pins_the_certificate(fake, tmp_path):
     row = json.loads(settings_free)
     assert row["hypervisor"] == "kvm" and row["disk_templates"] == "drbd,plain"
     assert row["mfree"] == 1500 and row["ctotal"] == 16  # offline nodes do not count
+
+
+def test_a_certificate_to_pin_is_one_openssl_reads(tmp_path):
+    pem = rapi_pem(tmp_path)
+    pinned = pinned_certificate(pem.read_text())
+    assert pinned.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE" not in pinned
+    assert certificate_fingerprint(pinned) == openssl_fingerprint(pem)
+    for text, reason in [("no PEM at all", "holds no PEM certificate"),
+                         ("-----BEGIN CERTIFICATE-----\nnot base64!\n"
+                          "-----END CERTIFICATE-----\n", "OpenSSL cannot read")]:
+        with pytest.raises(BackendError, match=reason):
+            pinned_certificate(text)
 
 
 def test_add_checks_the_cluster_and_refuses_wrong_credentials(fake, tmp_path):

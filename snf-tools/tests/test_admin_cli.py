@@ -48,6 +48,24 @@ def test_passwords_come_from_stdin_only(monkeypatch):
         cli.parser()[0].parse_args(["backend-add", "x", "--password", "pw"])
 
 
+def test_a_certificate_file_sends_its_certificates_and_keeps_its_key(tmp_path):
+    cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+    pem = tmp_path / "rapi.pem"
+    pem.write_text("-----BEGIN PRIVATE KEY-----\nSECRET\n-----END PRIVATE KEY-----\n"
+                   + cert + "\n")
+    assert params("backend-add", "g.example", "--certificate", str(pem))[1][
+        "certificate"] == cert + "\n"
+    assert params("backend-modify", "b1", "--unpin") == (
+        "backend.modify", {"backend": "b1", "unpin": True})
+    with pytest.raises(SystemExit):  # one or the other
+        cli.parser()[0].parse_args(["backend-modify", "b1", "--unpin", "--certificate", "f"])
+    key_only = tmp_path / "key.pem"
+    key_only.write_text("-----BEGIN PRIVATE KEY-----\nSECRET\n-----END PRIVATE KEY-----\n")
+    for path, reason in [(tmp_path / "none.pem", "cannot read"), (key_only, "no PEM")]:
+        with pytest.raises(cli.UsageError, match=reason):
+            params("backend-modify", "b1", "--certificate", str(path))
+
+
 def test_admin_root_is_beside_the_identity_api():
     assert cli.admin_root("https://c.example/identity/v3") == "https://c.example/admin/api/"
     assert cli.admin_root("http://127.0.0.1:8080/identity/v3/") == \

@@ -369,6 +369,23 @@ def _image_visibility(admin, params):
     return "image %d" % image.id, {"public": public}
 
 
+def _certificate(params):
+    """The PEM certificate to pin from ``certificate`` (None when not given)."""
+    text = _text(params, "certificate", False)
+    if not text:
+        return None
+    try:
+        return backends.pinned_certificate(text, "the certificate given")
+    except backends.BackendError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _pinned(backend):
+    """The audit log's record of the pinned certificate: its fingerprint, not the PEM."""
+    return backends.certificate_fingerprint(backend.certificate) \
+        if backend.certificate else None
+
+
 def _backend_add(admin, params):
     """As snf-manage backend-add: a checked cluster also gets the existing networks."""
     check = _flag(params, "check", True)
@@ -376,10 +393,11 @@ def _backend_add(admin, params):
         backend = backends.add_backend(
             _text(params, "clustername"), port=_int(params, "port", 5080, minimum=1),
             username=_text(params, "username", False) or "",
-            password=_secret(params, "password") or "", check=check)
+            password=_secret(params, "password") or "", certificate=_certificate(params),
+            check=check)
     except backends.BackendError as exc:
         raise InvalidInput(str(exc)) from None
-    result = {"id": backend.id}
+    result = {"id": backend.id, "pinned": _pinned(backend)}
     if check:
         try:
             result["networks"] = [n.id for n in network_admin.ensure_on_backend(backend)]
@@ -402,8 +420,15 @@ def _backend_modify(admin, params):
     password = _secret(params, "password")
     if password:
         backend.password = password
+    certificate = _certificate(params)
+    if certificate and _flag(params, "unpin"):
+        raise InvalidInput("certificate and unpin exclude each other.")
+    result = {}
+    if certificate or _flag(params, "unpin"):
+        backend.certificate = certificate or ""
+        result["pinned"] = _pinned(backend)
     backend.save()
-    return "backend %s" % backend.clustername, {}
+    return "backend %s" % backend.clustername, result
 
 
 def _dead_letters_retry(admin, params):
@@ -438,8 +463,9 @@ OPERATIONS = {
     "deadletters.retry": _dead_letters_retry,
     "deadletters.drop": _dead_letters_drop,
 }
-# Parameters never written to the audit log.
-SECRET_PARAMS = ("password",)
+# Parameters the audit log shows as "(set)": secrets, and PEM certificates (the
+# operation's result records the fingerprint, which administrators compare).
+UNSHOWN_PARAMS = ("password", "certificate")
 
 
 def perform(admin, operation, params, address="", via="web"):
@@ -455,7 +481,7 @@ def perform(admin, operation, params, address="", via="web"):
     if not isinstance(params, dict):
         raise InvalidInput("The parameters must be an object.")
     target, result = run(admin, params)
-    shown = {k: ("(set)" if k in SECRET_PARAMS and v else v) for k, v in params.items()}
+    shown = {k: ("(set)" if k in UNSHOWN_PARAMS and v else v) for k, v in params.items()}
     entry = audit.record(admin, operation, target, dict(shown, result=result), address, via)
     return audit.entry_row(entry)
 

@@ -1,6 +1,8 @@
 """Ganeti backends (clusters): add, change, remove, and their capacity from RAPI."""
 
+import hashlib
 import logging
+import ssl
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,15 +19,35 @@ class BackendError(Exception):
     """A backend operation is not possible; the message says why and what to do."""
 
 
+def pinned_certificate(text, source="the text given"):
+    """The certificate blocks of a PEM ``text`` to pin (a private key pasted with them,
+    as Ganeti's rapi.pem holds one, is left out); BackendError if there are none or
+    OpenSSL, which checks the cluster's certificate against them, cannot read them."""
+    pem = certificates_only(text)
+    if not pem:
+        raise BackendError("%s holds no PEM certificate" % source)
+    try:
+        ssl.create_default_context(cadata=pem)
+    except (ssl.SSLError, ValueError) as exc:
+        raise BackendError("%s holds a certificate OpenSSL cannot read: %s"
+                           % (source, exc)) from None
+    return pem
+
+
+def certificate_fingerprint(pem):
+    """SHA-256 of the first certificate, as `openssl x509 -fingerprint -sha256` shows it."""
+    first = pem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(first)).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
 def read_certificate(path):
     try:
         with open(path, encoding="ascii") as f:
-            pem = certificates_only(f.read())
+            text = f.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise BackendError("cannot read the certificate file %s: %s" % (path, exc)) from None
-    if not pem:
-        raise BackendError("%s holds no PEM certificate" % path)
-    return pem
+    return pinned_certificate(text, path)
 
 
 def _check_hypervisor(backend, enabled):
@@ -58,16 +80,16 @@ def refresh(backend, hypervisor=None):
     return backend
 
 
-def add_backend(clustername, port=5080, username="", password="", certificate_file=None,
+def add_backend(clustername, port=5080, username="", password="", certificate="",
                 check=True, hypervisor=None):
-    """Add a cluster; ``hypervisor`` (else the cluster's default) is used for new servers."""
+    """Add a cluster; ``hypervisor`` (else the cluster's default) is used for new servers,
+    ``certificate`` (PEM, see pinned_certificate) is the one its RAPI must present."""
     if Backend.objects.filter(clustername=clustername).exists():
         raise BackendError("backend %s already exists (see snf-manage backend-list)"
                            % clustername)
     backend = Backend(clustername=clustername, port=port, username=username or "",
-                      password=password or "", hypervisor=hypervisor or "")
-    if certificate_file:
-        backend.certificate = read_certificate(certificate_file)
+                      password=password or "", hypervisor=hypervisor or "",
+                      certificate=certificate or "")
     if check:
         try:
             refresh(backend, hypervisor)  # saves it

@@ -7,6 +7,7 @@ URL (https://cloud.example.org/identity/v3 -> https://cloud.example.org/admin/ap
 
 import argparse
 import getpass
+import re
 import sys
 
 import requests
@@ -36,7 +37,7 @@ READS = {
     "invitation-list": ("invitations", "invitations", ["id", "inviter", "email", "sent",
                                                         "send_count", "accepted", "user"]),
     "backend-list": ("backends", "backends", ["id", "clustername", "port", "username",
-                                              "drained", "offline", "servers"]),
+                                              "pinned", "drained", "offline", "servers"]),
     "deadletter-list": ("deadletters", "queues", ["queue", "messages", "dead_letters"]),
     "deadletter-show": ("deadletters/{queue}", "dead_letters",
                         ["position", "death", "retried", "body"]),
@@ -46,6 +47,14 @@ AUDIT_COLUMNS = READS["audit"][2]
 QUOTAS = ("max_servers", "max_cores", "max_ram", "max_disk", "max_networks",
           "max_image_space", "max_invitations")
 YES_NO = ("yes", "no")
+
+
+class UsageError(Exception):
+    """What the command line asks for cannot be sent (e.g. an unreadable file)."""
+
+
+CERTIFICATE_HELP = ("the cluster's RAPI certificate to pin, read here and sent "
+                    "(a copy of /var/lib/ganeti/rapi.pem; its key is not sent)")
 
 
 def _commands(sub):
@@ -113,14 +122,20 @@ def _commands(sub):
     a("--port", type=int, default=5080)
     a("--username", default="")
     a("--password-stdin", action="store_true", help="read the RAPI password from stdin")
+    a("--certificate", metavar="PEM_FILE", help=CERTIFICATE_HELP)
     a("--no-check", action="store_true", help="do not contact the cluster first")
-    a = add("backend-modify", "drain, offline, RAPI credentials", "backend.modify")
+    a = add("backend-modify", "drain, offline, RAPI credentials and certificate",
+            "backend.modify")
     a("backend")
     a("--drained", choices=YES_NO)
     a("--offline", choices=YES_NO)
     a("--port", type=int)
     a("--username")
     a("--password-stdin", action="store_true", help="read the RAPI password from stdin")
+    pin = out["backend-modify"][0].add_mutually_exclusive_group()
+    pin.add_argument("--certificate", metavar="PEM_FILE", help=CERTIFICATE_HELP)
+    pin.add_argument("--unpin", action="store_true",
+                     help="pin no certificate (the server's GANETI_RAPI_VERIFY decides)")
     add("deadletter-list", "event queues and their dead letters")
     add("deadletter-show", "the first dead letters of a queue")("queue")
     add("deadletter-retry", "send a queue's dead letters back", "deadletters.retry")("queue")
@@ -148,6 +163,20 @@ def _secret(opts, prompt):
     return line.rstrip("\n")
 
 
+def _certificate(path):
+    """The certificate blocks of a PEM file (a private key beside them stays here)."""
+    try:
+        with open(path, encoding="ascii") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError("cannot read the certificate file %s: %s" % (path, exc)) from None
+    blocks = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", text,
+                        re.DOTALL)
+    if not blocks:
+        raise UsageError("%s holds no PEM certificate" % path)
+    return "\n".join(blocks) + "\n"
+
+
 def params_of(opts):
     """The admin API parameters of an action command's options."""
     c = opts.command
@@ -170,6 +199,10 @@ def params_of(opts):
         out = {k: getattr(opts, k, None) for k in ("clustername", "backend", "port",
                                                     "username", "drained", "offline")}
         out["password"] = _secret(opts, "RAPI password: ")
+        if opts.certificate:
+            out["certificate"] = _certificate(opts.certificate)
+        if getattr(opts, "unpin", False):
+            out["unpin"] = True
         if c == "backend-add":
             out["check"] = not opts.no_check
         return {k: v for k, v in out.items() if v is not None}
@@ -267,7 +300,7 @@ def main(argv=None):
     try:
         cloud = connect(opts)
         status, text = run(opts, cloud)
-    except AuthError as exc:
+    except (AuthError, UsageError) as exc:
         print("snf-admin: %s" % exc, file=sys.stderr)
         return EXIT_USAGE
     except (ApiError, requests.RequestException, ValueError) as exc:

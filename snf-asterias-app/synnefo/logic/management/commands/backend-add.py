@@ -3,7 +3,7 @@
 
 from django.core.management.base import CommandError
 
-from synnefo.logic.backends import BackendError, add_backend
+from synnefo.logic.backends import BackendError, add_backend, read_certificate
 
 from ._backends import COLUMNS, backend_row, create_networks
 from ._output import AdminCommand
@@ -38,8 +38,10 @@ class Command(AdminCommand):
             except OSError as exc:
                 raise CommandError("cannot read %s: %s" % (options["password_file"], exc))
         try:
+            certificate = (read_certificate(options["certificate"])
+                           if options["certificate"] else "")
             backend = add_backend(options["clustername"], options["port"],
-                                  options["username"], password, options["certificate"],
+                                  options["username"], password, certificate,
                                   check=not options["no_check"],
                                   hypervisor=options["hypervisor"])
         except BackendError as exc:
