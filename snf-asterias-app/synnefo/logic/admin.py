@@ -140,7 +140,7 @@ def _number(text, what):
 def _admin_server(server_id):
     vm = _servers().filter(pk=_number(server_id, "server")).first()
     if vm is None:
-        raise NotFound("Server %s not found." % (server_id,))
+        raise server_state.server_not_found(server_id)
     return vm
 
 
