@@ -64,6 +64,21 @@ def test_console_viewer_missing_is_exit_1_before_asking_for_a_console(monkeypatc
     assert asked == []   # a console is one-shot: not wasted when nothing can use it
 
 
+def test_console_viewer_gets_the_password_in_its_environment_not_its_arguments(
+        tmp_path, monkeypatch, capsys):
+    program = tmp_path / "xtigervncviewer"
+    program.write_text("#!/bin/sh\necho \"$* $VNC_PASSWORD\" > %s/seen\n" % tmp_path)
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(api, "connect", lambda cloud: object())
+    monkeypatch.setattr(api, "find_server", lambda conn, name: {"id": "42"})
+    monkeypatch.setattr(api, "vnc_console", lambda conn, sid: {
+        "host": "h.example.org", "port": 25002, "password": "s3cr3t"})
+    assert cli.main(["console", "vm", "--viewer"]) == 0
+    assert (tmp_path / "seen").read_text() == "h.example.org::25002 s3cr3t\n"
+    assert "with the password" in capsys.readouterr().err
+
+
 def test_console_vnc_prints_host_port_password(monkeypatch, capsys):
     monkeypatch.setattr(api, "connect", lambda cloud: object())
     monkeypatch.setattr(api, "find_server", lambda conn, name: {"id": "42"})

@@ -119,9 +119,13 @@ def cmd_console(conn, opts):
     if found is None:
         return None
     command = viewer.viewer_command(found, info["host"], info["port"])
-    print("starting %s; give it the password above (the console accepts one connection, "
-          "soon)" % " ".join(command), file=sys.stderr)
-    return viewer.start_viewer(command)
+    if viewer.reads_password_from_environment(command):
+        print("starting %s with the password (the console accepts one connection, soon)"
+              % " ".join(command), file=sys.stderr)
+    else:
+        print("starting %s; give it the password above (the console accepts one "
+              "connection, soon)" % " ".join(command), file=sys.stderr)
+    return viewer.start_viewer(command, info.get("password"))
 
 
 def cmd_limits(conn, opts):
