@@ -10,9 +10,11 @@ through the API with openstacksdk. Screenshots of each step: $SNF_TEST_ARTIFACTS
 The journey: sign in, create a server in the wizard with a generated key (the private
 key offered once, the root password shown once), watch the build's progress bar until
 ACTIVE, shut down, start, rename, edit metadata, create a private network and attach
-the server, delete everything, sign out (the token is revoked). Error paths: a wrong
-password, a user whose quota allows no more servers, a build that Ganeti refuses (the
-machine view shows the fault).
+the server, delete everything, sign out (the token is revoked). The other actions of
+the machine view on a server with two NICs: reboot, hard reboot, resize, detach, and the
+console when the deployment has no console proxy. Error paths: a wrong password, a user
+whose quota allows no more servers, a build that Ganeti refuses (the machine view shows
+the fault).
 """
 
 
@@ -223,6 +225,101 @@ def test_user_journey(service, browser, api):
     assert exc.value.code == 401
     b.shot("11-signed-out")
     assert b.console_errors() == []
+
+
+def shown(service, server_id):
+    """snf-manage server-show: the Ganeti instance and the newest job the dispatcher
+    recorded for the server."""
+    return json.loads(service.manage("server-show", str(server_id), "--json"))
+
+
+def last_ganeti_job(service, server_id):
+    """(id, first opcode) of that job."""
+    job = int(shown(service, server_id)["backendjobid"])
+    return job, service.rapi.request("GET", "/2/jobs/%d" % job)["ops"][0]
+
+
+def newer_ganeti_job(service, server_id, than):
+    job = last_ganeti_job(service, server_id)
+    return job if job[0] != than else None
+
+
+def idle(api, server_id):
+    server = api.compute.get_server(server_id)
+    return server.status == "ACTIVE" and not server.task_state
+
+
+def test_reboot_resize_console_and_detach(service, browser, api):
+    net = api.network.create_network(name="ui-net2")
+    api.network.create_subnet(network_id=net.id, cidr="192.168.78.0/24", ip_version=4)
+    wait_for("the network to become ACTIVE",
+             lambda: api.network.get_network(net.id).status == "ACTIVE", timeout=BUILD)
+    flavors = {f.ram: f for f in api.compute.flavors() if f.vcpus == 1}
+    image = next(api.image.images())
+    server = api.compute.create_server(name="ui-vm2", image_id=image.id,
+                                       flavor_id=flavors[128].id, networks="auto")
+    api.compute.wait_for_server(server, wait=BUILD)
+    api.compute.create_server_interface(server, net_id=net.id)
+    b = browser
+    sign_in(b, "alice", PASSWORD)
+    b.visible("#machines")
+    b.driver.get(b.base + "/ui/#/machine/" + server.id)
+    b.wait("both NICs", lambda d: len(b.els("#m-networks li")) == 2, timeout=BUILD)
+    b.wait("ACTIVE", lambda d: status_of(b) == "ACTIVE" and b.els("#act-reboot"),
+           timeout=BUILD)
+
+    for button, reboot_type in (("#act-reboot", "soft"), ("#act-hard-reboot", "hard")):
+        before, _op = last_ganeti_job(service, server.id)
+        b.click(button)
+        b.confirm()
+        assert "requested for ui-vm2" in b.visible("#notice").text
+        _job, op = wait_for("a new Ganeti job", lambda: newer_ganeti_job(
+            service, server.id, before), timeout=BUILD)
+        assert (op["OP_ID"], op["reboot_type"]) == ("OP_INSTANCE_REBOOT", reboot_type), op
+        wait_for("the reboot to end", lambda: idle(api, server.id), timeout=BUILD)
+        b.wait("ACTIVE after the reboot", lambda d: status_of(b) == "ACTIVE"
+               and b.els(button), timeout=BUILD)
+
+    # the console: this deployment has no console proxy, and the page says what the API said
+    handles = len(b.driver.window_handles)
+    answer = api.compute.post("/servers/%s/action" % server.id,
+                              json={"os-getVNCConsole": {"type": "novnc"}})
+    assert answer.status_code == 503, answer.text
+    reason = next(iter(answer.json().values()))["message"]
+    b.click("#act-console")
+    b.wait("the API's reason", lambda d: b.el("#notice").text == reason)  # (shown 6 s)
+    assert not b.el("#banner").is_displayed()  # the service answered: it is reachable
+    b.shot("16-console-unavailable")
+    assert len(b.driver.window_handles) == handles  # no page opened
+
+    b.select("#resize-flavor", "256 MB")
+    b.click("#act-resize")
+    assert "1 CPU, 256 MB" in b.visible("#confirm-text").text
+    b.confirm()
+    wait_for("the new flavor", lambda: api.compute.get_server(server.id).flavor.id ==
+             flavors[256].id, timeout=BUILD)
+    instance = service.rapi.get_instance(shown(service, server.id)["instance"])
+    assert instance["beparams"]["maxmem"] == 256
+    wait_for("the resize to end", lambda: idle(api, server.id), timeout=BUILD)
+    b.wait("ACTIVE after the resize", lambda d: status_of(b) == "ACTIVE"
+           and b.els("#act-reboot"), timeout=BUILD)
+    b.shot("17-resized")
+
+    b.el('#m-networks li[data-net="%s"] .detach' % net.id).click()
+    b.confirm()
+    wait_for("the private NIC to be detached", lambda: [
+        p.network_id for p in api.network.ports(device_id=server.id)] == [
+        str(service.network["id"])], timeout=BUILD)
+    b.wait("one NIC left", lambda d: len(b.els("#m-networks li")) == 1, timeout=BUILD)
+    b.shot("18-detached")
+    # chromium logs every answer >= 400; the console's 503 is the only one expected
+    assert [e for e in b.console_errors()
+            if not (e["source"] == "network" and "status of 503" in e["message"])] == []
+
+    api.compute.delete_server(server)
+    wait_for("the server to be gone", lambda: api.compute.find_server(server.id) is None,
+             timeout=BUILD)
+    api.network.delete_network(net)
 
 
 def test_quota_exceeded_is_shown_in_the_wizard(browser):

@@ -71,14 +71,16 @@ class Browser:
         e.send_keys(value)
 
     def select(self, css, text_part):
-        """Choose the first option of the <select> whose text contains ``text_part``."""
-        sel = Select(self.visible(css))
-        for option in sel.options:
-            if text_part in option.text:
-                sel.select_by_value(option.get_attribute("value"))
-                return option.text
-        raise AssertionError("no option with %r in %s: %s"
-                             % (text_part, css, [o.text for o in sel.options]))
+        """Choose the first option of the <select> whose text contains ``text_part`` (in
+        the control the page has now, if it draws it again meanwhile)."""
+        def choose(d):
+            sel = Select(self.el(css))
+            for option in sel.options:
+                if text_part in option.text:
+                    sel.select_by_value(option.get_attribute("value"))
+                    return option.text
+            return False
+        return self.wait("an option with %r in %s" % (text_part, css), choose)
 
     def confirm(self):
         self.click("#confirm-ok")

@@ -68,14 +68,15 @@
   class ApiError extends Error {
     constructor(status, message) { super(message); this.status = status; }
   }
+  // The message of an API fault body ({"itemNotFound": {"message": ...}}, Neutron's
+  // {"NeutronError": {...}} alike), or null.
+  function faultOf(body) {
+    if (!body || typeof body !== "object") return null;
+    const v = Object.values(body).find((x) => x && typeof x === "object" && x.message);
+    return v ? v.message : null;
+  }
   function faultMessage(body, status) {
-    if (body && typeof body === "object") {
-      for (const v of Object.values(body)) {
-        if (v && typeof v === "object" && v.message) return v.message;
-      }
-      if (body.NeutronError && body.NeutronError.message) return body.NeutronError.message;
-    }
-    return fmt(_("The service answered %(status)s."), {status: status});
+    return faultOf(body) || fmt(_("The service answered %(status)s."), {status: status});
   }
   async function api(method, path, body, extraHeaders) {
     const headers = Object.assign({"Accept": "application/json"}, extraHeaders || {});
@@ -89,12 +90,13 @@
       unreachable(true);
       throw new ApiError(0, _("The service cannot be reached."));
     }
-    if (resp.status >= 502) { unreachable(true); }
-    else unreachable(false);
-    if (resp.status === 304) return {notModified: true};
     const text = await resp.text();
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+    // A 5xx carrying the API's own fault (503: a console that cannot be reached right now)
+    // came from the service, which is up; a gateway's error page means it is not.
+    unreachable(resp.status >= 502 && !faultOf(data));
+    if (resp.status === 304) return {notModified: true};
     if (resp.status === 401 && state.token && !path.startsWith("/identity/")) {
       forget();
       throw new ApiError(401, _("Your session ended; sign in again."));
@@ -455,11 +457,20 @@
       h("p", {class: "meta"}, _("Once the machine runs and has an address, connect with ssh.")));
     networksOfMachine(s);
   }
+  // The flavor chosen for a resize survives the redraws of the machine view (each change
+  // of the server that a poll brings draws its actions again).
+  let resizeChoice = {server: null, flavor: null};
   function resizeControl(s) {
     const cur = flavorOf(s);
-    const sel = h("select", {id: "resize-flavor", "aria-label": _("New flavor")},
+    const remember = (ev) => { resizeChoice = {server: s.id, flavor: ev.target.value}; };
+    const sel = h("select", {id: "resize-flavor", "aria-label": _("New flavor"),
+                             onchange: remember},
       state.flavors.filter((f) => !cur || f.id !== cur.id).map((f) =>
         h("option", {value: f.id}, flavorLabel(f))));
+    if (resizeChoice.server === s.id &&
+        Array.from(sel.options).some((o) => o.value === resizeChoice.flavor)) {
+      sel.value = resizeChoice.flavor;
+    }
     return h("span", {class: "inline"}, sel,
       h("button", {type: "button", id: "act-resize", onclick: async () => {
         const f = state.flavors.find((x) => x.id === sel.value);
