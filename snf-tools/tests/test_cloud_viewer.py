@@ -11,22 +11,12 @@ import threading
 
 import pytest
 
-from synnefo.burnin.rfb import VERSION, VNC_AUTH, vnc_response
+from synnefo.burnin.rfb import VERSION, VNC_AUTH, read_exactly, vnc_response
 from synnefo.cloud import viewer
 
 pytestmark = pytest.mark.integration
 
 TIGERVNC = "/usr/bin/xtigervncviewer"  # ci/packages/snf-tools.txt
-
-
-def _read(conn, n):
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("the viewer closed after %d of %d bytes" % (len(data), n))
-        data += chunk
-    return data
 
 
 class OneConsole:
@@ -46,18 +36,18 @@ class OneConsole:
         with conn:
             conn.settimeout(60)
             conn.sendall(VERSION)
-            _read(conn, 12)
+            read_exactly(conn, 12)
             conn.sendall(bytes([1, VNC_AUTH]))
-            _read(conn, 1)
+            read_exactly(conn, 1)
             challenge = os.urandom(16)
             conn.sendall(challenge)
-            right = _read(conn, 16) == vnc_response(self.password, challenge)
+            right = read_exactly(conn, 16) == vnc_response(self.password, challenge)
             self.answers.append("right" if right else "wrong")
             if not right:
                 conn.sendall(struct.pack(">I", 1) + struct.pack(">I", 5) + b"wrong")
                 return
             conn.sendall(struct.pack(">I", 0))
-            _read(conn, 1)  # ClientInit
+            read_exactly(conn, 1)  # ClientInit
             self.answers.append("initialised")
             name = b"console"  # ServerInit: 64x48, 32 bpp true colour
             conn.sendall(struct.pack(">HHBBBBHHHBBBxxxI", 64, 48, 32, 24, 0, 1, 255, 255,

@@ -23,12 +23,13 @@ def vnc_response(password, challenge):
     return enc.update(challenge) + enc.finalize()
 
 
-def _read(sock, n):
+def read_exactly(sock, n):
+    """``n`` bytes from the peer; RFBError if it closes the connection first."""
     data = b""
     while len(data) < n:
         chunk = sock.recv(n - len(data))
         if not chunk:
-            raise RFBError("the server closed the connection after %d of %d bytes"
+            raise RFBError("the peer closed the connection after %d of %d bytes"
                            % (len(data), n))
         data += chunk
     return data
@@ -38,25 +39,25 @@ def handshake(host, port, password, timeout=30):
     """Version 3.8, security type 2, the challenge answered; RFBError unless the
     SecurityResult is OK. Returns the server's version line."""
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        version = _read(sock, 12)
+        version = read_exactly(sock, 12)
         if version != VERSION:
             raise RFBError("expected %r, got %r" % (VERSION, version))
         sock.sendall(VERSION)
-        count = _read(sock, 1)[0]
+        count = read_exactly(sock, 1)[0]
         if count == 0:
-            (length,) = struct.unpack(">I", _read(sock, 4))
-            raise RFBError("refused: %s" % _read(sock, length).decode(errors="replace"))
-        types = list(_read(sock, count))
+            (length,) = struct.unpack(">I", read_exactly(sock, 4))
+            raise RFBError("refused: %s" % read_exactly(sock, length).decode(errors="replace"))
+        types = list(read_exactly(sock, count))
         if VNC_AUTH not in types:
             raise RFBError("no VNC authentication among the security types %s" % types)
         sock.sendall(bytes([VNC_AUTH]))
-        sock.sendall(vnc_response(password, _read(sock, 16)))
-        (result,) = struct.unpack(">I", _read(sock, 4))
+        sock.sendall(vnc_response(password, read_exactly(sock, 16)))
+        (result,) = struct.unpack(">I", read_exactly(sock, 4))
         if result != 0:
             reason = b""
             try:
-                (length,) = struct.unpack(">I", _read(sock, 4))
-                reason = _read(sock, length)
+                (length,) = struct.unpack(">I", read_exactly(sock, 4))
+                reason = read_exactly(sock, length)
             except (RFBError, OSError):
                 pass
             raise RFBError("VNC authentication failed: %s" % reason.decode(errors="replace"))
