@@ -420,11 +420,11 @@ def _backend_modify(admin, params):
     password = _secret(params, "password")
     if password:
         backend.password = password
-    certificate = _certificate(params)
-    if certificate and _flag(params, "unpin"):
+    certificate, unpin = _certificate(params), _flag(params, "unpin")
+    if certificate and unpin:
         raise InvalidInput("certificate and unpin exclude each other.")
     result = {}
-    if certificate or _flag(params, "unpin"):
+    if certificate or unpin:
         backend.certificate = certificate or ""
         result["pinned"] = _pinned(backend)
     backend.save()
