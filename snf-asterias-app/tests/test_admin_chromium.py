@@ -20,7 +20,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from support.admin_site import ALICE_PASSWORD, ROOT_PASSWORD, admin_site
-from support.cluster import env
+from support.certificates import openssl_fingerprint
+from support.cluster import RAPI_PEM, env
 from support.live import wait_for
 
 from synnefo.common.amqp_client import AMQPClient
@@ -147,12 +148,17 @@ def test_every_page_and_action(site, browser):
     assert "fake.ganeti.test" in browser.find_element(By.ID, "backends").text
     assert "unreachable" in browser.find_element(By.ID, "backends").text
 
-    # backends: add the real cluster (checked over RAPI), drain, credentials, undrain
+    # backends: add the real cluster (checked over RAPI, its rapi.pem pasted: the
+    # certificate is pinned, the key dropped), drain, credentials, undrain
     go(browser, "Backends")
+    with open(RAPI_PEM) as f:
+        rapi_pem = f.read()
     fill(browser, "add-backend", clustername=env("SNF_TEST_RAPI_HOST"),
-         username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"))
+         username=env("SNF_TEST_RAPI_USER"), password=env("SNF_TEST_RAPI_PASSWORD"),
+         certificate=rapi_pem)
     assert message(browser).startswith("Done: backend.add"), browser.page_source[-2000:]
     cluster = env("SNF_TEST_RAPI_HOST")
+    assert "PRIVATE KEY" not in browser.page_source
     press(browser, "backend.modify", row_text=cluster)  # Drain
     row = [r for r in browser.find_elements(By.TAG_NAME, "tr") if cluster in r.text][0]
     assert "Undrain" in row.text
@@ -267,6 +273,8 @@ def test_every_page_and_action(site, browser):
         assert op in log, op
     assert "127.0.0.1" in log
     assert env("SNF_TEST_RAPI_PASSWORD") not in browser.page_source
+    # the certificate pinned on the backends page, by its fingerprint (no PEM in the log)
+    assert openssl_fingerprint(RAPI_PEM) in log and "BEGIN" not in browser.page_source
 
     # no page broke the CSP or failed to load anything
     problems = [e["message"] for e in browser.get_log("browser")
