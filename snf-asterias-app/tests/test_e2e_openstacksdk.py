@@ -31,6 +31,7 @@ from support.e2e_service import (
     e2e_service,
     ganeti,
     ganeti_networks,
+    last_job_id,
     our_instances,
 )
 from support.live import (
@@ -108,7 +109,7 @@ def test_lifecycle_on_real_ganeti(service, conn, admin, flavors, image):
     # the OS got the root password; Ganeti shows it to no one (a secret OS parameter)
     with open(os.path.join(str(service.tmp), name + ".passwd")) as f:
         assert f.read() == server.admin_password
-    job = service.rapi.request("GET", "/2/jobs/%d" % _last_job_id(service, server.id))
+    job = service.rapi.request("GET", "/2/jobs/%d" % last_job_id(service, server.id))
     assert job["ops"][0]["OP_ID"] == "OP_INSTANCE_CREATE"
     assert server.admin_password not in json.dumps(job)
     # the hook reported the NIC Ganeti made (its MAC), through eventd's spool and RabbitMQ
@@ -178,12 +179,6 @@ def _in_pool(service, ip):
     return "free"
 
 
-def _last_job_id(service, server_id):
-    """The newest Ganeti job the dispatcher recorded for the server (snf-manage server-show)."""
-    shown = json.loads(service.manage("server-show", str(server_id), "--json"))
-    return int(shown["backendjobid"])
-
-
 def _attachments(conn, server_id):
     body = conn.compute.get("/servers/%s" % server_id,
                             headers={"X-Synnefo-Extensions": "true"}).json()["server"]
@@ -214,7 +209,7 @@ def test_delete_while_building(service, conn, flavors, image):
     assert list(conn.compute.servers()) == []
     # gone because Ganeti removed it, not because the remove came too early ("not
     # known") while the create went on to leave an orphan instance
-    remove = service.rapi.request("GET", "/2/jobs/%d" % _last_job_id(service, server.id))
+    remove = service.rapi.request("GET", "/2/jobs/%d" % last_job_id(service, server.id))
     assert remove["ops"][0]["OP_ID"] == "OP_INSTANCE_REMOVE" and remove["status"] == "success"
     create_job = remove["ops"][0]["depends"][0][0]
     create = service.rapi.request("GET", "/2/jobs/%d" % int(create_job))

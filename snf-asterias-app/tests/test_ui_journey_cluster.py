@@ -24,7 +24,7 @@ import urllib.request
 
 import pytest
 from support.browser import Browser
-from support.e2e_service import HUGE_RAM, PASSWORD, e2e_service
+from support.e2e_service import HUGE_RAM, PASSWORD, e2e_service, last_job_id, server_show
 from support.live import sdk_password, wait_for
 
 pytestmark = pytest.mark.integration
@@ -227,15 +227,9 @@ def test_user_journey(service, browser, api):
     assert b.console_errors() == []
 
 
-def shown(service, server_id):
-    """snf-manage server-show: the Ganeti instance and the newest job the dispatcher
-    recorded for the server."""
-    return json.loads(service.manage("server-show", str(server_id), "--json"))
-
-
 def last_ganeti_job(service, server_id):
-    """(id, first opcode) of that job."""
-    job = int(shown(service, server_id)["backendjobid"])
+    """(id, first opcode) of the newest Ganeti job the dispatcher recorded for the server."""
+    job = last_job_id(service, server_id)
     return job, service.rapi.request("GET", "/2/jobs/%d" % job)["ops"][0]
 
 
@@ -298,7 +292,7 @@ def test_reboot_resize_console_and_detach(service, browser, api):
     b.confirm()
     wait_for("the new flavor", lambda: api.compute.get_server(server.id).flavor.id ==
              flavors[256].id, timeout=BUILD)
-    instance = service.rapi.get_instance(shown(service, server.id)["instance"])
+    instance = service.rapi.get_instance(server_show(service, server.id)["instance"])
     assert instance["beparams"]["maxmem"] == 256
     wait_for("the resize to end", lambda: idle(api, server.id), timeout=BUILD)
     b.wait("ACTIVE after the resize", lambda d: status_of(b) == "ACTIVE"

@@ -188,6 +188,16 @@ class Service:
     pass
 
 
+def server_show(service, server_id):
+    """snf-manage server-show --json: the server's Ganeti instance, the newest job the
+    dispatcher recorded for it..."""
+    return json.loads(service.manage("server-show", str(server_id), "--json"))
+
+
+def last_job_id(service, server_id):
+    return int(server_show(service, server_id)["backendjobid"])
+
+
 @contextlib.contextmanager
 def e2e_service(tmp, extra_conf=""):
     """The deployment (see the module's docstring) in ``tmp``; ``extra_conf``: more

@@ -119,12 +119,10 @@ def cmd_console(conn, opts):
     if found is None:
         return None
     command = viewer.viewer_command(found, info["host"], info["port"])
-    if viewer.reads_password_from_environment(command):
-        print("starting %s with the password (the console accepts one connection, soon)"
-              % " ".join(command), file=sys.stderr)
-    else:
-        print("starting %s; give it the password above (the console accepts one "
-              "connection, soon)" % " ".join(command), file=sys.stderr)
+    given = ("with the password" if viewer.reads_password_from_environment(command)
+             else "without the password: give it the one above")
+    print("starting %s %s (the console accepts one connection, soon)"
+          % (" ".join(command), given), file=sys.stderr)
     return viewer.start_viewer(command, info.get("password"))
 
 
