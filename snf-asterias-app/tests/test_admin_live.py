@@ -33,7 +33,7 @@ def snf_admin(live, *args, token=None, stdin=None, check=True):
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     proc = subprocess.run(
         [os.path.join(VENV_BIN, "snf-admin"), "--auth-url", live.base + "/identity/v3",
-         "--token", token or live.root_token] + list(args),
+         "--token=" + (token or live.root_token)] + list(args),
         env=environ, input=stdin, capture_output=True, text=True, timeout=120)
     if check:
         assert proc.returncode == 0, "snf-admin %s: %s%s" % (args, proc.stdout, proc.stderr)

@@ -1,6 +1,7 @@
 """Identity endpoints (Keystone v3 and v2.0 shapes), token checks and versions."""
 
 import datetime
+import re
 
 import pytest
 from django.test import Client
@@ -108,6 +109,14 @@ def test_missing_unknown_and_expired_tokens_are_401(world):
     Token.objects.filter(pk=row.pk).update(expires=timezone.now() - datetime.timedelta(1))
     r = ApiClient(token).get("/compute/v2.1/servers")
     assert r.status_code == 401 and "expired" in r.json()["unauthorized"]["message"]
+
+
+def test_tokens_are_hexadecimal_so_a_command_line_never_reads_one_as_an_option(world):
+    """A token once began with "-" (urlsafe base64 does, one time in 64) and
+    ``snf-admin --token T`` read it as an option: every token issued is 64 hex digits."""
+    issued = {identity.issue_token(world.alice)[0] for _ in range(200)}
+    assert len(issued) == 200
+    assert all(re.fullmatch(r"[0-9a-f]{64}", token) for token in issued), issued
 
 
 def test_version_documents(world):

@@ -1,7 +1,10 @@
 """API tokens: issuing, validating and revoking them.
 
 A token is a random string shown to its owner once; the DB keeps only its SHA-256
-(``hash_token``), so a copy of the database does not hand out credentials.
+(``hash_token``), so a copy of the database does not hand out credentials. It is
+hexadecimal: it goes on command lines (``snf-admin --token T``, ``openstack --os-token T``),
+where a token starting with "-" would be read as an option, and into shells and headers,
+where nothing in it needs quoting.
 """
 
 import datetime
@@ -32,7 +35,7 @@ def issue_token(user, lifetime=None, description="", parent=None):
     if not isinstance(lifetime, int) or lifetime < 0:
         raise InvalidInput("A token lifetime must be a non-negative number of seconds, got %r."
                            % (lifetime,))
-    secret = secrets.token_urlsafe(32)
+    secret = secrets.token_hex(32)
     expires = timezone.now() + datetime.timedelta(seconds=lifetime) if lifetime else None
     if parent is not None and parent.expires is not None:
         expires = parent.expires if expires is None else min(expires, parent.expires)
