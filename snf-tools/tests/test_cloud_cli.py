@@ -8,6 +8,9 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
+
+import pytest
 
 from synnefo.cloud import api, cli, output, viewer
 
@@ -39,16 +42,16 @@ def test_completion_knows_every_command_and_verb():
 
 
 def test_viewer_found_on_path_gets_its_address_form(tmp_path, monkeypatch):
-    program = tmp_path / "remote-viewer"
+    program = tmp_path / "gvncviewer"
     program.write_text("#!/bin/sh\necho \"$@\" > %s/args\n" % tmp_path)
     program.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     found = viewer.find_viewer()
-    assert found == (str(program), "vnc://{host}:{port}")
-    command = viewer.viewer_command(found, "vnc.example.org", 25001)
-    assert command == [str(program), "vnc://vnc.example.org:25001"]
+    assert found == (str(program), "{host}:{display}")
+    command = viewer.viewer_command(found, "vnc.example.org", 5901)
+    assert command == [str(program), "vnc.example.org:1"]
     assert viewer.start_viewer(command) == 0
-    assert (tmp_path / "args").read_text() == "vnc://vnc.example.org:25001\n"
+    assert (tmp_path / "args").read_text() == "vnc.example.org:1\n"
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert viewer.find_viewer() is None
 
@@ -64,19 +67,63 @@ def test_console_viewer_missing_is_exit_1_before_asking_for_a_console(monkeypatc
     assert asked == []   # a console is one-shot: not wasted when nothing can use it
 
 
-def test_console_viewer_gets_the_password_in_its_environment_not_its_arguments(
-        tmp_path, monkeypatch, capsys):
-    program = tmp_path / "xtigervncviewer"
-    program.write_text("#!/bin/sh\necho \"$* $VNC_PASSWORD\" > %s/seen\n" % tmp_path)
-    program.chmod(0o755)
+def console_with_viewer(tmp_path, monkeypatch, program, script):
+    """`snf-cloud console vm --viewer` with ``script`` (sh) as ``program``, the only viewer
+    on PATH, and temporary files in tmp_path/tmp; its exit status."""
+    path = tmp_path / program
+    path.write_text("#!/bin/sh\nPATH=/usr/bin:/bin\n" + script)
+    path.chmod(0o755)
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(api, "connect", lambda cloud: object())
-    monkeypatch.setattr(api, "find_server", lambda conn, name: {"id": "42"})
+    monkeypatch.setattr(api, "find_server", lambda conn, name: {"id": "42", "name": "web 1"})
     monkeypatch.setattr(api, "vnc_console", lambda conn, sid: {
         "host": "h.example.org", "port": 25002, "password": "s3cr3t"})
-    assert cli.main(["console", "vm", "--viewer"]) == 0
+    return cli.main(["console", "vm", "--viewer"])
+
+
+def test_console_viewer_gets_the_password_in_its_environment_not_its_arguments(
+        tmp_path, monkeypatch, capsys):
+    script = "echo \"$* $VNC_PASSWORD\" > %s/seen\n" % tmp_path
+    assert console_with_viewer(tmp_path, monkeypatch, "xtigervncviewer", script) == 0
     assert (tmp_path / "seen").read_text() == "h.example.org::25002 s3cr3t\n"
     assert "with the password" in capsys.readouterr().err
+
+
+def test_console_remote_viewer_gets_a_private_connection_file_removed_after_it_exits(
+        tmp_path, monkeypatch, capsys):
+    # like a remote-viewer that ignores delete-this-file: snf-cloud removes the file
+    script = ('{ echo "$#"; stat -c %%a "$1" "$(dirname "$1")"; cat "$1"; } > %s/seen\n'
+              "exit 3\n" % tmp_path)
+    assert console_with_viewer(tmp_path, monkeypatch, "remote-viewer", script) == 3
+    assert (tmp_path / "seen").read_text() == (
+        "1\n600\n700\n[virt-viewer]\ntype=vnc\nhost=h.example.org\nport=25002\n"
+        "password=s3cr3t\ntitle=web 1 (snf-cloud console)\ndelete-this-file=1\n")
+    assert os.listdir(tmp_path / "tmp") == []
+    err = capsys.readouterr().err
+    assert "with the password" in err and "s3cr3t" not in err and ".vv" in err
+
+
+def test_connection_file_is_removed_when_the_viewer_cannot_start(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    found = (str(tmp_path / "remote-viewer"), viewer.CONNECTION_FILE)  # no such program
+    with pytest.raises(FileNotFoundError):
+        with viewer.prepared_command(found, "h.example.org", 25002, "s3cr3t") as command:
+            assert len(command) == 2 and os.path.isfile(command[1])
+            viewer.start_viewer(command, "s3cr3t")
+    assert os.listdir(tmp_path) == []
+
+
+def test_connection_file_keeps_each_value_one_string_of_glib_key_file_format():
+    text = viewer.connection_file_text("h", "5901", " a\\b\nport=1\r\tc ", "\u00e9 x")
+    assert text == ("[virt-viewer]\ntype=vnc\nhost=h\nport=5901\n"
+                    "password=\\sa\\\\b\\nport=1\\r\\tc \ntitle=\u00e9 x\ndelete-this-file=1\n")
+    assert "password" not in viewer.connection_file_text("h", 5901)
+    with pytest.raises(ValueError):
+        viewer.connection_file_text("h", 5901, "a\0b")
+    with pytest.raises(ValueError):
+        viewer.connection_file_text("h\n", "5901x")
 
 
 def test_console_vnc_prints_host_port_password(monkeypatch, capsys):

@@ -1,7 +1,9 @@
-"""`snf-cloud console --viewer` hands the console's password to a real TigerVNC viewer
-(Debian's xtigervncviewer, under Xvfb): a VNC server here, the server half of RFB 3.8
-with VNC authentication, checks the viewer's answer to its challenge."""
+"""`snf-cloud console --viewer` hands the console's password to real viewers, under Xvfb:
+Debian's xtigervncviewer (in its environment) and remote-viewer (in a connection file).
+A VNC server here, the server half of RFB 3.8 with VNC authentication, checks the viewer's
+answer to its challenge."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -17,6 +19,11 @@ from synnefo.cloud import viewer
 pytestmark = pytest.mark.integration
 
 TIGERVNC = "/usr/bin/xtigervncviewer"  # ci/packages/snf-tools.txt
+REMOTE_VIEWER = "/usr/bin/remote-viewer"  # ci/packages/snf-tools.txt (virt-viewer)
+# a leading blank and a backslash: the connection file must escape both
+PASSWORD = " s3\\cr3t"
+HANDSHAKES = pytest.mark.parametrize("given, expected", [(PASSWORD, ["right", "initialised"]),
+                                                         ("guess", ["wrong"])])
 
 
 class OneConsole:
@@ -59,27 +66,45 @@ class OneConsole:
         return self.answers
 
 
-def run_viewer(port, password):
-    """TigerVNC on a virtual display, as snf-cloud starts it; stopped after the handshake."""
-    command = viewer.viewer_command((TIGERVNC, "{host}::{port}"), "127.0.0.1", port)
-    assert viewer.reads_password_from_environment(command)
-    return subprocess.Popen(["xvfb-run", "-a"] + command, env=viewer.viewer_environment(password),
+@pytest.fixture(autouse=True)
+def private_home(tmp_path, monkeypatch):
+    """The viewers keep settings and recent files (remote-viewer names the connection file
+    there) in a home of their own, not the user's running the tests."""
+    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+
+
+def answers(console, command, password=None):
+    """What ``console`` saw of ``command`` on a virtual display, ``password`` in its
+    environment as snf-cloud starts it; the viewer is stopped after the handshake."""
+    proc = subprocess.Popen(["xvfb-run", "-a"] + command, env=viewer.viewer_environment(password),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-
-
-def stop(proc):
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(30)
-
-
-@pytest.mark.parametrize("given, expected", [("s3cr3t-pw", ["right", "initialised"]),
-                                             ("guess", ["wrong"])])
-def test_tigervnc_answers_the_challenge_with_the_password_it_was_given(given, expected):
-    console = OneConsole("s3cr3t-pw")
-    proc = run_viewer(console.port, given)
     try:
-        assert console.wait() == expected
+        return console.wait()
     finally:
-        stop(proc)
+        # a refused viewer shows a dialog and stays; remote-viewer, let in, exits when
+        # the console closes the connection
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
 
+
+@HANDSHAKES
+def test_tigervnc_answers_the_challenge_with_the_password_it_was_given(given, expected):
+    console = OneConsole(PASSWORD)
+    command = viewer.viewer_command((TIGERVNC, "{host}::{port}"), "127.0.0.1", console.port)
+    assert viewer.reads_password_from_environment(command)
+    assert answers(console, command, given) == expected
+
+
+@HANDSHAKES
+def test_remote_viewer_answers_with_the_password_of_its_connection_file_and_deletes_it(
+        given, expected):
+    console = OneConsole(PASSWORD)
+    found = (REMOTE_VIEWER, viewer.CONNECTION_FILE)
+    with viewer.prepared_command(found, "127.0.0.1", console.port, given, "vm") as command:
+        assert viewer.gets_password(command) and len(command) == 2
+        assert answers(console, command) == expected  # nothing in its environment
+        assert not os.path.exists(command[1])  # delete-this-file: it read the file
+    assert not os.path.exists(os.path.dirname(command[1]))

@@ -118,12 +118,15 @@ def cmd_console(conn, opts):
         print("%-8s  %s" % (key, output.printable(info.get(key))))
     if found is None:
         return None
-    command = viewer.viewer_command(found, info["host"], info["port"])
-    given = ("with the password" if viewer.reads_password_from_environment(command)
-             else "without the password: give it the one above")
-    print("starting %s %s (the console accepts one connection, soon)"
-          % (" ".join(command), given), file=sys.stderr)
-    return viewer.start_viewer(command, info.get("password"))
+    password = info.get("password")
+    title = "%s (snf-cloud console)" % (server.get("name") or server["id"])
+    with viewer.prepared_command(found, info["host"], info["port"], password,
+                                 title) as command:
+        given = ("with the password" if viewer.gets_password(command)
+                 else "without the password: give it the one above")
+        print("starting %s %s (the console accepts one connection, soon)"
+              % (" ".join(command), given), file=sys.stderr)
+        return viewer.start_viewer(command, password)
 
 
 def cmd_limits(conn, opts):
