@@ -25,9 +25,17 @@
 #   ip rule iif $UPLINK table $LINK   traffic from the uplink to the guests
 #   ip rule to $SUBNET table $LINK    the node itself reaches the guests
 #   $GATEWAY/32 on $UPLINK            the guests' router (answers their ping)
-# kvm-vif-bridge adds per tap: ip rule iif TAP table LINK, proxy ARP, the
-# NFQUEUE rule sending DHCP to nfdhcpd (queue 42) and the binding file in
-# /var/lib/nfdhcpd that nfdhcpd answers from.
+# and the same for IPv6 ($SUBNET6, SLAAC: each guest's address is the EUI-64 of its
+# MAC, announced by nfdhcpd's router advertisements):
+#   table $LINK:   default dev $UPLINK + one EUI64/128 route per guest tap
+#   ip -6 rule iif $UPLINK / to $SUBNET6 table $LINK
+#   $GATEWAY6/128 on lo               the node's IPv6 address (on lo: a bridge
+#                                     without ports has no carrier, and an address
+#                                     on it would stay tentative, unusable)
+# kvm-vif-bridge adds per tap: ip rule iif TAP table LINK (both families), proxy
+# ARP, the NFQUEUE rules sending DHCP (queue 42) and, for a NIC on a network with
+# an IPv6 subnet, router and neighbour solicitations and DHCPv6 (43-45) to nfdhcpd,
+# and the binding file in /var/lib/nfdhcpd that nfdhcpd answers from.
 set -euo pipefail
 
 CI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,6 +53,8 @@ STATE=/run/ganeti-test/kvm                          # nfdhcpd config, pid, log
 LINK=${SNF_TEST_KVM_LINK:-104}
 SUBNET=${SNF_TEST_KVM_SUBNET:-10.251.104.0/24}
 GATEWAY=${SNF_TEST_KVM_GATEWAY:-10.251.104.1}
+SUBNET6=${SNF_TEST_KVM_SUBNET6:-fd51:251:104::/64}   # unique local: never routed out
+GATEWAY6=${SNF_TEST_KVM_GATEWAY6:-fd51:251:104::1}
 UPLINK=gnt-pub0
 RULE_PRIO=20104                                     # our ip rules, easy to find
 VIF=/etc/ganeti/kvm-vif-bridge
@@ -192,12 +202,22 @@ setup_routing() {
     ip -n "$NS" rule add pref "$RULE_PRIO" iif "$UPLINK" table "$LINK"
   ip -n "$NS" rule show | grep -q "to $SUBNET lookup $LINK" ||
     ip -n "$NS" rule add pref "$RULE_PRIO" to "$SUBNET" table "$LINK"
+  ip -n "$NS" addr replace "$GATEWAY6/128" dev lo
+  ip -n "$NS" -6 route replace default dev "$UPLINK" table "$LINK"
+  ip -n "$NS" -6 rule show | grep -q "iif $UPLINK lookup $LINK" ||
+    ip -n "$NS" -6 rule add pref "$RULE_PRIO" iif "$UPLINK" table "$LINK"
+  ip -n "$NS" -6 rule show | grep -q "to $SUBNET6 lookup $LINK" ||
+    ip -n "$NS" -6 rule add pref "$RULE_PRIO" to "$SUBNET6" table "$LINK"
 }
 
 remove_routing() {
   ip -n "$NS" rule del pref "$RULE_PRIO" iif "$UPLINK" table "$LINK" 2>/dev/null || true
   ip -n "$NS" rule del pref "$RULE_PRIO" to "$SUBNET" table "$LINK" 2>/dev/null || true
   ip -n "$NS" route flush table "$LINK" 2>/dev/null || true
+  ip -n "$NS" -6 rule del pref "$RULE_PRIO" iif "$UPLINK" table "$LINK" 2>/dev/null || true
+  ip -n "$NS" -6 rule del pref "$RULE_PRIO" to "$SUBNET6" table "$LINK" 2>/dev/null || true
+  ip -n "$NS" -6 route flush table "$LINK" 2>/dev/null || true
+  ip -n "$NS" addr del "$GATEWAY6/128" dev lo 2>/dev/null || true
   ip -n "$NS" link del "$UPLINK" 2>/dev/null || true
 }
 
@@ -210,14 +230,8 @@ nfdhcpd_pid() {
 }
 nfdhcpd_started() { [ -n "$(nfdhcpd_pid)" ]; }
 
-start_nfdhcpd() {
-  local pid
-  pid=$(nfdhcpd_pid)
-  [ -n "$pid" ] && return 0
-  [ -x "$NFDHCPD" ] || die "$NFDHCPD missing: run ci/venv.sh"
-  mkdir -p "$STATE/log" /var/lib/nfdhcpd
-  chown nobody "$STATE/log"
-  cat > "$STATE/nfdhcpd.conf" <<EOF
+nfdhcpd_conf() {
+  cat <<EOF
 # written by ci/kvm-guest.sh: nfdhcpd for the kvm test guests in netns $NS
 [general]
 datapath = /var/lib/nfdhcpd
@@ -235,8 +249,25 @@ lease_lifetime = $LEASE_LIFETIME
 lease_renewal = 3600
 
 [ipv6]
-enable_ipv6 = no
+enable_ipv6 = yes
+nameservers = $GATEWAY6
 EOF
+}
+
+start_nfdhcpd() {
+  local pid conf
+  conf=$(nfdhcpd_conf)
+  pid=$(nfdhcpd_pid)
+  if [ -n "$pid" ]; then
+    # One started by an older tree with other settings is replaced.
+    [ "$conf" = "$(cat "$STATE/nfdhcpd.conf" 2>/dev/null)" ] && return 0
+    log "nfdhcpd $pid runs with other settings: restarting it"
+    stop_nfdhcpd
+  fi
+  [ -x "$NFDHCPD" ] || die "$NFDHCPD missing: run ci/venv.sh"
+  mkdir -p "$STATE/log" /var/lib/nfdhcpd
+  chown nobody "$STATE/log"
+  printf '%s\n' "$conf" > "$STATE/nfdhcpd.conf"
   # Without -f it daemonizes and writes the pid file; -d logs every packet.
   ip netns exec "$NS" "$NFDHCPD" -c "$STATE/nfdhcpd.conf" -d ||
     die "nfdhcpd did not start (see $STATE/log/nfdhcpd.log)"
@@ -287,6 +318,7 @@ cmd_status() {
   echo "nfdhcpd: $(nfdhcpd_pid || true)"
   for f in "$VIF" "$VIF_CONF" "$HOOK"; do [ -e "$f" ] && echo "installed: $f"; done
   ip -n "$NS" rule show 2>/dev/null | grep "lookup $LINK" || true
+  ip -n "$NS" -6 rule show 2>/dev/null | grep "lookup $LINK" || true
   return 0
 }
 

@@ -13,8 +13,11 @@ The private-network case runs too: two servers on the public network and a priva
 (PRIVATE_MAC_FILTERED, on a bridge this test makes in netns gnt), their private NICs
 brought up over SSH, one reaching the other over it.
 
-Every step must pass except "ping IPv6" and "SSH over IPv6", skipped by name because the
-network has no IPv6 subnet. The run's JUnit report goes to $SNF_TEST_REPORTS (set by
+The public network has an IPv6 subnet too: the guests configure their address from
+nfdhcpd's router advertisements (SLAAC, systemd-networkd), the API shows it (the EUI-64 of
+the NIC's MAC, as the hook reported), and burnin pings it and logs in over SSH to it.
+
+Every step must pass. The run's JUnit report goes to $SNF_TEST_REPORTS (set by
 ci/test.sh) as snf-burnin.xml, so burnin's steps count in make test's TOTAL line.
 """
 
@@ -31,11 +34,13 @@ from support.api import make_user
 from support.image_cloud import (
     BUILD_TIMEOUT,
     LINK,
+    NFDHCPD_LOG,
     NS,
     OS_NAME,
     PREFIX,
     SSH_TIMEOUT,
     SUBNET,
+    SUBNET6,
     make_image,
 )
 from support.live import (
@@ -120,8 +125,8 @@ def burnin(tmp_path, *args):
 
 
 def test_burnin_passes_on_the_test_deployment(deployment, tmp_path):
-    call_command("network-create", "public", "--public", "--subnet", SUBNET, "--link", LINK,
-                 stdout=open(os.devnull, "w"))
+    call_command("network-create", "public", "--public", "--subnet", SUBNET,
+                 "--subnet6", SUBNET6, "--link", LINK, stdout=open(os.devnull, "w"))
     make_user("burnin", password=PASSWORD)
     write_clouds_yaml(tmp_path / "clouds.yaml", deployment.base, "burnin", PASSWORD)
     m.Flavor.objects.create(cpu=1, ram=512, disk=2, disk_template="file")
@@ -136,18 +141,16 @@ def test_burnin_passes_on_the_test_deployment(deployment, tmp_path):
                                              Path(deployment.log_path).read_text()[-3000:])
     assert report.exists(), out
     steps = {r["step"]: r for r in json.loads(report.read_text())["results"]}
-    public = m.Network.objects.get(name="public").id
-    for step in ("ping IPv6", "SSH over IPv6"):
-        v6 = steps.pop(step, {})
-        assert (v6.get("status"), v6.get("message")) == (
-            "skipped", "no IPv6: the server's network %s has no IPv6 subnet" % public), out
     not_passed = {k: v for k, v in steps.items() if v["status"] != "passed"}
     assert not not_passed, out
     assert {"metadata set and read", "console (RFB 3.8, VNC auth)", "ping IPv4",
-            "SSH with the key, hostname", "shutdown", "start", "gone",
+            "SSH with the key, hostname", "ping IPv6", "SSH over IPv6", "shutdown", "start",
+            "gone",
             "two servers on it ACTIVE", "private NICs up (over SSH)",
             "A reaches B over the private network",
             "servers and network deleted"} <= set(steps), out
+    # the IPv6 prefix reached the guests in nfdhcpd's router advertisements
+    assert "-> RA %s" % SUBNET6 in NFDHCPD_LOG.read_text(), out
     # the private network's servers were on the bridge, with their Ganeti addresses
     assert not m.Network.objects.filter(public=False, deleted=False).exists(), out
     assert res.returncode == 0, out

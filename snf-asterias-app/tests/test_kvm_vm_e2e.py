@@ -36,6 +36,7 @@ import pytest
 from django.core.management import call_command
 from support.api import make_user
 from support.cluster import add_cluster_backend, dispatch, env
+from support.image_cloud import NFDHCPD_LOG
 
 from synnefo.backend import instances
 from synnefo.backend import networks as gnet
@@ -54,7 +55,6 @@ SUBNET = os.environ.get("SNF_TEST_KVM_SUBNET", "10.251.104.0/24")
 GATEWAY = os.environ.get("SNF_TEST_KVM_GATEWAY", "10.251.104.1")
 LEASE = os.environ.get("SNF_TEST_KVM_LEASE", "86413")
 STATE_DIR = Path("/var/lib/nfdhcpd")
-NFDHCPD_LOG = Path("/run/ganeti-test/kvm/log/nfdhcpd.log")
 BOOT_TIMEOUT = 60  # a lease comes ~4 s after the start under TCG; CI machines are slower
 
 

@@ -32,6 +32,18 @@ def test_net_status_message():
     assert "ipv6" not in n1
 
 
+def test_each_nic_gets_the_eui64_address_in_its_own_networks_ipv6_subnet():
+    """Ganeti's hook environment names each NIC's network's IPv6 subnet: that is what the
+    guest configures by SLAAC there, whatever PUBLIC_IPV6_PREFIX says."""
+    env = dict(ENV, GANETI_INSTANCE_NIC0_NETWORK_SUBNET6="fd51:251:104::/64",
+               GANETI_INSTANCE_NIC1_NETWORK_SUBNET6="2001:db8:7::/64")
+    n0, n1 = net_status_message(env, "snf-", "2001:db8:1::/64")["nics"]
+    assert n0["ipv6"] == "fd51:251:104:0:a800:ff:fec3:948d"
+    assert n1["ipv6"] == "2001:db8:7:0:a800:ff:fe00:1"
+    bad = dict(env, GANETI_INSTANCE_NIC1_NETWORK_SUBNET6="not-a-subnet")
+    assert "ipv6" not in net_status_message(bad, "snf-")["nics"][1]
+
+
 def test_no_message_for_other_prefixes_phases_and_paths():
     assert net_status_message(ENV, "other-") is None
     assert net_status_message(dict(ENV, GANETI_HOOKS_PHASE="pre"), "snf-") is None

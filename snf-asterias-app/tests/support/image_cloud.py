@@ -29,8 +29,10 @@ HOOK_NAME = "90-%shook" % PREFIX.rstrip("-")
 NS = os.environ.get("SNF_TEST_GANETI_NETNS", "gnt")
 LINK = os.environ.get("SNF_TEST_KVM_LINK", "104")
 SUBNET = os.environ.get("SNF_TEST_KVM_SUBNET", "10.251.104.0/24")
+SUBNET6 = os.environ.get("SNF_TEST_KVM_SUBNET6", "fd51:251:104::/64")  # as ci/kvm-guest.sh's
 OS_NAME = "snf-image-" + PREFIX.rstrip("-")  # this run's provider (ci/snf-image.sh)
 CONF = Path("/run/ganeti-test/snf-image/%s.conf" % OS_NAME)
+NFDHCPD_LOG = Path("/run/ganeti-test/kvm/log/nfdhcpd.log")  # ci/kvm-guest.sh's nfdhcpd
 # Waits, not thresholds: a first boot under TCG takes ~20 s alone, longer beside another.
 BUILD_TIMEOUT = 300
 SSH_TIMEOUT = 240

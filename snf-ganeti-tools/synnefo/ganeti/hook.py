@@ -25,8 +25,22 @@ log = logging.getLogger(NAME)
 REPORTING_PATHS = ("instance-add", "instance-modify", "instance-reboot", "instance-start")
 
 
+def _slaac_address(subnet6, mac):
+    """The address the guest configures on ``subnet6`` by SLAAC (the EUI-64 of ``mac``),
+    or None without a subnet, a MAC, or with one of them malformed."""
+    if not subnet6 or not mac:
+        return None
+    try:
+        return str(eui64_address(subnet6, mac))
+    except ValueError:
+        return None
+
+
 def net_status_message(env, prefix, ipv6_prefix=None):
-    """The ganeti-net-status message for this hook run, or None when there is none."""
+    """The ganeti-net-status message for this hook run, or None when there is none. A
+    NIC's IPv6 address is the EUI-64 of its MAC in its Ganeti network's IPv6 subnet;
+    ``ipv6_prefix`` (PUBLIC_IPV6_PREFIX, the original's setting) stands in for NIC 0's
+    when its network has none."""
     if env.get("GANETI_HOOKS_PHASE") != "post":
         return None
     if env.get("GANETI_HOOKS_PATH") not in REPORTING_PATHS:
@@ -48,11 +62,10 @@ def net_status_message(env, prefix, ipv6_prefix=None):
                # indexes shift when a NIC before it is removed
                "name": env.get(key + "NAME") or None,
                "firewall": profiles.get(i)}
-        if i == 0 and ipv6_prefix and mac:
-            try:
-                nic["ipv6"] = str(eui64_address(ipv6_prefix, mac))
-            except ValueError:
-                pass
+        ipv6 = _slaac_address(env.get(key + "NETWORK_SUBNET6")
+                              or (ipv6_prefix if i == 0 else None), mac)
+        if ipv6:
+            nic["ipv6"] = ipv6
         nics.append(nic)
     now = time.time()
     return {"type": MSG_NET_STATUS, "instance": instance, "nics": nics,
