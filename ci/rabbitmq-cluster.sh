@@ -217,6 +217,16 @@ status() {
 }
 
 [ "$(id -u)" = 0 ] || die "run as root (the nodes run as user rabbitmq)"
+# One change to the cluster at a time: several test runs may share the machine. A
+# test that stops nodes holds this lock for its whole length and sets
+# SNF_CI_RMQ_LOCKED, so that its own calls here do not wait for it.
+case ${1:-} in
+  up|down|stop-node)
+    if [ -z "${SNF_CI_RMQ_LOCKED:-}" ]; then
+      export SNF_CI_RMQ_LOCKED=1
+      exec flock -o -w 1500 -E 75 /run/lock/snf-ci-rmq-cluster.lock "$BASH" "${BASH_SOURCE[0]}" "$@"
+    fi ;;
+esac
 case ${1:-} in
   up) up ;;
   down) down ;;

@@ -4,6 +4,7 @@ that stops only its own nodes (the normal RabbitMQ on 5672 keeps running).
 Leaves the cluster as it found it (up again at the end if it was up). Root.
 """
 
+import fcntl
 import os
 import subprocess
 import uuid
@@ -15,6 +16,7 @@ import pytest
 SCRIPT = Path(__file__).resolve().parent.parent / "rabbitmq-cluster.sh"
 STATE = Path(os.environ.get("SNF_RMQ_CLUSTER_DIR", "/var/lib/snf-rmq-test"))
 URL = "amqp://synnefo:synnefo-test@127.0.0.1:%d/synnefo-test"
+LOCK = "/run/lock/snf-ci-rmq-cluster.lock"  # ci/rabbitmq-cluster.sh's
 
 
 def run(*args, timeout=1200):  # above the script's own bounds (300 s a step)
@@ -50,11 +52,16 @@ def pids():
 
 
 @pytest.fixture
-def cluster():
-    was_up = all(answers(p) for p in (5681, 5682, 5683))
-    yield
-    if was_up:
-        run("up")
+def cluster(monkeypatch):
+    """The cluster to this test alone (the lock ci/rabbitmq-cluster.sh takes): another
+    test run's cluster tests wait instead of finding nodes stopped under them."""
+    with open(LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        monkeypatch.setenv("SNF_CI_RMQ_LOCKED", "1")
+        was_up = all(answers(p) for p in (5681, 5682, 5683))
+        yield
+        if was_up:
+            run("up")
 
 
 def test_up_stop_node_up_down(cluster):

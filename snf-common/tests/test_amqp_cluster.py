@@ -9,6 +9,7 @@ returns. The killed node is started again at the end (ci/rabbitmq-cluster.sh up)
 """
 
 import collections
+import fcntl
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.integration
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLUSTER_SCRIPT = os.path.join(REPO, "ci", "rabbitmq-cluster.sh")
+CLUSTER_LOCK = "/run/lock/snf-ci-rmq-cluster.lock"  # the script's
 STATE = os.environ.get("SNF_RMQ_CLUSTER_DIR", "/var/lib/snf-rmq-test")
 DEFAULT_URLS = " ".join("amqp://synnefo:synnefo-test@127.0.0.1:%d/synnefo-test" % p
                         for p in (5681, 5682, 5683))
@@ -59,18 +61,24 @@ def node_of(url):
 
 
 @pytest.fixture
-def cluster():
-    urls = cluster_urls()
-    for url in urls:
-        try:
-            AMQPClient([url], connect_timeout=3).connect().close()
-        except AMQPError as exc:
-            pytest.fail("the three-node RabbitMQ cluster is not running (start it with "
-                        "`ci/rabbitmq-cluster.sh up`): %s" % exc)
-    yield urls
-    # Start again whatever the test stopped, so the next run finds three nodes.
-    subprocess.run([CLUSTER_SCRIPT, "up"], check=True, timeout=SCRIPT_LIMIT,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def cluster(monkeypatch):
+    """The cluster's URLs, the cluster to this test alone: it holds the lock of
+    ci/rabbitmq-cluster.sh, and SNF_CI_RMQ_LOCKED lets its own calls of the script
+    through. Another test run's cluster tests wait instead of losing a node."""
+    with open(CLUSTER_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        monkeypatch.setenv("SNF_CI_RMQ_LOCKED", "1")
+        urls = cluster_urls()
+        for url in urls:
+            try:
+                AMQPClient([url], connect_timeout=3).connect().close()
+            except AMQPError as exc:
+                pytest.fail("the three-node RabbitMQ cluster is not running (start it "
+                            "with `ci/rabbitmq-cluster.sh up`): %s" % exc)
+        yield urls
+        # Start again whatever the test stopped, so the next run finds three nodes.
+        subprocess.run([CLUSTER_SCRIPT, "up"], check=True, timeout=SCRIPT_LIMIT,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def stop_node(n, how):
