@@ -5,7 +5,7 @@ import pytest
 
 from synnefo.db.models import Network
 from synnefo.logic.errors import InvalidInput
-from synnefo.logic.subnets import add_subnet_to, subnets_of
+from synnefo.logic.subnets import add_subnet_to, check_ipv6_modes, subnets_of
 
 pytestmark = pytest.mark.django_db
 
@@ -31,3 +31,17 @@ def test_add_subnet_to_checks_the_cidr_against_the_version_asked_for():
         add_subnet_to(network, 5, "10.0.0.0/24", None, True, "")
     network.refresh_from_db()
     assert subnets_of(network) == []
+
+
+def test_check_ipv6_modes_accepts_slaac_or_nothing_on_ipv6_only():
+    check_ipv6_modes(6, True)
+    check_ipv6_modes(6, True, "slaac", "slaac")
+    check_ipv6_modes(6, False)  # no mode asked: nothing to contradict
+    check_ipv6_modes(4, False)
+    for args, message in (((6, True, "dhcpv6-stateful", None), "is not offered"),
+                          ((6, True, None, "dhcpv6-stateless"), "is not offered"),
+                          ((6, True, "auto", None), "must be one of"),
+                          ((4, True, None, "slaac"), "IPv6 subnets only"),
+                          ((6, False, "slaac", None), "enable_dhcp is false")):
+        with pytest.raises(InvalidInput, match=message):
+            check_ipv6_modes(*args)

@@ -218,6 +218,67 @@ def test_subnet_rapi_failure_is_a_503_and_leaves_an_error(world, fake_net):  # n
     assert Network.objects.get(pk=int(net_id)).state == "ERROR"
 
 
+def _ipv6_subnet(client, net_id, **fields):
+    return client.post(N + "/subnets", {"subnet": dict(
+        network_id=net_id, ip_version=6, cidr="2001:db8:7::/64", **fields)})
+
+
+def test_ipv6_subnet_modes_are_slaac_only(world, fake_net):  # noqa: F811
+    """Neutron's ipv6_ra_mode/ipv6_address_mode: slaac is accepted and reported; the DHCPv6
+    modes we do not offer, unknown values, modes on IPv4 or without DHCP are clear 400s."""
+    net_id = world.a.post(N + "/networks", {"network": {"name": "six"}}).json()[
+        "network"]["id"]
+    refused = [
+        ({"ipv6_ra_mode": "dhcpv6-stateful", "ipv6_address_mode": "dhcpv6-stateful"},
+         "not offered"),
+        ({"ipv6_ra_mode": "dhcpv6-stateless", "ipv6_address_mode": "dhcpv6-stateless"},
+         "not offered"),
+        ({"ipv6_address_mode": "dhcpv6-stateful"}, "not offered"),
+        ({"ipv6_ra_mode": "slaac", "ipv6_address_mode": "dhcpv6-stateless"}, "not offered"),
+        ({"ipv6_ra_mode": "SLAAC"}, "must be one of"),
+        ({"ipv6_address_mode": ["slaac"]}, "must be one of"),
+        ({"ipv6_address_mode": {"a": 1}}, "must be one of"),
+        ({"ipv6_ra_mode": "slaac", "enable_dhcp": False}, "enable_dhcp"),
+    ]
+    for fields, reason in refused:
+        r = _ipv6_subnet(world.a, net_id, **fields)
+        assert r.status_code == 400 and reason in r.json()["badRequest"]["message"], fields
+    r = world.a.post(N + "/subnets", {"subnet": {"network_id": net_id, "ip_version": 4,
+                                                 "cidr": "10.9.0.0/24",
+                                                 "ipv6_address_mode": "slaac"}})
+    assert r.status_code == 400 and "IPv6 subnets only" in r.content.decode()
+    assert Network.objects.get(pk=int(net_id)).subnet6 == ""  # nothing recorded
+    assert fake_net.calls == []
+    r = _ipv6_subnet(world.a, net_id, ipv6_ra_mode="slaac", ipv6_address_mode="slaac",
+                     gateway_ip=None)
+    assert r.status_code == 201, r.content
+    sub = r.json()["subnet"]
+    assert (sub["ipv6_ra_mode"], sub["ipv6_address_mode"]) == ("slaac", "slaac")
+    assert sub["gateway_ip"] is None and sub["cidr"] == "2001:db8:7::/64"
+
+
+def test_ipv6_subnet_defaults_like_neutron(world, fake_net):  # noqa: F811
+    """No modes given: still slaac (what guests do); no gateway given: the first address;
+    a network may have an IPv6 subnet with a gateway and an IPv4 one without."""
+    net_id = world.a.post(N + "/networks", {"network": {"name": "six"}}).json()[
+        "network"]["id"]
+    r = _ipv6_subnet(world.a, net_id)
+    assert r.status_code == 201, r.content
+    sub = r.json()["subnet"]
+    assert sub["gateway_ip"] == "2001:db8:7::1" and sub["id"] == "%s-v6" % net_id
+    assert (sub["ipv6_ra_mode"], sub["ipv6_address_mode"]) == ("slaac", "slaac")
+    assert _ipv6_subnet(world.a, net_id).status_code == 409  # one IPv6 subnet a network
+    r = world.a.post(N + "/subnets", {"subnet": {"network_id": net_id, "ip_version": 4,
+                                                 "cidr": "10.9.0.0/28", "gateway_ip": None}})
+    assert r.status_code == 201 and r.json()["subnet"]["gateway_ip"] is None
+    assert r.json()["subnet"]["ipv6_ra_mode"] is None
+    listed = world.a.get(N + "/subnets?network_id=%s" % net_id).json()["subnets"]
+    assert sorted(s["id"] for s in listed) == ["%s-v4" % net_id, "%s-v6" % net_id]
+    # another user can neither see nor add to it
+    assert world.b.get(N + "/subnets/%s-v6" % net_id).status_code == 404
+    assert _ipv6_subnet(world.b, net_id).status_code == 404
+
+
 def test_ports_attach_detach_and_network_delete_conflict(world, fake_net):  # noqa: F811
     net = make_net_with_subnet(world, fake_net)
     vm = running_server(world, world.a)

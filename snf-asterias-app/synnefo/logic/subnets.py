@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 # Sizes of IPv4 subnets Ganeti's pool handles well (its map is one char per address).
 MIN_PREFIXLEN, MAX_PREFIXLEN = 16, 29
+# The values Neutron knows for a subnet's ipv6_ra_mode and ipv6_address_mode, and the one
+# an IPv6 subnet here has (the API reports it for every IPv6 subnet).
+NEUTRON_IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
+IPV6_MODE = "slaac"
 
 
 def subnet_id(network, version):
@@ -95,11 +99,38 @@ def _parse_gateway(net, gateway):
     return str(addr)
 
 
-def add_subnet(user, network_id, ip_version, cidr, gateway=None, dhcp=True, name=""):
-    """Give a network its IPv4 or IPv6 subnet (one of each per network)."""
+def check_ipv6_modes(ip_version, dhcp, ra_mode=None, address_mode=None):
+    """Neutron's ``ipv6_ra_mode`` and ``ipv6_address_mode`` as asked for a new subnet (None:
+    not given). Either may only be IPV6_MODE: a guest always takes its address by SLAAC
+    from nfdhcpd's router advertisements, never by DHCPv6 (nfdhcpd's DHCPv6 answers only
+    Information-Requests, and only where its node enables it), so reporting another mode
+    would promise what the network does not do."""
+    for field, mode in (("ipv6_ra_mode", ra_mode), ("ipv6_address_mode", address_mode)):
+        if mode is None:
+            continue
+        if mode not in NEUTRON_IPV6_MODES:
+            raise InvalidInput("'subnet.%s' must be one of %s, got %r."
+                               % (field, ", ".join(NEUTRON_IPV6_MODES), mode))
+        if ip_version != 6:
+            raise InvalidInput("'subnet.%s' applies to IPv6 subnets only (ip_version is %s)."
+                               % (field, ip_version))
+        if mode != IPV6_MODE:
+            raise InvalidInput("'subnet.%s' %s is not offered: guests take their IPv6 "
+                               "address by SLAAC (EUI-64 of the MAC); use %s or leave it "
+                               "out." % (field, mode, IPV6_MODE))
+        if not dhcp:
+            raise InvalidInput("'subnet.%s' cannot be set when enable_dhcp is false."
+                               % field)
+
+
+def add_subnet(user, network_id, ip_version, cidr, gateway=None, dhcp=True, name="",
+               ipv6_modes=(None, None)):
+    """Give a network its IPv4 or IPv6 subnet (one of each per network); ``ipv6_modes``
+    is the (ra mode, address mode) asked for, see check_ipv6_modes."""
     name = check_name(name or "", "subnet.name")
     if ip_version not in (4, 6):
         raise InvalidInput("'ip_version' must be 4 or 6, got %r." % (ip_version,))
+    check_ipv6_modes(ip_version, dhcp, *ipv6_modes)
     network = get_network(user, network_id)
     may_change(user, network)
     return add_subnet_to(network, ip_version, cidr, gateway, dhcp, name)

@@ -4,7 +4,7 @@ compute API's interfaceAttachment."""
 import ipaddress
 
 from synnefo.logic.ports import port_addresses
-from synnefo.logic.subnets import subnet_id, subnets_of
+from synnefo.logic.subnets import IPV6_MODE, subnet_id, subnets_of
 
 from ..util import isotime
 
@@ -60,8 +60,8 @@ def subnet(net, entry):
            "enable_dhcp": bool(net.dhcp), "allocation_pools": _pool(cidr, gateway),
            "dns_nameservers": [], "host_routes": [], "tenant_id": project,
            "project_id": project, "description": "", "tags": [], "subnetpool_id": None,
-           "ipv6_address_mode": "slaac" if version == 6 else None,
-           "ipv6_ra_mode": "slaac" if version == 6 else None, "revision_number": 0,
+           "ipv6_address_mode": IPV6_MODE if version == 6 else None,
+           "ipv6_ra_mode": IPV6_MODE if version == 6 else None, "revision_number": 0,
            "service_types": []}
     out.update(_times(net))
     return out

@@ -44,7 +44,9 @@ def subnets_collection(request):
         try:
             net = logic.add_subnet(user, spec["network_id"], version, spec["cidr"], gateway,
                                    dhcp=spec.get("enable_dhcp", True) is not False,
-                                   name=name_of(spec, "subnet"))
+                                   name=name_of(spec, "subnet"),
+                                   ipv6_modes=(spec.get("ipv6_ra_mode"),
+                                               spec.get("ipv6_address_mode")))
         except NotFound as exc:
             raise faults.ItemNotFound(exc.message) from None
         entry = next(s for s in logic.subnets_of(net) if s[0] == version)
