@@ -117,8 +117,12 @@ def tempest_conf(d, workspace):
                                   "import_image": "false", "os_glance_reserved": "false",
                                   "manage_locations": "false"},
         "network": {"region": "RegionOne", "public_network_id": str(d.network["id"]),
-                    "shared_physical_network": "false"},
-        "network-feature-enabled": {"ipv6": "false", "api_extensions": "",
+                    "shared_physical_network": "false",
+                    # an IPv6 subnet here is a /64 (guests take EUI-64 addresses by SLAAC)
+                    "project_network_v6_cidr": "2001:db8::/48",
+                    "project_network_v6_mask_bits": "64"},
+        "network-feature-enabled": {"ipv6": "true", "ipv6_subnet_attributes": "true",
+                                    "api_extensions": "",
                                     "port_security": "false", "floating_ips": "false"},
         "oslo_concurrency": {"lock_path": str(workspace / "locks")},
     }
