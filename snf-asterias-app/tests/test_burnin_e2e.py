@@ -42,6 +42,7 @@ from support.image_cloud import (
     SUBNET,
     SUBNET6,
     make_image,
+    network_state,
 )
 from support.live import (
     VENV_BIN,
@@ -137,8 +138,9 @@ def test_burnin_passes_on_the_test_deployment(deployment, tmp_path):
     res = burnin(tmp_path, "--junit", str(junit), "--json", str(report),
                  "--build-timeout", str(BUILD_TIMEOUT), "--ssh-timeout", str(SSH_TIMEOUT),
                  "--action-timeout", "240", "--query-interval", "1", "--fanout", "2")
-    out = "%s%s\n--- gunicorn (tail)\n%s" % (res.stdout, res.stderr,
-                                             Path(deployment.log_path).read_text()[-3000:])
+    out = "%s%s\n--- gunicorn (tail)\n%s\n%s" % (
+        res.stdout, res.stderr, Path(deployment.log_path).read_text()[-3000:],
+        network_state())
     assert report.exists(), out
     steps = {r["step"]: r for r in json.loads(report.read_text())["results"]}
     not_passed = {k: v for k, v in steps.items() if v["status"] != "passed"}

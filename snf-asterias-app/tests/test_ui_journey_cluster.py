@@ -201,14 +201,13 @@ def test_user_journey(service, browser, api):
     b.wait("an empty list", lambda d: "no machines" in b.el("#machines").text)
     b.click("#nav-networks")
     b.wait("ui-net listed", lambda d: "ui-net" in b.el("#networks-table").text)
-    row = b.el('#networks-table tr[data-id="%s"]' % net.id)
-    row.find_element("css selector", ".delete-net").click()
+    b.click('#networks-table tr[data-id="%s"] .delete-net' % net.id)
     b.confirm()
     wait_for("the network to be gone", lambda: next(api.network.networks(name="ui-net"),
                                                     None) is None, timeout=BUILD)
     b.click("#nav-keys")
     b.wait("uikey listed", lambda d: b.els('#keys-table tr[data-name="uikey"] button'))
-    b.el('#keys-table tr[data-name="uikey"] button').click()
+    b.click('#keys-table tr[data-name="uikey"] button')
     b.confirm()
     wait_for("the key to be gone", lambda: list(api.compute.keypairs()) == [])
 
@@ -299,7 +298,7 @@ def test_reboot_resize_console_and_detach(service, browser, api):
            and b.els("#act-reboot"), timeout=BUILD)
     b.shot("17-resized")
 
-    b.el('#m-networks li[data-net="%s"] .detach' % net.id).click()
+    b.click('#m-networks li[data-net="%s"] .detach' % net.id)
     b.confirm()
     wait_for("the private NIC to be detached", lambda: [
         p.network_id for p in api.network.ports(device_id=server.id)] == [
@@ -387,7 +386,7 @@ def test_ssh_keys_page_generates_imports_and_deletes(browser, api):
     assert api.compute.get_keypair("imported-key").public_key == public
     b.shot("15-keys")
     for name in ("gen-key", "imported-key"):
-        b.el('#keys-table tr[data-name="%s"] button' % name).click()
+        b.click('#keys-table tr[data-name="%s"] button' % name)
         b.confirm()
         b.wait("%s gone" % name, lambda d: not b.els('#keys-table tr[data-name="%s"]' % name))
     assert list(api.compute.keypairs()) == []

@@ -63,7 +63,15 @@ class Browser:
             return None
 
     def click(self, css):
-        self.visible(css).click()
+        """Click what ``css`` names when the click happens: a page that draws the element
+        again meanwhile (the machine page refreshes itself) gets its new one clicked."""
+        def clicked(d):
+            element = self.el(css)
+            if not element.is_displayed():
+                return False
+            element.click()
+            return True
+        self.wait(css + " clicked", clicked)
 
     def fill(self, css, value):
         e = self.visible(css)

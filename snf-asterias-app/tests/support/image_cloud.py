@@ -38,6 +38,23 @@ BUILD_TIMEOUT = 300
 SSH_TIMEOUT = 240
 
 
+def network_state():
+    """What a failed network step needs looked at: netns gnt's IPv6 routing, neighbours
+    and NFQUEUE rules, and nfdhcpd's last lines."""
+    out = []
+    for cmd in (["ip", "-n", NS, "-6", "addr"], ["ip", "-n", NS, "-6", "rule"],
+                ["ip", "-n", NS, "-6", "route", "show", "table", LINK],
+                ["ip", "-n", NS, "-6", "neigh"],
+                ["ip", "netns", "exec", NS, "ip6tables", "-t", "mangle", "-S"]):
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        out.append("$ %s\n%s%s" % (" ".join(cmd), res.stdout, res.stderr))
+    try:
+        out.append("--- nfdhcpd (tail)\n" + NFDHCPD_LOG.read_text()[-4000:])
+    except OSError as exc:
+        out.append("--- nfdhcpd: %s" % exc)
+    return "\n".join(out)
+
+
 def run(*cmd, timeout=600):
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     assert res.returncode == 0, "%s exited %d\n%s%s" % (" ".join(map(str, cmd)),
